@@ -1,0 +1,1 @@
+export { SdError, FormatError, UsageError } from './errors.js';
