@@ -1,0 +1,53 @@
+import * as fs from 'node:fs';
+import { FormatError } from '../errors.js';
+
+/**
+ * Reads exactly `length` bytes at absolute `position` into a fresh buffer
+ * (its own ArrayBuffer, so any typed-array view of it is aligned). Loops
+ * because one read returns at most ~2 GiB and may return fewer bytes; a file
+ * that ends early (truncated after it was opened) is a FormatError.
+ */
+export function readAt(fd: number, file: string, position: number, length: number): Uint8Array {
+  const out = new Uint8Array(new ArrayBuffer(length));
+  let done = 0;
+  while (done < length) {
+    const n = fs.readSync(fd, out, done, Math.min(length - done, 1 << 30), position + done);
+    if (n === 0) {
+      throw new FormatError(file, `file ends at byte ${position + done}, expected ${length} bytes from byte ${position}`);
+    }
+    done += n;
+  }
+  return out;
+}
+
+/** Writes all of `bytes` at the fd's current position. */
+export function writeAll(fd: number, bytes: Uint8Array): void {
+  let done = 0;
+  while (done < bytes.byteLength) {
+    done += fs.writeSync(fd, bytes, done, Math.min(bytes.byteLength - done, 1 << 30));
+  }
+}
+
+/**
+ * Creates `path` through a temporary file in the same folder, renamed over
+ * `path` only once `write` has finished, so a crash or error never leaves a
+ * half-written output behind.
+ */
+export function writeFileAtomically(path: string, write: (fd: number) => void): void {
+  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+  const fd = fs.openSync(tmp, 'wx');
+  try {
+    write(fd);
+    fs.closeSync(fd);
+  } catch (err) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  try {
+    fs.renameSync(tmp, path);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+}
