@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { ClipTokenizer, CONTEXT_LENGTH } from '../../src/pipeline/tokenizer/clip-tokenizer.js';
+
+// cases.json: prompts with the ids of two reference tokenizers (see its README).
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'clip-tokenizer');
+
+interface Case {
+  name: string;
+  text: string;
+  seed_ids77: number[];
+  openai_sd_ids77: number[];
+  seed_bpe: number[];
+  openai_bpe: number[];
+}
+
+const cases: Case[] = JSON.parse(readFileSync(join(FIXTURES, 'cases.json'), 'utf8')).cases;
+const tokenizer = ClipTokenizer.load(FIXTURES);
+
+// ftfy's mojibake repair ("cafÃ©" -> "café") is deliberately not implemented.
+const NOT_MATCHED_IN_HF_MODE = new Set(['mojibake']);
+
+describe('reference ids for every shared case', () => {
+  test('the fixture holds the cases the issue names', () => {
+    expect(cases.length).toBe(45);
+    expect(cases.map((c) => c.name)).toContain('mojibake');
+  });
+
+  test.each(cases.filter((c) => !NOT_MATCHED_IN_HF_MODE.has(c.name)))('hf: $name', (c) => {
+    expect(Array.from(tokenizer.encode(c.text, 'hf').ids)).toEqual(c.openai_sd_ids77);
+    expect(tokenizer.textIds(c.text, 'hf')).toEqual(c.openai_bpe);
+  });
+
+  test.each(cases)('seed: $name', (c) => {
+    expect(Array.from(tokenizer.encode(c.text, 'seed').ids)).toEqual(c.seed_ids77);
+    expect(tokenizer.textIds(c.text, 'seed')).toEqual(c.seed_bpe);
+  });
+
+  test('mojibake is tokenized as written in hf mode (documented difference)', () => {
+    const c = cases.find((x) => x.name === 'mojibake')!;
+    const ids = Array.from(tokenizer.encode(c.text, 'hf').ids);
+    expect(ids).not.toEqual(c.openai_sd_ids77);
+    // Without encoding repair, hf mode reads it like the seed tokenizer does.
+    expect(ids).toEqual(c.seed_ids77);
+  });
+
+  test('hf is the default mode', () => {
+    const c = cases.find((x) => x.name === 'special_sot_eot')!;
+    expect(Array.from(tokenizer.encode(c.text).ids)).toEqual(c.openai_sd_ids77);
+  });
+});
+
+describe('truncation counts', () => {
+  const words = (n: number) => Array(n).fill('a').join(' ');
+
+  test.each([
+    // [text tokens, mode, kept, dropped, end token kept]
+    [0, 'hf', 0, 0, true],
+    [75, 'hf', 75, 0, true],
+    [76, 'hf', 75, 1, true],
+    [80, 'hf', 75, 5, true],
+    [75, 'seed', 75, 0, true],
+    [76, 'seed', 76, 0, false],
+    [80, 'seed', 76, 4, false],
+  ] as const)('%i tokens, %s mode', (n, mode, kept, dropped, endKept) => {
+    const r = tokenizer.encode(words(n), mode);
+    expect(r.ids.length).toBe(CONTEXT_LENGTH);
+    expect([r.textTokens, r.dropped, r.endTokenKept]).toEqual([kept, dropped, endKept]);
+    // "a" is id 320; start 49406; end and padding 49407.
+    expect(r.ids[0]).toBe(49406);
+    expect(Array.from(r.ids.slice(1, 1 + kept)).every((id) => id === 320)).toBe(true);
+    expect(Array.from(r.ids.slice(1 + kept)).every((id) => id === 49407)).toBe(true);
+  });
+
+  test('long_prompt case: counts agree with its untruncated ids', () => {
+    const c = cases.find((x) => x.name === 'long_prompt')!;
+    const hf = tokenizer.encode(c.text, 'hf');
+    expect([hf.textTokens, hf.dropped]).toEqual([75, c.openai_bpe.length - 75]);
+    const seed = tokenizer.encode(c.text, 'seed');
+    expect([seed.textTokens, seed.dropped, seed.endTokenKept]).toEqual([76, c.seed_bpe.length - 76, false]);
+  });
+});
