@@ -1,0 +1,66 @@
+/**
+ * A bump allocator over the kernels' shared WebAssembly.Memory. The engine
+ * plans its memory statically, so it only needs `alloc` and `reset` back to a
+ * mark: there is no per-block free. The memory grows on demand up to its
+ * maximum. Offsets are byte offsets that the kernels take as pointers.
+ */
+import { UsageError } from '../../errors.js';
+import { MAX_MEMORY_PAGES, PAGE_BYTES } from './loader.js';
+
+/** The first 64 KiB stay unused, so pointer 0 is never a valid allocation. */
+export const ARENA_BASE = 65536;
+
+export class WasmArena {
+  private end: number;
+
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    readonly maximumPages: number = MAX_MEMORY_PAGES,
+    readonly base: number = ARENA_BASE,
+  ) {
+    this.end = base;
+  }
+
+  /** The current end of the allocations: pass it to `reset` to free later ones. */
+  get top(): number {
+    return this.end;
+  }
+
+  /** Reserves `bytes` bytes aligned to `align` (a power of two) and returns their offset. */
+  alloc(bytes: number, align = 64): number {
+    if (!Number.isInteger(bytes) || bytes < 0) throw new UsageError(`arena: cannot allocate ${bytes} bytes`);
+    if (!Number.isInteger(align) || align <= 0 || (align & (align - 1)) !== 0) {
+      throw new UsageError(`arena: alignment ${align} is not a power of two`);
+    }
+    const start = Math.ceil(this.end / align) * align;
+    const end = start + bytes;
+    this.ensureCapacity(end);
+    this.end = end;
+    return start;
+  }
+
+  /** Frees every allocation made after `top` was read (default: all). */
+  reset(top: number = this.base): void {
+    if (!(top >= this.base && top <= this.end)) {
+      throw new UsageError(`arena: reset to ${top} outside [${this.base}, ${this.end}]`);
+    }
+    this.end = top;
+  }
+
+  /** A Float32Array view of `length` floats at byte offset `ptr`. */
+  f32(ptr: number, length: number): Float32Array {
+    return new Float32Array(this.memory.buffer, ptr, length);
+  }
+
+  private ensureCapacity(end: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (end <= have) return;
+    const pages = Math.ceil((end - have) / PAGE_BYTES);
+    if (have / PAGE_BYTES + pages > this.maximumPages) {
+      throw new UsageError(
+        `arena: ${end} bytes exceed the kernel memory maximum of ${this.maximumPages * PAGE_BYTES} bytes`,
+      );
+    }
+    this.memory.grow(pages);
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * Finds, compiles and instantiates the WebAssembly kernels module built by
+ * build.mjs (build/wasm/ at the package root), choosing the relaxed-SIMD
+ * variant when the engine validates relaxed SIMD and the plain-SIMD variant
+ * otherwise (plain Node 20 needs --experimental-wasm-relaxed-simd for it).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SdError, UsageError } from '../../errors.js';
+import type { KernelExports } from './exports.js';
+
+export type KernelVariant = 'simd' | 'relaxed';
+
+/** WebAssembly features of the running engine that the kernels care about. */
+export interface WasmFeatures {
+  simd: boolean;
+  relaxedSimd: boolean;
+  sharedMemory: boolean;
+}
+
+/** Largest memory the kernels are built for: 65536 pages of 64 KiB = 4 GiB. */
+export const MAX_MEMORY_PAGES = 65536;
+export const PAGE_BYTES = 65536;
+
+/** A module with one function `() -> ()` whose body is `body` (no locals). */
+function moduleWithBody(body: number[]): Uint8Array {
+  const code = [0x00, ...body, 0x0b];
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+    0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type section: () -> ()
+    0x03, 0x02, 0x01, 0x00, // function section
+    0x0a, code.length + 2, 0x01, code.length, ...code, // code section
+  ]);
+}
+
+const V128_ZERO = [0xfd, 0x0c, ...new Array<number>(16).fill(0)];
+
+/** Probes the engine with tiny modules (WebAssembly.validate, no execution). */
+export function detectWasmFeatures(): WasmFeatures {
+  // i32.const 0; i8x16.splat; drop
+  const simd = moduleWithBody([0x41, 0x00, 0xfd, 0x0f, 0x1a]);
+  // three v128.const 0; f32x4.relaxed_madd (0xfd 0x105); drop
+  const relaxed = moduleWithBody([...V128_ZERO, ...V128_ZERO, ...V128_ZERO, 0xfd, 0x85, 0x02, 0x1a]);
+  // a module declaring `(memory 1 1 shared)`
+  const shared = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x05, 0x04, 0x01, 0x03, 0x01, 0x01]);
+  return {
+    simd: WebAssembly.validate(simd),
+    relaxedSimd: WebAssembly.validate(relaxed),
+    sharedMemory: typeof SharedArrayBuffer === 'function' && WebAssembly.validate(shared),
+  };
+}
+
+/** Picks the kernel variant: 'auto' takes relaxed SIMD when available. */
+export function chooseVariant(requested: KernelVariant | 'auto' = 'auto'): KernelVariant {
+  const features = detectWasmFeatures();
+  if (!features.simd || !features.sharedMemory) {
+    throw new SdError('this JavaScript engine lacks WebAssembly SIMD or shared memory, which the kernels need');
+  }
+  if (requested === 'relaxed' && !features.relaxedSimd) {
+    throw new UsageError(
+      'relaxed SIMD kernels requested but this engine does not support relaxed SIMD ' +
+        '(Node 20 needs --experimental-wasm-relaxed-simd)',
+    );
+  }
+  if (requested === 'auto') return features.relaxedSimd ? 'relaxed' : 'simd';
+  return requested;
+}
+
+/** The package root: the nearest ancestor directory holding our package.json. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === 'sd-tflite') return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new SdError('cannot find the sd-tflite package root to load build/wasm/');
+    dir = parent;
+  }
+}
+
+/** Path of the built .wasm file of a variant. */
+export function kernelWasmPath(variant: KernelVariant): string {
+  return join(packageRoot(), 'build', 'wasm', `kernels-${variant}.wasm`);
+}
+
+const compiled = new Map<KernelVariant, WebAssembly.Module>();
+
+/** Compiles (once per process) the kernels module of a variant. */
+export function compileKernels(variant: KernelVariant): WebAssembly.Module {
+  let module = compiled.get(variant);
+  if (!module) {
+    const path = kernelWasmPath(variant);
+    if (!existsSync(path)) {
+      throw new SdError(`WebAssembly kernels not built (${path} missing): run npm run build:wasm`);
+    }
+    module = new WebAssembly.Module(readFileSync(path));
+    compiled.set(variant, module);
+  }
+  return module;
+}
+
+/** A shared memory the kernels module can import (grown later by the arena). */
+export function createSharedMemory(initialPages = 16, maximumPages = MAX_MEMORY_PAGES): WebAssembly.Memory {
+  if (!(initialPages >= 1 && initialPages <= maximumPages && maximumPages <= MAX_MEMORY_PAGES)) {
+    throw new UsageError(`memory pages must satisfy 1 <= initial (${initialPages}) <= maximum (${maximumPages}) <= ${MAX_MEMORY_PAGES}`);
+  }
+  return new WebAssembly.Memory({ initial: initialPages, maximum: maximumPages, shared: true });
+}
+
+/** Instantiates the kernels on a shared memory (the same call in every thread). */
+export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  return instance.exports as unknown as KernelExports;
+}
