@@ -112,7 +112,9 @@ const handlers = {
     const tensors = makeInputs(inputs);
     try {
       const ms = [];
+      let cpu;
       for (let i = 0; i < warmup + repeat; i++) {
+        if (i === warmup) cpu = process.cpuUsage();
         const start = performance.now();
         const out = await runner.run(tensors);
         const elapsed = performance.now() - start;
@@ -120,7 +122,9 @@ const handlers = {
         failIfErrorLogged();
         if (i >= warmup) ms.push(elapsed);
       }
-      return { ms };
+      // CPU time of the whole process (all threads) over the timed runs.
+      const used = process.cpuUsage(cpu);
+      return { ms, cpuMs: (used.user + used.system) / 1000 };
     } finally {
       for (const t of tensors) t.delete();
     }

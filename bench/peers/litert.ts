@@ -11,7 +11,7 @@
  *   const rt = await loadLiteRt({ threads: 2 });
  *   const model = await rt.loadModel('model.tflite');
  *   const { outputs, ms } = await model.run({ args_0: x });
- *   const times = await model.time({ args_0: x }, { warmup: 2, repeat: 10 });
+ *   const { ms: times } = await model.time({ args_0: x }, { warmup: 2, repeat: 10 });
  *   await rt.close();
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -62,8 +62,16 @@ export interface LiteRtRunOptions {
 }
 
 export interface LiteRtTimeOptions extends LiteRtRunOptions {
+  /** Untimed runs first (default 1). */
   warmup?: number;
   repeat: number;
+}
+
+export interface LiteRtTiming {
+  /** Wall time of each timed `run()`, ms. */
+  ms: number[];
+  /** CPU time of the LiteRT.js process over all timed runs (all its threads), ms. */
+  cpuMs: number;
 }
 
 export interface LiteRt {
@@ -78,8 +86,8 @@ export interface LiteRt {
 export interface LiteRtModel {
   readonly signatures: readonly LiteRtSignature[];
   run(inputs: LiteRtInputs, options?: LiteRtRunOptions): Promise<LiteRtRunResult>;
-  /** Runs `warmup` + `repeat` times inside the child; returns the `repeat` times in ms. */
-  time(inputs: LiteRtInputs, options: LiteRtTimeOptions): Promise<number[]>;
+  /** Runs `warmup` + `repeat` times inside the child, timing the last `repeat`. */
+  time(inputs: LiteRtInputs, options: LiteRtTimeOptions): Promise<LiteRtTiming>;
   dispose(): Promise<void>;
 }
 
@@ -135,13 +143,13 @@ class ChildModel implements LiteRtModel {
     });
   }
 
-  async time(inputs: LiteRtInputs, options: LiteRtTimeOptions): Promise<number[]> {
+  async time(inputs: LiteRtInputs, options: LiteRtTimeOptions): Promise<LiteRtTiming> {
     const signature = this.signature(options.signature);
     const warmup = options.warmup ?? 1;
     if (!Number.isInteger(options.repeat) || options.repeat < 1 || !Number.isInteger(warmup) || warmup < 0) {
       throw new UsageError(`time(): repeat must be a positive integer and warmup a non-negative one`);
     }
-    const reply = await this.child.request<{ ms: number[] }>({
+    const reply = await this.child.request<LiteRtTiming>({
       op: 'time',
       modelId: this.modelId,
       signature: signature.key,
@@ -149,7 +157,7 @@ class ChildModel implements LiteRtModel {
       warmup,
       repeat: options.repeat,
     });
-    return reply.ms;
+    return { ms: reply.ms, cpuMs: reply.cpuMs };
   }
 
   async dispose(): Promise<void> {
@@ -260,6 +268,7 @@ class ChildConnection {
   async close(): Promise<void> {
     if (this.exited) return;
     const exit = new Promise((resolve) => this.process.once('exit', resolve));
+    this.process.ref(); // wait here for the exit, even with nothing else to do
     this.process.disconnect();
     await exit;
   }

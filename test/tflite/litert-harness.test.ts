@@ -62,8 +62,9 @@ describe('LiteRT.js harness', () => {
     expect(byOrder.outputs[0]!.data).toEqual(byName.outputs[0]!.data);
     expect(byName.outputs[0]!.shape).toEqual([1, 4]);
     expect(byName.ms).toBeGreaterThan(0);
-    const times = await model.time([a, b], { warmup: 1, repeat: 3 });
-    expect(times).toHaveLength(3);
+    const timing = await model.time([a, b], { warmup: 1, repeat: 3 });
+    expect(timing.ms).toHaveLength(3);
+    expect(timing.cpuMs).toBeGreaterThanOrEqual(0);
     await model.dispose();
   });
 
