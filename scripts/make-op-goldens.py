@@ -66,10 +66,8 @@ def t64(a):
     return torch.from_numpy(np.asarray(a, dtype=np.float64))
 
 
-def add_case(name, op, params, inputs, outputs, note=None):
+def add_case(name, op, params, inputs, outputs):
     entry = {'name': name, 'op': op, 'params': params, 'inputs': {}, 'outputs': {}}
-    if note:
-        entry['note'] = note
     for kind, tensors in (('inputs', inputs), ('outputs', outputs)):
         for key, value in tensors.items():
             arr = f32(value.numpy() if isinstance(value, torch.Tensor) else value)

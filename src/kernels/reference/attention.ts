@@ -10,6 +10,11 @@
  * The optional additive mask broadcasts (NumPy rules) to [B, N, T, S].
  * `causal` lets query t see keys 0..t only (PyTorch's is_causal, CLIP's
  * mask). A row with every key masked out gives NaN, as in PyTorch.
+ *
+ * About the composite: its attributes carry `scale`; in ai-edge-torch's
+ * decomposition a call without a mask is causal (is_causal = mask is None),
+ * while SD's self- and cross-attention always pass an all-zero mask
+ * [B, 1, T, S], so SD attention is not causal.
  */
 import { UsageError } from '../../errors.js';
 import { broadcastStrides, dimsOf, type Tensor } from './tensor.js';
