@@ -25,6 +25,7 @@ import {
   windowAxis,
   type Tensor,
 } from '../../src/kernels/reference/index.js';
+import { expectClose, readFloat32Npy } from '../fixtures/ops/golden.js';
 
 const t = (values: number[], shape: number[]): Tensor => tensor(Float32Array.from(values), shape);
 const range = (n: number, from = 1): number[] => Array.from({ length: n }, (_, i) => i + from);
@@ -196,6 +197,15 @@ describe('resize bilinear (TFLite modes)', () => {
     expect(() => resizeBilinear(t([0, 1], [1, 1, 2, 1]), [1, 4], { alignCorners: true, halfPixelCenters: true })).toThrow(
       UsageError,
     );
+  });
+});
+
+describe("against Google's runtime", () => {
+  it('softmax matches LiteRT.js on the corpus SOFTMAX model (1x256x256x3, last axis, beta 1)', () => {
+    const dir = '../tflite-corpus/softmax_1x256x256x3/default/litert';
+    const shape = [1, 256, 256, 3];
+    const x = readFloat32Npy(`${dir}/input_0_input.npy`, shape);
+    expectClose(softmax(x), readFloat32Npy(`${dir}/output_0_output.npy`, shape), 1e-6);
   });
 });
 
