@@ -162,6 +162,7 @@ function checkNoOverlap(file: string, sorted: SafetensorsEntry[], dataStart: num
 
 /** A value for an error message, cut short (it comes from an untrusted file). */
 function short(value: unknown): string {
+  if (value === undefined) return '(missing)';
   const s = JSON.stringify(value) ?? String(value);
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
