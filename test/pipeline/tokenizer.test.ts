@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { ClipTokenizer, CONTEXT_LENGTH } from '../../src/pipeline/tokenizer/clip-tokenizer.js';
+import { ClipTokenizer, CONTEXT_LENGTH, truncationWarning } from '../../src/pipeline/tokenizer/clip-tokenizer.js';
 
 // cases.json: prompts with the ids of two reference tokenizers (see its README).
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'clip-tokenizer');
@@ -79,5 +79,22 @@ describe('truncation counts', () => {
     expect([hf.textTokens, hf.dropped]).toEqual([75, c.openai_bpe.length - 75]);
     const seed = tokenizer.encode(c.text, 'seed');
     expect([seed.textTokens, seed.dropped, seed.endTokenKept]).toEqual([76, c.seed_bpe.length - 76, false]);
+  });
+});
+
+describe('truncation warning text', () => {
+  const words = (n: number) => Array(n).fill('a').join(' ');
+  test.each([
+    [75, 'hf', undefined],
+    [75, 'seed', undefined],
+    [76, 'hf', 'the prompt is 76 tokens; the text encoder reads 75, so the last token was dropped'],
+    [76, 'seed', 'the prompt is 76 tokens, which leaves no room for the end token; it was dropped, as the reference pipeline does'],
+    [
+      80,
+      'seed',
+      'the prompt is 80 tokens; the text encoder reads 76, so the last 4 tokens were dropped; the end token was dropped too, as the reference pipeline does',
+    ],
+  ] as const)('%i tokens, %s mode', (n, mode, warning) => {
+    expect(truncationWarning(tokenizer.encode(words(n), mode))).toBe(warning);
   });
 });

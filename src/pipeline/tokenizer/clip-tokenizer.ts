@@ -101,3 +101,17 @@ export class ClipTokenizer {
     };
   }
 }
+
+/** What truncation cut from a prompt, for a warning; undefined when nothing was cut. */
+export function truncationWarning(encoded: EncodedPrompt): string | undefined {
+  const total = encoded.textTokens + encoded.dropped;
+  const endLost = encoded.endTokenKept ? '' : '; the end token was dropped too, as the reference pipeline does';
+  if (encoded.dropped > 0) {
+    const cut = encoded.dropped === 1 ? 'the last token was' : `the last ${encoded.dropped} tokens were`;
+    return `the prompt is ${total} tokens; the text encoder reads ${encoded.textTokens}, so ${cut} dropped${endLost}`;
+  }
+  if (!encoded.endTokenKept) {
+    return `the prompt is ${total} tokens, which leaves no room for the end token; it was dropped, as the reference pipeline does`;
+  }
+  return undefined;
+}

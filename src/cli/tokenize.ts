@@ -1,0 +1,63 @@
+import { parseArgs } from 'node:util';
+import { UsageError } from '../errors.js';
+import {
+  ClipTokenizer,
+  CONTEXT_LENGTH,
+  TOKENIZER_MODES,
+  truncationWarning,
+  type TokenizerMode,
+} from '../pipeline/tokenizer/clip-tokenizer.js';
+import { runCli } from './run-cli.js';
+
+const USAGE = `usage: npm run tokenize -- --tokenizer DIR --prompt TEXT [--tokenizer-mode hf|seed]
+
+Prints the ${CONTEXT_LENGTH} token ids the text encoder reads, as a JSON array on one
+line, then the number of text tokens among them.
+
+  --tokenizer DIR       folder with vocab.json and merges.txt (or an SD repository
+                        folder holding tokenizer/)
+  --prompt TEXT         the prompt
+  --tokenizer-mode M    hf (default): as SD v1.5 was trained (CLIP's text clean-up,
+                        start + up to 75 tokens + end); seed: the reference
+                        pipeline's tokenizer, exactly`;
+
+function parseMode(value: string | undefined): TokenizerMode {
+  if (value === undefined) return 'hf';
+  if (!(TOKENIZER_MODES as readonly string[]).includes(value)) {
+    throw new UsageError(`--tokenizer-mode must be one of ${TOKENIZER_MODES.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  return value as TokenizerMode;
+}
+
+function main(argv: string[]): void {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        tokenizer: { type: 'string' },
+        prompt: { type: 'string' },
+        'tokenizer-mode': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (values.tokenizer === undefined) throw new UsageError(`--tokenizer DIR is required\n${USAGE}`);
+  if (values.prompt === undefined) throw new UsageError(`--prompt TEXT is required\n${USAGE}`);
+  const mode = parseMode(values['tokenizer-mode']);
+
+  const encoded = ClipTokenizer.load(values.tokenizer).encode(values.prompt, mode);
+  const warning = truncationWarning(encoded);
+  if (warning) process.stderr.write(`warning: ${warning}\n`);
+  process.stdout.write(`${JSON.stringify(Array.from(encoded.ids))}\ntext tokens: ${encoded.textTokens}\n`);
+}
+
+runCli(main);

@@ -1,0 +1,65 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+
+// Runs the real CLI (TypeScript through vite-node, no build step needed).
+const ROOT = join(import.meta.dirname, '..', '..');
+const FIXTURES = join(ROOT, 'test', 'fixtures', 'clip-tokenizer');
+const cases: { name: string; text: string; seed_ids77: number[]; openai_sd_ids77: number[]; seed_bpe: number[]; openai_bpe: number[] }[] =
+  JSON.parse(readFileSync(join(FIXTURES, 'cases.json'), 'utf8')).cases;
+
+function tokenize(...args: string[]) {
+  const r = spawnSync(join(ROOT, 'node_modules', '.bin', 'vite-node'), [join(ROOT, 'src', 'cli', 'tokenize.ts'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('npm run tokenize', () => {
+  test('prints the 77 ids as JSON on one line, then the text token count (hf by default)', () => {
+    const c = cases.find((x) => x.name === 'html_entities')!;
+    const r = tokenize('--tokenizer', FIXTURES, '--prompt', c.text);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    const lines = r.stdout.split('\n');
+    expect(JSON.parse(lines[0]!)).toEqual(c.openai_sd_ids77);
+    expect(lines.slice(1)).toEqual([`text tokens: ${c.openai_bpe.length}`, '']);
+  });
+
+  test('--tokenizer-mode seed, truncated: warns how many tokens were dropped', () => {
+    const c = cases.find((x) => x.name === 'long_prompt')!;
+    const r = tokenize('--tokenizer', FIXTURES, '--prompt', c.text, '--tokenizer-mode', 'seed');
+    expect(r.status).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(JSON.parse(lines[0]!)).toEqual(c.seed_ids77);
+    expect(lines[1]).toBe('text tokens: 76');
+    expect(r.stderr).toBe(
+      `warning: the prompt is ${c.seed_bpe.length} tokens; the text encoder reads 76, so the last ${c.seed_bpe.length - 76} tokens were dropped; the end token was dropped too, as the reference pipeline does\n`,
+    );
+  });
+
+  test('hf mode, truncated', () => {
+    const c = cases.find((x) => x.name === 'n76_tokens')!;
+    const r = tokenize('--tokenizer', FIXTURES, '--prompt', c.text, '--tokenizer-mode', 'hf');
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout.split('\n')[0]!)).toEqual(c.openai_sd_ids77);
+    expect(r.stderr).toBe('warning: the prompt is 76 tokens; the text encoder reads 75, so the last token was dropped\n');
+  });
+
+  test.each([
+    [['--prompt', 'x'], 2, /--tokenizer DIR is required/],
+    [['--tokenizer', FIXTURES], 2, /--prompt TEXT is required/],
+    [['--tokenizer', FIXTURES, '--prompt', 'x', '--tokenizer-mode', 'clip'], 2, /--tokenizer-mode must be one of hf, seed, got "clip"/],
+    [['--tokenizer', FIXTURES, '--prompt', 'x', '--steps', '3'], 2, /Unknown option '--steps'/],
+    [['--tokenizer', join(FIXTURES, 'nowhere'), '--prompt', 'x'], 1, /nowhere[/\\]vocab\.json: cannot read the tokenizer's vocabulary: file not found/],
+  ])('bad arguments %j exit %i with a clear message', (args, status, message) => {
+    const r = tokenize(...args);
+    expect(r.status).toBe(status);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^error: /);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+});
