@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
+import { readNpy } from '../../src/io/npy.js';
 import { correctlyRoundedLog } from '../../src/pipeline/rng/correctly-rounded-log.js';
 import { Mt19937 } from '../../src/pipeline/rng/mt19937.js';
 import { NumpyLegacyRandom } from '../../src/pipeline/rng/numpy-legacy-random.js';
@@ -117,4 +118,18 @@ describe('NumpyLegacyRandom', () => {
     const b = new NumpyLegacyRandom(7).normalFloat32(9);
     expect(Array.from(b)).toEqual(Array.from(Float32Array.from(a)));
   });
+
+  for (const seed of [42, 1234]) {
+    it(`seed ${seed}: the reference pipeline's draws in tiny-a-seeded/rng_normal_s${seed}.npy`, () => {
+      const source = `tiny-a-seeded/rng_normal_s${seed}.npy`;
+      const draws = readNpy(new URL(source, fixtures).pathname);
+      expect(draws.dtype).toBe('float64');
+      expect(draws.shape).toEqual([5, 1, 4, 8, 8]);
+      // Row 0: initial latents; rows 1..4: ancestral noise of steps 0..3; one normal(256) call each.
+      const rng = new NumpyLegacyRandom(seed);
+      const got = new Float64Array(5 * 256);
+      for (let row = 0; row < 5; row++) got.set(rng.normal(256), row * 256);
+      expectNumpyDraws(got, draws.data as Float64Array, glibcTieIndices(source, seed), 0);
+    });
+  }
 });

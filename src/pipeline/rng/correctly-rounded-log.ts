@@ -1,4 +1,4 @@
-import { type DD, ddAdd, ddMul, ddMulNumber, twoProd, twoSum } from './double-double.js';
+import { ddAdd, ddMulNumber, expDD, LN2, twoProd, twoSum } from './double-double.js';
 
 /**
  * Natural logarithm rounded to the nearest double.
@@ -35,9 +35,6 @@ export function correctlyRoundedLog(x: number): number {
   return sum.hi + sum.lo;
 }
 
-/** ln 2 as a double-double. */
-const LN2: DD = { hi: 0.6931471805599453, lo: 2.3190468138462996e-17 };
-
 /** x = m · 2^e with m in [1, 2), also for subnormal x. */
 function decompose(x: number): { m: number; e: number } {
   let e = 0;
@@ -51,31 +48,4 @@ function decompose(x: number): { m: number; e: number } {
   e += ((hiWord >>> 20) & 0x7ff) - 1023;
   bits.setUint32(0, (hiWord & 0x800fffff) | (1023 << 20));
   return { m: bits.getFloat64(0), e };
-}
-
-const EXP_SQUARINGS = 8;
-const EXP_TERMS = 12;
-
-/** exp(y) as a double-double, for |y| < 0.5: Taylor series of expm1(y/2^8), then 8 squarings. */
-function expDD(y: number): DD {
-  const s = y / 2 ** EXP_SQUARINGS; // exact
-  // expm1(s) = s·(1 + s/2·(1 + s/3·(1 + …))) by Horner in double-double.
-  let acc: DD = { hi: 1, lo: 0 };
-  for (let n = EXP_TERMS; n >= 2; n--) {
-    acc = ddAdd({ hi: 1, lo: 0 }, ddMulNumber(ddDivSmallInt(acc, n), s));
-  }
-  let em1 = ddMulNumber(acc, s);
-  // (1 + em1)^2 = 1 + em1·(2 + em1): stay in expm1 form to keep the low bits.
-  for (let i = 0; i < EXP_SQUARINGS; i++) {
-    em1 = ddMul(em1, ddAdd({ hi: 2, lo: 0 }, em1));
-  }
-  return ddAdd({ hi: 1, lo: 0 }, em1);
-}
-
-/** a / n for a small positive integer n. */
-function ddDivSmallInt(a: DD, n: number): DD {
-  const q1 = a.hi / n;
-  const p = twoProd(q1, n);
-  const q2 = (a.hi - p.hi - p.lo + a.lo) / n;
-  return twoSum(q1, q2);
 }

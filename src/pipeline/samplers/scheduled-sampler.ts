@@ -1,0 +1,72 @@
+import { UsageError } from '../../errors.js';
+import type { NoiseSource, Sampler, SamplerName } from './sampler.js';
+import type { Schedule } from './noise-schedule.js';
+
+/**
+ * What every sampler shares: the schedule, the step counter, the input
+ * scale and img2img's start step. Subclasses supply the update rule.
+ */
+export abstract class ScheduledSampler implements Sampler {
+  abstract readonly name: SamplerName;
+  readonly sigmas: readonly number[];
+  timesteps: readonly number[];
+  initialScale: number;
+  stepIndex = 0;
+  private readonly allTimesteps: readonly number[];
+
+  constructor(schedule: Schedule) {
+    if (schedule.sigmas.length !== schedule.timesteps.length + 1) {
+      throw new Error('schedule needs one more sigma than timesteps');
+    }
+    this.sigmas = schedule.sigmas;
+    this.allTimesteps = schedule.timesteps;
+    this.timesteps = schedule.timesteps;
+    this.initialScale = Math.max(...schedule.sigmas);
+  }
+
+  get steps(): number {
+    return this.allTimesteps.length;
+  }
+
+  inputScale(): number {
+    const sigma = this.sigmas[this.stepIndex]!;
+    return 1 / Math.sqrt(sigma * sigma + 1);
+  }
+
+  scaleModelInput(latents: Float32Array): Float32Array {
+    const scale = Math.fround(this.inputScale());
+    return latents.map((v) => v * scale);
+  }
+
+  setStrength(strength: number): void {
+    if (!(strength > 0 && strength <= 1)) {
+      throw new UsageError(`strength must be in (0, 1], got ${strength}`);
+    }
+    const start = this.steps - Math.floor(this.steps * strength);
+    this.timesteps = this.allTimesteps.slice(start);
+    this.initialScale = this.sigmas[start]!;
+    this.stepIndex = start;
+    this.resetHistory();
+  }
+
+  step(latents: Float32Array, modelOutput: Float32Array, noise?: NoiseSource): Float32Array {
+    if (this.stepIndex >= this.steps) throw new Error(`${this.name}: all ${this.steps} steps already taken`);
+    if (modelOutput.length !== latents.length) {
+      throw new Error(`${this.name}: model output has ${modelOutput.length} values, latents ${latents.length}`);
+    }
+    const i = this.stepIndex++;
+    this.update(latents, modelOutput, i, noise);
+    return latents;
+  }
+
+  /** Samplers with memory (multistep methods) forget it when the start step changes. */
+  protected resetHistory(): void {}
+
+  /** Moves latents from sigmas[i] to sigmas[i + 1] in place. */
+  protected abstract update(
+    latents: Float32Array,
+    modelOutput: Float32Array,
+    i: number,
+    noise: NoiseSource | undefined,
+  ): void;
+}
