@@ -49,7 +49,22 @@ describe('LDM checkpoint layout', () => {
     expect(params((s) => s.component === 'text_encoder' && s.kind !== 'position_ids')).toBe(123_060_480);
     expect(specs.length).toBe(1145);
     const bytes = (list: typeof specs) => list.reduce((a, s) => a + elementCount(s.shape) * dtypeSize(s.dtype), 0);
-    expect(bytes(specs)).toBe(4_264_989_852); // + header: the 4.27 GB of v1-5-pruned-emaonly.safetensors
+    expect(bytes(specs)).toBe(4_264_989_852);
+  });
+
+  it('accounts for every byte of the real 4,265,146,304-byte v1-5-pruned-emaonly.safetensors', () => {
+    // The real file: 8-byte length, a JSON header with {"format":"pt"} metadata and
+    // the tensors in name order, unpadded, then the data. Any name or shape that
+    // differed from the real one would change the header length.
+    const specs = ldmCheckpointSpecs(SD15_CONFIG).sort((a, b) => (a.name < b.name ? -1 : 1));
+    const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
+    let offset = 0;
+    for (const s of specs) {
+      const size = elementCount(s.shape) * dtypeSize(s.dtype);
+      header[s.name] = { dtype: s.dtype, shape: s.shape, data_offsets: [offset, offset + size] };
+      offset += size;
+    }
+    expect(8 + JSON.stringify(header).length + offset).toBe(4_265_146_304);
   });
 
   it('with fp16, stores every float tensor as F16 and keeps integer buffers', () => {
