@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadLiteRt, type LiteRt } from '../../bench/peers/litert.js';
 import { withStaticShapeSignatures } from '../../bench/peers/litert-static-shapes.js';
 import { FormatError, UsageError } from '../../src/errors.js';
+import { TfliteModelBuilder } from '../../src/tflite/writer.js';
 
 const models = new URL('../fixtures/tflite-corpus/models/', import.meta.url);
 const modelBytes = (name: string) => new Uint8Array(fs.readFileSync(new URL(name, models)));
@@ -87,5 +88,16 @@ describe('LiteRT.js harness', () => {
     await expect(model.run([wrongShape])).rejects.toThrow(/does not match expected ranked tensor type/);
     const ok = await model.run([new Float32Array(256 * 256 * 3)]);
     expect(ok.outputs[0]!.data[0]).toBeCloseTo(1 / 3, 6);
+  });
+
+  it('fails a model LiteRT.js cannot run (it only logs "ERROR:") instead of returning its zeros', async () => {
+    // 8 heads of 4096x40 @ 40x4096: XNNPACK cannot delegate it and the fallback cannot allocate it.
+    const m = new TfliteModelBuilder();
+    const a = m.main.addInput('a', 'FLOAT32', [8, 4096, 40]);
+    const b = m.main.addInput('b', 'FLOAT32', [8, 40, 4096]);
+    const y = m.main.addTensor('y', 'FLOAT32', [8, 4096, 4096]);
+    m.main.addOperator('BATCH_MATMUL', [a, b], [y], {});
+    m.main.markOutput(y);
+    await expect(rt.loadModel(m.toBuffer())).rejects.toThrow(/LiteRT\.js logged an error: ERROR: failed to delegate BATCH_MATMUL/);
   });
 });
