@@ -41,25 +41,22 @@ function f16BitsToF32Bits(h: number): number {
 /** float16 bits of the float32 with bits `x`, round to nearest even. */
 function f32BitsToF16Bits(x: number): number {
   const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  const mant = x & 0x7fffff;
-  if (exp === 0xff) {
-    if (mant === 0) return sign | 0x7c00;
-    return sign | 0x7e00 | (mant >>> 13); // quiet NaN, top payload bits kept
+  const a = x & 0x7fffffff; // |x| as bits: comparisons on it order the values
+  if (a >= 0x47800000) {
+    // >= 2^16: infinity, or NaN (quiet bit set, top payload bits kept).
+    return a > 0x7f800000 ? sign | 0x7e00 | ((a >>> 13) & 0x3ff) : sign | 0x7c00;
   }
-  const e = exp - 112; // rebias 127 -> 15
-  if (e >= 0x1f) return sign | 0x7c00; // certainly above 65520: infinity
-  if (e >= 1) {
-    // Normal range. A carry out of the mantissa bumps the exponent, and from
-    // exponent 30 that gives exactly the infinity pattern 0x7c00.
-    const h = (e << 10) | (mant >>> 13);
-    const rest = mant & 0x1fff;
-    return sign | (rest > 0x1000 || (rest === 0x1000 && (h & 1) === 1) ? h + 1 : h);
+  if (a >= 0x38800000) {
+    // Normal half (>= 2^-14): rebias the exponent (127 -> 15), then add just
+    // under half an ulp plus the lowest kept bit, which rounds half to even.
+    // A carry out of the mantissa bumps the exponent; from the top binade it
+    // gives exactly the infinity pattern 0x7c00 (values >= 65520).
+    return sign | ((a - 0x38000000 + 0xfff + ((a >>> 13) & 1)) >>> 13);
   }
-  if (e < -10) return sign; // below half the smallest subnormal (2^-25): zero
-  // Subnormal result: value / 2^-24 = (1.mant * 2^23) >> (14 - e).
-  const m = mant | 0x800000;
-  const shift = 14 - e; // 14..24
+  if (a <= 0x33000000) return sign; // <= 2^-25, half the smallest subnormal: ties to even zero
+  // Subnormal half: value / 2^-24 = (1.mant * 2^23) >> shift, shift in 14..24.
+  const shift = 126 - (a >>> 23);
+  const m = (a & 0x7fffff) | 0x800000;
   const h = m >>> shift;
   const rest = m & ((1 << shift) - 1);
   const half = 1 << (shift - 1);
@@ -73,6 +70,7 @@ function f32BitsToBf16Bits(x: number): number {
   }
   // Adding 0x7fff plus the lowest kept bit rounds half to even; a carry into
   // the exponent is correct (and turns the largest finite values into inf).
+  // `x` may be signed or unsigned: >>> works modulo 2^32 either way.
   return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
 }
 
@@ -115,7 +113,8 @@ export function f16ArrayToF32(u16: Uint16Array): Float32Array {
 }
 
 export function f32ArrayToF16(f32: Float32Array): Uint16Array {
-  const bits = new Uint32Array(f32.buffer, f32.byteOffset, f32.length);
+  // Int32 (not Uint32) view: its values are always small integers to V8.
+  const bits = new Int32Array(f32.buffer, f32.byteOffset, f32.length);
   const out = new Uint16Array(f32.length);
   for (let i = 0; i < bits.length; i++) out[i] = f32BitsToF16Bits(bits[i]!);
   return out;
@@ -129,7 +128,7 @@ export function bf16ArrayToF32(u16: Uint16Array): Float32Array {
 }
 
 export function f32ArrayToBf16(f32: Float32Array): Uint16Array {
-  const bits = new Uint32Array(f32.buffer, f32.byteOffset, f32.length);
+  const bits = new Int32Array(f32.buffer, f32.byteOffset, f32.length);
   const out = new Uint16Array(f32.length);
   for (let i = 0; i < bits.length; i++) out[i] = f32BitsToBf16Bits(bits[i]!);
   return out;
