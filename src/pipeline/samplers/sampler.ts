@@ -11,8 +11,9 @@ export type SamplerName = (typeof SAMPLER_NAMES)[number];
  * way the reference pipeline uses its samplers:
  *
  *   sampler = createSampler(name, steps)
- *   img2img: sampler.setStrength(s); latents = encoded + noise · initialScale
- *   txt2img: latents = noise · initialScale
+ *   txt2img: latents = sampler.scaleInitialNoise(rng.normalFloat32(n))
+ *   img2img: sampler.setStrength(s);
+ *            latents = encoded + sampler.scaleInitialNoise(rng.normalFloat32(n))
  *   for (const t of sampler.timesteps) {          // one UNet call per entry
  *     unetIn = sampler.scaleModelInput(latents)   // latents · inputScale()
  *     eps = guidance(unet([unetIn, unetIn], context, timeEmbedding(t)))
@@ -33,6 +34,8 @@ export interface Sampler {
   readonly initialScale: number;
   /** Index into sigmas of the next step. */
   readonly stepIndex: number;
+  /** noise · float32(initialScale) in float32: the starting latents (txt2img) or what img2img adds. */
+  scaleInitialNoise(noise: Float32Array): Float32Array;
   /** Factor applied to the latents before the UNet at the current step: 1/√(σ²+1). */
   inputScale(): number;
   /** latents · float32(inputScale()), in float32 as the reference (numpy 1.x) computes it. */

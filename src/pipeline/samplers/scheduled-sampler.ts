@@ -28,6 +28,11 @@ export abstract class ScheduledSampler implements Sampler {
     return this.allTimesteps.length;
   }
 
+  scaleInitialNoise(noise: Float32Array): Float32Array {
+    const scale = Math.fround(this.initialScale);
+    return noise.map((v) => v * scale);
+  }
+
   inputScale(): number {
     const sigma = this.sigmas[this.stepIndex]!;
     return 1 / Math.sqrt(sigma * sigma + 1);
