@@ -424,7 +424,10 @@ describe('our .tflite files in LiteRT.js', () => {
     if (c.write?.forceOffsetLayout) expect(bytes).not.toEqual(m.toBuffer());
     const model = await rt.loadModel(bytes);
     const { outputs } = await model.run(inputs);
+    // Without a SignatureDef, inputs by position follow the subgraph's input order.
+    const positional = await model.run(Object.values(inputs));
     await model.dispose();
+    expect(positional.outputs[0]!.data).toEqual(outputs[0]!.data);
     expect(outputs).toHaveLength(1);
     const [out] = outputs;
     expect(out!.dtype).toBe('float32');
