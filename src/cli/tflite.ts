@@ -1,0 +1,45 @@
+import { parseArgs } from 'node:util';
+import { UsageError } from '../errors.js';
+import { formatInfo, modelInfo } from '../tflite/info.js';
+import { TfliteFile } from '../tflite/reader.js';
+import { runCli } from './run-cli.js';
+
+const USAGE = `usage: npm run tflite -- <command> ...
+
+commands:
+  info MODEL.tflite [--json]   signatures, subgraphs, op counts, constants and
+                               buffer layout of a model (--json: one JSON object)`;
+
+function info(argv: string[]): void {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, strict: true, allowPositionals: true });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
+  }
+  if (parsed.positionals.length !== 1) throw new UsageError(`info takes one MODEL.tflite\n${USAGE}`);
+  const file = TfliteFile.open(parsed.positionals[0]!);
+  try {
+    const summary = modelInfo(file);
+    process.stdout.write(parsed.values.json ? `${JSON.stringify(summary)}\n` : `${formatInfo(summary)}\n`);
+  } finally {
+    file.close();
+  }
+}
+
+/** Subcommands by name; each gets the arguments after its name. */
+const COMMANDS: Record<string, (argv: string[]) => void | Promise<void>> = { info };
+
+function main(argv: string[]): void | Promise<void> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h') {
+    process.stdout.write(`${USAGE}\n`);
+    if (name === undefined) process.exitCode = 2;
+    return;
+  }
+  const command = COMMANDS[name];
+  if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}\n${USAGE}`);
+  return command(rest);
+}
+
+runCli(main);
