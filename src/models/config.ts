@@ -221,7 +221,9 @@ function checkArchitecture(c: ModelConfig, fail: Fail): void {
   u.channel_mult.forEach((m, i) => {
     const ch = u.model_channels * m;
     groupable(`unet.model_channels × unet.channel_mult[${i}]`, ch);
-    if (u.attention_resolutions.includes(2 ** i) && ch % u.num_heads !== 0) {
+    // Level i works at downsampling factor 2^i; the middle block (deepest level) always has attention.
+    const hasAttention = u.attention_resolutions.includes(2 ** i) || i === u.channel_mult.length - 1;
+    if (hasAttention && ch % u.num_heads !== 0) {
       fail(`unet.num_heads: ${u.num_heads} does not divide the ${ch} channels of level ${i}, which has attention`);
     }
   });

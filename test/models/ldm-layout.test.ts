@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadModelConfig, SD15_CONFIG } from '../../src/models/config.js';
+import { loadModelConfig, parseModelConfig, SD15_CONFIG } from '../../src/models/config.js';
 import { dtypeSize, elementCount, ldmCheckpointSpecs } from '../../src/models/ldm-layout/index.js';
 import { readSafetensorsHeader } from './read-header.js';
 
@@ -78,5 +78,32 @@ describe('LDM checkpoint layout', () => {
     expect(d16['model_ema.num_updates']).toBe('I32');
     expect(d16['model_ema.decay']).toBe('F16');
     expect(d16['alphas_cumprod']).toBe('F16');
+  });
+});
+
+describe('LDM checkpoint layout against the original CompVis modules', () => {
+  // Unusual configs (3 or 2 levels, shrinking channels, VAE attention, depth-2
+  // transformers, 1 or 3 res blocks): names and shapes in state_dict order, from
+  // test/models/make-layout-fixtures.py.
+  for (const name of ['odd-a', 'odd-b']) {
+    it(`gives CompVis's UNet and VAE tables, in order, for ${name}`, () => {
+      const fixture = JSON.parse(readFileSync(`test/models/fixtures/layout-${name}.json`, 'utf8')) as {
+        config: unknown;
+        unet: [string, number[]][];
+        vae: [string, number[]][];
+      };
+      const specs = ldmCheckpointSpecs(parseModelConfig(fixture.config, name));
+      const table = (component: string) => specs.filter((s) => s.component === component).map((s) => [s.name, s.shape]);
+      expect(table('unet')).toEqual(fixture.unet);
+      expect(table('vae')).toEqual(fixture.vae);
+    });
+  }
+
+  it('rejects a head count that does not divide the middle block, which always has attention', () => {
+    const unet = { model_channels: 32, attention_resolutions: [], num_heads: 64 };
+    expect(() => parseModelConfig({ unet: { ...unet, channel_mult: [1, 4] } }, 'x')).not.toThrow();
+    expect(() => parseModelConfig({ unet: { ...unet, channel_mult: [1, 3] } }, 'x')).toThrow(
+      /unet\.num_heads: 64 does not divide the 96 channels of level 1/,
+    );
   });
 });
