@@ -22,7 +22,8 @@ export function litertGlueDir(): string {
   const dir = path.join(os.tmpdir(), `sd-tflite-litertjs-${version}-${tag}`);
   const files = fs.readdirSync(wasmDir).filter((f) => f.endsWith('.js') || f.endsWith('.wasm'));
   const cached = (f: string) => path.join(dir, f.endsWith('.js') ? f.replace(/\.js$/, '.cjs') : f);
-  if (files.every((f) => fs.existsSync(cached(f)))) return dir;
+  const complete = () => files.every((f) => fs.existsSync(cached(f))); // existsSync follows the symlinks
+  if (complete()) return dir;
 
   const staging = fs.mkdtempSync(`${dir}.tmp-`);
   for (const f of files) {
@@ -30,13 +31,19 @@ export function litertGlueDir(): string {
     if (f.endsWith('.js')) fs.copyFileSync(path.join(wasmDir, f), target);
     else fs.symlinkSync(path.join(wasmDir, f), target);
   }
-  fs.rmSync(dir, { recursive: true, force: true });
   try {
     fs.renameSync(staging, dir);
-  } catch (e) {
-    // Another process won the race and its copy is as good as ours.
-    fs.rmSync(staging, { recursive: true, force: true });
-    if (!files.every((f) => fs.existsSync(cached(f)))) throw e;
+  } catch {
+    // Either another process just put a complete copy there (use it), or a
+    // stale one (node_modules reinstalled elsewhere) is in the way: move it
+    // aside atomically first, so no process ever sees a half-made copy.
+    if (!complete()) {
+      const stale = fs.mkdtempSync(`${dir}.stale-`);
+      fs.renameSync(dir, path.join(stale, 'old'));
+      fs.rmSync(stale, { recursive: true, force: true });
+      fs.renameSync(staging, dir);
+    }
   }
+  fs.rmSync(staging, { recursive: true, force: true });
   return dir;
 }
