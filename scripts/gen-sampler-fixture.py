@@ -13,11 +13,17 @@ numpy for testing src/pipeline/samplers/ and src/pipeline/time-embedding.ts.
   own variance-preserving form, run on synthetic model outputs.
 - dpmpp_2m: k-diffusion get_sigmas_karras + sigma_to_t + sample_dpmpp_2m
   (written in k-diffusion's t = -log(sigma) form), on synthetic outputs.
+- exp: correctly rounded e^x (60-digit decimal) for the schedule's range and
+  wider, to test src/pipeline/rng/correctly-rounded-exp.ts; numpy's own
+  float64 exp is not always correctly rounded (it varies with CPU and numpy
+  version), so the fixture's reference schedules may differ from ours by an
+  ulp, never more than 2.
 
 Usage: python3 scripts/gen-sampler-fixture.py
 """
 import json
 import os
+from decimal import Decimal, getcontext
 
 import numpy as np
 
@@ -161,6 +167,11 @@ for width, t in ((320, 999.0), (320, 1.0), (32, 946.4210526315790), (8, 0.0)):
     freqs = np.array([10000.0 ** (-i / half) for i in range(half)])
     temb.append({'width': width, 't': t, 'float64': [float(v) for v in np.concatenate([np.cos(t * freqs), np.sin(t * freqs)])]})
 out['time_embedding_float64'] = temb
+
+# --- correctly rounded exp ---------------------------------------------------------
+getcontext().prec = 60
+exp_inputs = np.concatenate([rs.uniform(-4.0, 3.0, 300), rs.uniform(-700.0, 700.0, 100), [0.0, 1.0, -1.0, 1e-300]])
+out['exp'] = [[float(x), float(Decimal(float(x)).exp())] for x in exp_inputs]
 
 path = os.path.join(os.path.dirname(__file__), '..', 'test', 'fixtures', 'pipeline-math', 'samplers.json')
 with open(path + '.tmp', 'w') as f:

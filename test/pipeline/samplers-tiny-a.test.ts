@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { readNpyFloat32 } from '../../src/io/npy.js';
+import { readNpy, readNpyFloat32 } from '../../src/io/npy.js';
 import { classifierFreeGuidance } from '../../src/pipeline/guidance.js';
+import { NumpyLegacyRandom } from '../../src/pipeline/rng/numpy-legacy-random.js';
 import { createSampler } from '../../src/pipeline/samplers/create-sampler.js';
 import type { NoiseSource } from '../../src/pipeline/samplers/sampler.js';
 import { timeEmbedding } from '../../src/pipeline/time-embedding.js';
@@ -130,3 +131,30 @@ for (const [name, run] of Object.entries(manifest.cases.pipeline)) {
     });
   });
 }
+
+describe('tiny-a-seeded: the draw order of a seeded k_euler_ancestral run', () => {
+  for (const seed of [42, 1234]) {
+    it(`seed ${seed}: initial noise, then one latent-sized draw per step (rng_normal_s${seed}.npy rows)`, () => {
+      const rows = readNpy(new URL(`../fixtures/tiny-a-seeded/rng_normal_s${seed}.npy`, import.meta.url).pathname)
+        .data as Float64Array;
+      const rng = new NumpyLegacyRandom(seed);
+      const sampler = createSampler('k_euler_ancestral', 4);
+      let latents = sampler.scaleInitialNoise(rng.normalFloat32(256));
+      expect(latents).toEqual(sampler.scaleInitialNoise(Float32Array.from(rows.subarray(0, 256))));
+      const drawn: Float64Array[] = [];
+      const recording = {
+        normal(n: number): Float64Array {
+          const d = rng.normal(n);
+          drawn.push(d);
+          return d;
+        },
+      };
+      for (let i = 0; i < 4; i++) latents = sampler.step(latents, new Float32Array(256), recording);
+      expect(drawn.length).toBe(4);
+      drawn.forEach((d, i) => {
+        // float32 equality: the float64 values may differ by 1 ulp where glibc's log is not correctly rounded.
+        expect(Float32Array.from(d)).toEqual(Float32Array.from(rows.subarray((i + 1) * 256, (i + 2) * 256)));
+      });
+    });
+  }
+});

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { createSampler } from '../../src/pipeline/samplers/create-sampler.js';
+import { correctlyRoundedExp } from '../../src/pipeline/rng/correctly-rounded-exp.js';
 import { fma32 } from '../../src/pipeline/samplers/float32-fma.js';
 import { lmsCoefficients } from '../../src/pipeline/samplers/k-lms.js';
 import { alphasCumprod } from '../../src/pipeline/samplers/noise-schedule.js';
@@ -20,6 +21,7 @@ const fixture = JSON.parse(
   synthetic: { noise: number[]; eps: number[][] };
   ddim: { steps: number; timesteps: number[]; unet_input_0: number[]; final: number[] }[];
   dpmpp_2m_karras: { steps: number; sigmas: number[]; timesteps: number[]; final: number[] }[];
+  exp: [number, number][];
 };
 
 /** |a − b| <= ulps · ulp(b), elementwise: for float64 results whose exp/log may round differently from numpy's. */
@@ -48,6 +50,13 @@ describe('numpy-compatible numerics', () => {
     // numpy's kernel is not correctly rounded: the fixture must contain inputs where it differs.
     const differsFromCorrect = inputs.filter((x, i) => Math.fround(Math.log(x)) !== outputs[i]).length;
     expect(differsFromCorrect).toBeGreaterThan(50);
+  });
+
+  it('correctlyRoundedExp equals the correctly rounded e^x (60-digit decimal) everywhere in the fixture', () => {
+    expect(fixture.exp.length).toBeGreaterThan(400);
+    expect(fixture.exp.filter(([x, y]) => correctlyRoundedExp(x) !== y)).toEqual([]);
+    // ...where V8's Math.exp is sometimes 1 ulp off.
+    expect(fixture.exp.filter(([x, y]) => Math.exp(x) !== y).length).toBeGreaterThan(0);
   });
 
   it('fma32 rounds once', () => {
@@ -144,6 +153,32 @@ describe('ddim (diffusers DDIMScheduler, SD v1.5 config, eta 0)', () => {
       expectRelClose(final, c.final, 1e-5);
     });
   }
+});
+
+describe('img2img start (setStrength) of the extra samplers', () => {
+  it("ddim: txt2img starts from diffusers' x_T = noise (scale √(σ²+1)), img2img from x0 + σ·noise", () => {
+    const s = createSampler('ddim', 20);
+    expect(s.initialScale).toBe(Math.sqrt(s.sigmas[0]! ** 2 + 1));
+    s.setStrength(0.5);
+    expect(s.stepIndex).toBe(10);
+    expect(s.timesteps).toEqual(createSampler('ddim', 20).timesteps.slice(10));
+    expect(s.initialScale).toBe(s.sigmas[10]);
+  });
+
+  it('dpmpp_2m: the first step after setStrength is first order (no history from before)', () => {
+    const eps = Float32Array.from(fixture.synthetic.eps[0]!);
+    const x = Float32Array.from(fixture.synthetic.noise, (v) => 3 * v);
+    const a = createSampler('dpmpp_2m', 10);
+    a.step(new Float32Array(16), Float32Array.from(fixture.synthetic.eps[1]!)); // leaves history behind
+    a.setStrength(0.5);
+    const b = createSampler('dpmpp_2m', 10);
+    b.setStrength(0.5);
+    const fromB = b.step(Float32Array.from(x), eps);
+    expect(a.step(Float32Array.from(x), eps)).toEqual(fromB);
+    const ratio = b.sigmas[6]! / b.sigmas[5]!;
+    const firstOrder = Array.from(x, (v, k) => ratio * v + (1 - ratio) * (v - b.sigmas[5]! * eps[k]!));
+    expectRelClose(fromB, firstOrder, 1e-6);
+  });
 });
 
 describe('dpmpp_2m (k-diffusion sample_dpmpp_2m with Karras sigmas)', () => {
