@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { FormatError } from '../errors.js';
+import { FormatError, UsageError } from '../errors.js';
 
 /**
  * Reads exactly `length` bytes at absolute `position` into a fresh buffer
@@ -35,7 +35,12 @@ export function writeAll(fd: number, bytes: Uint8Array): void {
  */
 export function writeFileAtomically(path: string, write: (fd: number) => void): void {
   const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
-  const fd = fs.openSync(tmp, 'wx');
+  let fd: number;
+  try {
+    fd = fs.openSync(tmp, 'wx');
+  } catch (err) {
+    throw new UsageError(`cannot write ${path}: ${(err as Error).message}`);
+  }
   try {
     write(fd);
     fs.closeSync(fd);

@@ -39,7 +39,9 @@ export class SafetensorsFile {
       throw new UsageError(`cannot open ${path}: ${(err as Error).message}`);
     }
     try {
-      const size = fs.fstatSync(fd).size;
+      const stat = fs.fstatSync(fd);
+      if (!stat.isFile()) throw new UsageError(`${path} is not a regular file`);
+      const size = stat.size;
       const prefix = readAt(fd, path, 0, Math.min(8, size));
       const n = headerLength(path, prefix, size);
       const header = parseSafetensorsHeader(path, readAt(fd, path, 8, n), size);

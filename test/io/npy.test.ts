@@ -172,8 +172,11 @@ describe('npy: malformed files', () => {
     expect(arr).toEqual({ dtype: 'int32', shape: [1, 2], data: new Int32Array([3, 4]) });
   });
 
-  it('reports a missing file as a usage error', () => {
+  it('reports a missing file, a folder, or an unwritable output as usage errors', () => {
     expect(() => readNpy(path.join(tmp, 'missing.npy'))).toThrow(UsageError);
+    expect(() => readNpy(tmp)).toThrow(UsageError);
+    const arr: NpyArray = { dtype: 'uint8', shape: [1], data: new Uint8Array(1) };
+    expect(() => writeNpy(path.join(tmp, 'no-such-dir', 'x.npy'), arr)).toThrow(UsageError);
   });
 });
 

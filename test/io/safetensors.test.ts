@@ -251,8 +251,11 @@ describe('safetensors validation', () => {
     empty.close();
   });
 
-  it('reports a missing file as a usage error', () => {
+  it('reports a missing file, a folder, or an unwritable output as usage errors', () => {
     expect(() => SafetensorsFile.open(path.join(tmp, 'nope.safetensors'))).toThrow(UsageError);
+    expect(() => SafetensorsFile.open(tmp)).toThrow(/is not a regular file/);
+    const out = path.join(tmp, 'no-such-dir', 'x.safetensors');
+    expect(() => writeSafetensors(out, [])).toThrow(UsageError);
   });
 });
 
