@@ -5,6 +5,7 @@ import { readNpy } from '../../src/io/npy.js';
 import { correctlyRoundedLog } from '../../src/pipeline/rng/correctly-rounded-log.js';
 import { Mt19937 } from '../../src/pipeline/rng/mt19937.js';
 import { NumpyLegacyRandom } from '../../src/pipeline/rng/numpy-legacy-random.js';
+import { randomSeed } from '../../src/pipeline/rng/random-seed.js';
 
 const fixtures = new URL('../fixtures/', import.meta.url);
 
@@ -112,6 +113,12 @@ describe('NumpyLegacyRandom', () => {
       }
     });
   }
+
+  it('randomSeed gives valid, varying seeds', () => {
+    const seeds = Array.from({ length: 20 }, randomSeed);
+    for (const s of seeds) expect(() => new NumpyLegacyRandom(s)).not.toThrow();
+    expect(new Set(seeds).size).toBeGreaterThan(1);
+  });
 
   it('normalFloat32 is the float32 cast of normal', () => {
     const a = new NumpyLegacyRandom(7).normal(9);

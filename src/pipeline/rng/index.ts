@@ -1,0 +1,2 @@
+export { NumpyLegacyRandom } from './numpy-legacy-random.js';
+export { randomSeed } from './random-seed.js';
