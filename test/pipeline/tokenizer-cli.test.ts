@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -9,18 +9,23 @@ const FIXTURES = join(ROOT, 'test', 'fixtures', 'clip-tokenizer');
 const cases: { name: string; text: string; seed_ids77: number[]; openai_sd_ids77: number[]; seed_bpe: number[]; openai_bpe: number[] }[] =
   JSON.parse(readFileSync(join(FIXTURES, 'cases.json'), 'utf8')).cases;
 
-function tokenize(...args: string[]) {
-  const r = spawnSync(join(ROOT, 'node_modules', '.bin', 'vite-node'), [join(ROOT, 'src', 'cli', 'tokenize.ts'), ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
+function tokenize(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(join(ROOT, 'node_modules', '.bin', 'vite-node'), [join(ROOT, 'src', 'cli', 'tokenize.ts'), ...args], { cwd: ROOT });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-describe('npm run tokenize', () => {
-  test('prints the 77 ids as JSON on one line, then the text token count (hf by default)', () => {
+// Each run starts a process; run them side by side.
+describe.concurrent('npm run tokenize', () => {
+  test('prints the 77 ids as JSON on one line, then the text token count (hf by default)', async () => {
     const c = cases.find((x) => x.name === 'html_entities')!;
-    const r = tokenize('--tokenizer', FIXTURES, '--prompt', c.text);
+    const r = await tokenize('--tokenizer', FIXTURES, '--prompt', c.text);
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('');
     const lines = r.stdout.split('\n');
@@ -28,9 +33,9 @@ describe('npm run tokenize', () => {
     expect(lines.slice(1)).toEqual([`text tokens: ${c.openai_bpe.length}`, '']);
   });
 
-  test('--tokenizer-mode seed, truncated: warns how many tokens were dropped', () => {
+  test('--tokenizer-mode seed, truncated: warns how many tokens were dropped', async () => {
     const c = cases.find((x) => x.name === 'long_prompt')!;
-    const r = tokenize('--tokenizer', FIXTURES, '--prompt', c.text, '--tokenizer-mode', 'seed');
+    const r = await tokenize('--tokenizer', FIXTURES, '--prompt', c.text, '--tokenizer-mode', 'seed');
     expect(r.status).toBe(0);
     const lines = r.stdout.split('\n');
     expect(JSON.parse(lines[0]!)).toEqual(c.seed_ids77);
@@ -40,9 +45,9 @@ describe('npm run tokenize', () => {
     );
   });
 
-  test('hf mode, truncated', () => {
+  test('hf mode, truncated', async () => {
     const c = cases.find((x) => x.name === 'n76_tokens')!;
-    const r = tokenize('--tokenizer', FIXTURES, '--prompt', c.text, '--tokenizer-mode', 'hf');
+    const r = await tokenize('--tokenizer', FIXTURES, '--prompt', c.text, '--tokenizer-mode', 'hf');
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout.split('\n')[0]!)).toEqual(c.openai_sd_ids77);
     expect(r.stderr).toBe('warning: the prompt is 76 tokens; the text encoder reads 75, so the last token was dropped\n');
@@ -54,8 +59,8 @@ describe('npm run tokenize', () => {
     [['--tokenizer', FIXTURES, '--prompt', 'x', '--tokenizer-mode', 'clip'], 2, /--tokenizer-mode must be one of hf, seed, got "clip"/],
     [['--tokenizer', FIXTURES, '--prompt', 'x', '--steps', '3'], 2, /Unknown option '--steps'/],
     [['--tokenizer', join(FIXTURES, 'nowhere'), '--prompt', 'x'], 1, /nowhere[/\\]vocab\.json: cannot read the tokenizer's vocabulary: file not found/],
-  ])('bad arguments %j exit %i with a clear message', (args, status, message) => {
-    const r = tokenize(...args);
+  ])('bad arguments %j exit %i with a clear message', async (args, status, message) => {
+    const r = await tokenize(...args);
     expect(r.status).toBe(status);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/^error: /);
