@@ -86,7 +86,11 @@ export interface LiteRt {
 export interface LiteRtModel {
   readonly signatures: readonly LiteRtSignature[];
   run(inputs: LiteRtInputs, options?: LiteRtRunOptions): Promise<LiteRtRunResult>;
-  /** Runs `warmup` + `repeat` times inside the child, timing the last `repeat`. */
+  /**
+   * Runs `warmup` + `repeat` times inside the child, timing the last `repeat`.
+   * After a run, the threaded build's workers spin for up to ~0.5 s: let it
+   * settle (about 1 s) before timing anything else on the same cores.
+   */
   time(inputs: LiteRtInputs, options: LiteRtTimeOptions): Promise<LiteRtTiming>;
   dispose(): Promise<void>;
 }
