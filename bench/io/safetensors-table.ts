@@ -60,7 +60,7 @@ runCli((argv) => {
   const name = tensor ?? largest;
   const e = st.entry(name);
   t0 = process.hrtime.bigint();
-  const bytes = st.readBytes(name);
+  st.readBytes(name);
   const readMs = msSince(t0);
   console.log(
     `read ${JSON.stringify(name)} (${e.dtype} [${e.shape.join(', ')}], ${(e.byteLength / MB).toFixed(2)} MB) in ${readMs.toFixed(1)} ms; ` +
@@ -69,7 +69,6 @@ runCli((argv) => {
   t0 = process.hrtime.bigint();
   const f32 = st.readFloat32(name);
   console.log(`readFloat32 of it: ${f32.length} values in ${msSince(t0).toFixed(1)} ms; peak RSS now ${peakRssMB().toFixed(1)} MB`);
-  void bytes;
 
   if (all) {
     t0 = process.hrtime.bigint();

@@ -251,6 +251,16 @@ describe('safetensors validation', () => {
     empty.close();
   });
 
+  it('reports a file cut short after it was opened', () => {
+    const file = path.join(tmp, 'shrinks.safetensors');
+    writeSafetensors(file, [{ name: 'w', dtype: 'F32', shape: [4], data: new Uint8Array(16) }]);
+    const st = SafetensorsFile.open(file);
+    fs.truncateSync(file, fs.statSync(file).size - 6);
+    expect(() => st.readBytes('w')).toThrow(FormatError);
+    expect(() => st.readBytes('w')).toThrow(/shrinks\.safetensors: file ends at byte \d+, expected 16 bytes/);
+    st.close();
+  });
+
   it('reports a missing file, a folder, or an unwritable output as usage errors', () => {
     expect(() => SafetensorsFile.open(path.join(tmp, 'nope.safetensors'))).toThrow(UsageError);
     expect(() => SafetensorsFile.open(tmp)).toThrow(/is not a regular file/);
