@@ -26,7 +26,7 @@ export class DdimSampler extends ScheduledSampler {
 
   constructor(steps: number) {
     super(ddimSchedule(steps));
-    this.initialScale = Math.sqrt(this.sigmas[0]! ** 2 + 1);
+    this.scaleAtStart = Math.sqrt(this.sigmas[0]! ** 2 + 1);
   }
 
   protected update(latents: Float32Array, eps: Float32Array, i: number): void {

@@ -9,10 +9,11 @@ import type { Schedule } from './noise-schedule.js';
 export abstract class ScheduledSampler implements Sampler {
   abstract readonly name: SamplerName;
   readonly sigmas: readonly number[];
-  timesteps: readonly number[];
-  initialScale: number;
-  stepIndex = 0;
   private readonly allTimesteps: readonly number[];
+  private remainingTimesteps: readonly number[];
+  private index = 0;
+  /** initialScale; a subclass may set its own (DDIM). */
+  protected scaleAtStart: number;
 
   constructor(schedule: Schedule) {
     if (schedule.sigmas.length !== schedule.timesteps.length + 1) {
@@ -20,12 +21,24 @@ export abstract class ScheduledSampler implements Sampler {
     }
     this.sigmas = schedule.sigmas;
     this.allTimesteps = schedule.timesteps;
-    this.timesteps = schedule.timesteps;
-    this.initialScale = Math.max(...schedule.sigmas);
+    this.remainingTimesteps = schedule.timesteps;
+    this.scaleAtStart = Math.max(...schedule.sigmas);
   }
 
   get steps(): number {
     return this.allTimesteps.length;
+  }
+
+  get timesteps(): readonly number[] {
+    return this.remainingTimesteps;
+  }
+
+  get initialScale(): number {
+    return this.scaleAtStart;
+  }
+
+  get stepIndex(): number {
+    return this.index;
   }
 
   scaleInitialNoise(noise: Float32Array): Float32Array {
@@ -34,7 +47,7 @@ export abstract class ScheduledSampler implements Sampler {
   }
 
   inputScale(): number {
-    const sigma = this.sigmas[this.stepIndex]!;
+    const sigma = this.sigmas[this.index]!;
     return 1 / Math.sqrt(sigma * sigma + 1);
   }
 
@@ -48,18 +61,18 @@ export abstract class ScheduledSampler implements Sampler {
       throw new UsageError(`strength must be in (0, 1], got ${strength}`);
     }
     const start = this.steps - Math.floor(this.steps * strength);
-    this.timesteps = this.allTimesteps.slice(start);
-    this.initialScale = this.sigmas[start]!;
-    this.stepIndex = start;
+    this.remainingTimesteps = this.allTimesteps.slice(start);
+    this.scaleAtStart = this.sigmas[start]!;
+    this.index = start;
     this.resetHistory();
   }
 
   step(latents: Float32Array, modelOutput: Float32Array, noise?: NoiseSource): Float32Array {
-    if (this.stepIndex >= this.steps) throw new Error(`${this.name}: all ${this.steps} steps already taken`);
+    if (this.index >= this.steps) throw new Error(`${this.name}: all ${this.steps} steps already taken`);
     if (modelOutput.length !== latents.length) {
       throw new Error(`${this.name}: model output has ${modelOutput.length} values, latents ${latents.length}`);
     }
-    const i = this.stepIndex++;
+    const i = this.index++;
     this.update(latents, modelOutput, i, noise);
     return latents;
   }
