@@ -20,12 +20,17 @@ export class TfliteFile {
     readonly model: TfliteModel,
   ) {}
 
-  /** Opens and validates a file; throws FormatError if it is not a valid .tflite. Call close() when done. */
-  static open(path: string): TfliteFile {
+  /**
+   * Opens and validates a file; throws FormatError if it is not a valid
+   * .tflite. Call close() when done. `lazy` forces reading through the fd
+   * whatever the file's size.
+   */
+  static open(path: string, options: { lazy?: boolean } = {}): TfliteFile {
     let src: ByteSource;
     try {
       const size = fs.statSync(path).size;
-      src = size <= READ_WHOLE_LIMIT ? new MemorySource(path, fs.readFileSync(path)) : new FileSource(path);
+      const lazy = options.lazy ?? size > READ_WHOLE_LIMIT;
+      src = lazy ? new FileSource(path) : new MemorySource(path, fs.readFileSync(path));
     } catch (err) {
       throw new FormatError(path, `cannot read: ${err instanceof Error ? err.message : String(err)}`);
     }

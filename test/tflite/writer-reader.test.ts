@@ -190,6 +190,30 @@ describe('writer -> reader round trip', () => {
     }
   });
 
+  test('lazy reading through the fd (pages of 64 KiB) sees what an in-memory read sees', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tflite-lazy-'));
+    try {
+      const m = richModel();
+      // Constants spanning several cache pages, with many small tables between them.
+      const big = new Uint8Array(300_001 * 4).map((_, i) => (i * 7919) % 251);
+      for (let i = 0; i < 40; i++) m.addSubgraph(`extra ${i}`).addInput(`t${i}`, 'INT32', [i + 1]);
+      m.main.addConstant('big', 'FLOAT32', [300_001], big);
+      for (const forceOffsetLayout of [false, true]) {
+        const file = path.join(dir, `m${forceOffsetLayout}.tflite`);
+        m.writeFile(file, { forceOffsetLayout });
+        const lazy = TfliteFile.open(file, { lazy: true });
+        const memory = TfliteFile.fromBytes(fs.readFileSync(file), file);
+        expect(lazy.model).toEqual(memory.model);
+        expect(lazy.model.layout).toBe(forceOffsetLayout ? 'offset' : 'inline');
+        expect(Buffer.compare(lazy.constantBytes(0, 9)!, big)).toBe(0);
+        expect(Buffer.compare(lazy.constantBytes(0, 1)!, new Uint8Array([1, 2, 3, 4, 255, 254, 253, 252]))).toBe(0);
+        lazy.close();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('builder rejects bad arguments', () => {
     const m = new TfliteModelBuilder();
     const x = m.main.addInput('x', 'FLOAT32', [2]);
