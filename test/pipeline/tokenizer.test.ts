@@ -98,3 +98,30 @@ describe('truncation warning text', () => {
     expect(truncationWarning(tokenizer.encode(words(n), mode))).toBe(warning);
   });
 });
+
+// Prompts for rules the shared cases do not reach (long s, U+0345, Python's
+// white space, double HTML escaping, the '<' rule, widths, C1 controls, line
+// breaks, all-caps entities). Ids printed by OpenAI's SimpleTokenizer (openai/CLIP
+// d05afc4, ftfy 6.3.1) and the reference pipeline's tokenizer.py (ai-edge-torch
+// d738f43), untruncated text ids: [prompt, hf ids, seed ids].
+const PYTHON_IDS: [string, number[], number[]][] = [
+  ["it'\u017f a cat", [585, 6, 129, 379, 320, 2368], [585, 6, 129, 379, 320, 2368]],
+  ["<|\u017ftartoftext|>x", [27, 91, 129, 123, 2002, 6659, 18169, 91, 285, 343], [27, 91, 129, 123, 2002, 6659, 18169, 91, 285, 343]],
+  ["x \u0345 y a\u0345b", [343, 344, 320, 321], [343, 344, 320, 321]],
+  ["zero\ufeffwidth \u001cfile\u001c", [14867, 23571, 4512], [5848, 171, 119, 379, 23571, 472, 4512]],
+  ["&amp;lt;b&amp;gt; double escaped", [283, 321, 285, 3200, 18707], [261, 6259, 282, 3333, 282, 321, 261, 6259, 282, 4725, 282, 3200, 18707]],
+  ["a &amp; b\nc < d &amp; e", [320, 261, 321, 322, 283, 323, 261, 324], [320, 261, 6259, 282, 321, 322, 283, 323, 261, 6259, 282, 324]],
+  ["\uff34\uff2f\uff2b\uff39\uff2f\u3000\uff08\uff11\uff09", [6667, 263, 272, 264], [171, 121, 242, 171, 121, 237, 171, 121, 233, 171, 121, 247, 171, 121, 493, 171, 120, 486, 171, 120, 495, 171, 120, 487]],
+  ["caf\u00e9 \u0080 50 \u0093quoted\u0094", [15304, 6309, 276, 271, 257, 27706, 257], [15304, 126, 478, 276, 271, 126, 497, 27706, 126, 498]],
+  ["line\r\nbreaks\u2028and\u2029more", [1148, 7263, 537, 750], [1148, 7263, 537, 750]],
+  ["DON\u2019T \u201cSHOUT\u201d", [847, 713, 257, 5214, 257], [847, 728, 503, 339, 728, 506, 5214, 728, 507]],
+  ["\u0130stanbul \u03a3\u03a3\u03a3 \u1e9e", [328, 16384, 11231, 139, 225, 139, 225, 139, 480, 127, 509], [328, 16384, 11231, 139, 225, 139, 225, 139, 480, 127, 509]],
+  ["&EACUTE;T&EACUTE; &eacutex &copy2024", [3459, 39694, 3459, 343, 5811, 273, 271, 273, 275], [261, 68, 19734, 282, 339, 261, 68, 19734, 282, 261, 68, 9204, 11728, 261, 4509, 273, 271, 273, 275]],
+];
+
+describe('more prompts against the Python tokenizers', () => {
+  test.each(PYTHON_IDS)('%j', (text, hf, seed) => {
+    expect(tokenizer.textIds(text, 'hf')).toEqual(hf);
+    expect(tokenizer.textIds(text, 'seed')).toEqual(seed);
+  });
+});
