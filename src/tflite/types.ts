@@ -10,11 +10,11 @@ export type BuiltinOpName = Exclude<keyof typeof BuiltinOperator, 'CUSTOM' | 'PL
 /** Highest builtin code that fits OperatorCode.deprecated_builtin_code. */
 export const PLACEHOLDER_FOR_GREATER_OP_CODES = 127;
 
-/** Bytes per element; undefined for types without a fixed size (STRING, INT4, ...). */
+/** Bytes per element; undefined for types without a fixed byte size (STRING, packed INT4/UINT4/INT2, ...). */
 const ELEMENT_BYTES: Partial<Record<TensorTypeName, number>> = {
   FLOAT32: 4, FLOAT16: 2, BFLOAT16: 2, FLOAT64: 8,
   INT8: 1, UINT8: 1, INT16: 2, UINT16: 2, INT32: 4, UINT32: 4, INT64: 8, UINT64: 8,
-  BOOL: 1, COMPLEX64: 8, COMPLEX128: 16,
+  BOOL: 1, COMPLEX64: 8, COMPLEX128: 16, FLOAT8_E4M3FN: 1, FLOAT8_E5M2: 1,
 };
 
 export function elementBytes(type: TensorTypeName): number | undefined {

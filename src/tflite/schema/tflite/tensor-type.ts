@@ -20,5 +20,9 @@ export enum TensorType {
   UINT32 = 15,
   UINT16 = 16,
   INT4 = 17,
-  BFLOAT16 = 18
+  BFLOAT16 = 18,
+  INT2 = 19,
+  UINT4 = 20,
+  FLOAT8_E4M3FN = 21,
+  FLOAT8_E5M2 = 22
 }
