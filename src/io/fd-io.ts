@@ -41,17 +41,14 @@ export function writeFileAtomically(path: string, write: (fd: number) => void): 
   } catch (err) {
     throw new UsageError(`cannot write ${path}: ${(err as Error).message}`);
   }
+  let open = true;
   try {
     write(fd);
-    fs.closeSync(fd);
-  } catch (err) {
-    fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-  try {
+    open = false;
+    fs.closeSync(fd); // can report a delayed write error, so before the rename
     fs.renameSync(tmp, path);
   } catch (err) {
+    if (open) fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
     throw err;
   }
