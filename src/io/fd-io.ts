@@ -50,6 +50,9 @@ export function writeFileAtomically(path: string, write: (fd: number) => void): 
   } catch (err) {
     if (open) fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
+    // A failed system call (disk full, target is a folder) is the user's to fix, not a bug.
+    const syscall = (err as NodeJS.ErrnoException).syscall;
+    if (syscall !== undefined) throw new UsageError(`cannot write ${path}: ${(err as Error).message}`);
     throw err;
   }
 }

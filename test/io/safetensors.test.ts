@@ -266,6 +266,10 @@ describe('safetensors validation', () => {
     expect(() => SafetensorsFile.open(tmp)).toThrow(/is not a regular file/);
     const out = path.join(tmp, 'no-such-dir', 'x.safetensors');
     expect(() => writeSafetensors(out, [])).toThrow(UsageError);
+    const dir = fs.mkdtempSync(path.join(tmp, 'target-is-dir-'));
+    fs.mkdirSync(path.join(dir, 'x.safetensors', 'inner'), { recursive: true });
+    expect(() => writeSafetensors(path.join(dir, 'x.safetensors'), [])).toThrow(/cannot write .*x\.safetensors/);
+    expect(fs.readdirSync(dir)).toEqual(['x.safetensors']); // no temp file left
   });
 });
 
