@@ -25,7 +25,10 @@ import type { ConstantData, PlannedTensor, SubgraphBuilder, TfliteModelBuilder }
 //    an object d bytes past that end has offset -d and addOffset() produces
 //    the right forward uoffset.
 //  - offset layout (files over 2 GB, or forced): Buffer.offset/size hold the
-//    absolute file position and size, as upstream's exporter writes them.
+//    absolute file position and size, as upstream's exporter writes them,
+//    and metadata `buffer_location` = "outside flatbuffers" marks the file
+//    (upstream's loaders look for it).
+// Metadata buffers are small and always sit inside the skeleton.
 
 export interface WriteOptions {
   /** Keep constant data after the flatbuffer (Buffer.offset/size) even when the file is under 2 GB. */
@@ -67,6 +70,17 @@ function placeBuffers(model: TfliteModelBuilder, layout: 'inline' | 'offset'): {
   return { placements, dataEnd: at };
 }
 
+const BUFFER_LOCATION = 'buffer_location';
+
+/** Metadata entries to write: the model's, plus the offset-layout marker. */
+function metadataOf(model: TfliteModelBuilder, layout: 'inline' | 'offset'): { name: string; buffer: number; data: Uint8Array }[] {
+  const entries = [...model.metadata];
+  if (layout === 'offset' && !entries.some((m) => m.name === BUFFER_LOCATION)) {
+    entries.push({ name: BUFFER_LOCATION, buffer: model.buffers.length, data: new TextEncoder().encode('outside flatbuffers') });
+  }
+  return entries;
+}
+
 /** Builds the skeleton; `base` is the absolute position of the skeleton's end (offset layout only). */
 function buildSkeleton(model: TfliteModelBuilder, layout: 'inline' | 'offset', placements: Placement[], base: number): Uint8Array {
   const b = new Builder(64 * 1024);
@@ -75,8 +89,20 @@ function buildSkeleton(model: TfliteModelBuilder, layout: 'inline' | 'offset', p
   b.prep(ALIGN, 0);
 
   const byBuffer = new Map(placements.map((p) => [p.buffer, p]));
-  const bufferRefs = model.buffers.map((_, i) => {
+  const metadataEntries = metadataOf(model, layout);
+  const metadataData = new Map(metadataEntries.map((m) => [m.buffer, m.data]));
+  const bufferCount = Math.max(model.buffers.length, ...metadataEntries.map((m) => m.buffer + 1));
+  const bufferRefs = Array.from({ length: bufferCount }, (_, i) => {
     const p = byBuffer.get(i);
+    const inside = metadataData.get(i);
+    if (inside) {
+      b.startVector(1, inside.length, ALIGN);
+      for (let k = inside.length - 1; k >= 0; k--) b.addInt8(inside[k]!);
+      const data = b.endVector();
+      FbBuffer.startBuffer(b);
+      FbBuffer.addData(b, data);
+      return FbBuffer.endBuffer(b);
+    }
     if (!p) {
       FbBuffer.startBuffer(b);
       return FbBuffer.endBuffer(b);
@@ -124,7 +150,7 @@ function buildSkeleton(model: TfliteModelBuilder, layout: 'inline' | 'offset', p
     return SignatureDef.endSignatureDef(b);
   });
 
-  const metadataRefs = model.metadata.map((m) => {
+  const metadataRefs = metadataEntries.map((m) => {
     const name = b.createString(m.name);
     Metadata.startMetadata(b);
     Metadata.addName(b, name);
@@ -217,7 +243,7 @@ export function buildFlatbuffer(model: TfliteModelBuilder, options: WriteOptions
   if (!options.forceOffsetLayout) {
     const { placements, dataEnd } = placeBuffers(model, 'inline');
     const skeleton = buildSkeleton(model, 'inline', placements, 0);
-    if (skeleton.length + dataEnd <= MAX_FLATBUFFER) return { layout: 'inline', skeleton, placements, dataEnd };
+    if (skeleton.length + dataEnd + TAIL_PADDING <= MAX_FLATBUFFER) return { layout: 'inline', skeleton, placements, dataEnd };
   }
   const { placements, dataEnd } = placeBuffers(model, 'offset');
   // Absolute offsets need the skeleton's length, which does not depend on

@@ -166,7 +166,8 @@ export class TfliteModelBuilder {
   /** Buffer 0 is the empty sentinel every data-less tensor points to. */
   readonly buffers: (ConstantData | undefined)[] = [undefined];
   readonly signatures: PlannedSignature[] = [];
-  readonly metadata: { name: string; buffer: number }[] = [];
+  /** Metadata buffers stay inside the flatbuffer in every layout, as upstream keeps them. */
+  readonly metadata: { name: string; buffer: number; data: Uint8Array }[] = [];
   private readonly opcodeKeys = new Map<string, number>();
 
   constructor(readonly description = 'sd-tflite') {
@@ -195,7 +196,8 @@ export class TfliteModelBuilder {
   }
 
   addMetadata(name: string, data: Uint8Array): void {
-    this.metadata.push({ name, buffer: this.addBuffer(data) });
+    this.buffers.push(undefined); // filled from `metadata` when serialized
+    this.metadata.push({ name, buffer: this.buffers.length - 1, data: data.slice() });
   }
 
   /** The `min_runtime_version` metadata as upstream writes it: the version string zero-padded to 16 bytes. */

@@ -92,7 +92,11 @@ function checkRich(file: TfliteFile, layout: 'inline' | 'offset') {
   expect(model.signatures).toEqual([
     { key: 'decode', subgraphIndex: 0, inputs: [{ name: 'args_0', tensorIndex: 0 }], outputs: [{ name: 'output_0', tensorIndex: 8 }] },
   ]);
-  expect(model.metadata.map((m) => m.name)).toEqual(['min_runtime_version', 'note']);
+  // Upstream marks offset-layout files with buffer_location metadata; metadata itself stays inline.
+  const names = ['min_runtime_version', 'note', ...(layout === 'offset' ? ['buffer_location'] : [])];
+  expect(model.metadata.map((m) => m.name)).toEqual(names);
+  for (const m of model.metadata) expect(model.buffers[m.buffer]!.kind).toBe('inline');
+  if (layout === 'offset') expect(new TextDecoder().decode(file.metadataBytes('buffer_location'))).toBe('outside flatbuffers');
   expect(file.minRuntimeVersion()).toBe('2.17.0');
   expect(file.metadataBytes('min_runtime_version')!.length).toBe(16);
   expect(file.metadataBytes('note')).toEqual(new Uint8Array([42]));
