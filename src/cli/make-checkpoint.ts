@@ -75,10 +75,10 @@ function main(argv: string[]): void {
     if (p.bytesTotal < PROGRESS_MIN_BYTES) return;
     latest = p;
     bar ??= new ProgressBar({
-      label: 'make-checkpoint',
+      label: 'make-checkpoint, MB written',
       total: Math.ceil(p.bytesTotal / 1e6),
       unit: 'MB',
-      detail: () => `MB written, tensors ${latest!.tensorsDone}/${latest!.tensorsTotal}`,
+      detail: () => `tensors ${latest!.tensorsDone}/${latest!.tensorsTotal}`,
     });
     // The bar counts whole megabytes written.
     const mb = p.tensorsDone === p.tensorsTotal ? Math.ceil(p.bytesTotal / 1e6) : Math.floor(p.bytesDone / 1e6);
