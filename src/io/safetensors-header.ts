@@ -14,8 +14,6 @@ export interface SafetensorsEntry {
 export interface SafetensorsHeader {
   entries: Map<string, SafetensorsEntry>;
   metadata: Record<string, string>;
-  /** Absolute offset of the data section (8 + header length). */
-  dataStart: number;
 }
 
 /** Same limit as the reference Python/Rust implementation. */
@@ -77,7 +75,7 @@ export function parseSafetensorsHeader(file: string, headerBytes: Uint8Array, fi
   // File order, so a scan over all tensors reads the disk sequentially.
   list.sort((a, b) => a.byteOffset - b.byteOffset);
   checkNoOverlap(file, list, dataStart);
-  return { entries: new Map(list.map((e) => [e.name, e])), metadata, dataStart };
+  return { entries: new Map(list.map((e) => [e.name, e])), metadata };
 }
 
 function parseMetadata(file: string, value: unknown): Record<string, string> {
