@@ -11,7 +11,7 @@ import {
 } from './ldm-layout/index.js';
 import { scheduleBuffers, type ScheduleBufferName } from './ldm-layout/schedule-buffers.js';
 
-/**
+/*
  * Random-weight checkpoints in the original LDM layout, since no real weights
  * can be downloaded where the tests run. Every tensor is drawn from its own
  * generator, seeded from (seed, tensor name), so tensors can be produced one
@@ -25,9 +25,14 @@ import { scheduleBuffers, type ScheduleBufferName } from './ldm-layout/schedule-
  * rounded to the nearest float16 so that the fp16 and fp32 files of one seed
  * hold exactly the same weights.
  *
+ * bench/checkpoint/check-activations.py shows the resulting spread at full
+ * SD v1.5 size in the original modules.
+ *
  * Buffers are not random: the DDPM schedule as LDM computes it,
  * position_ids = 0..n-1, model_ema.decay = 0.9999, model_ema.num_updates = 0.
  */
+
+/** LitEma's decay in SD v1's training config. */
 export const EMA_DECAY = 0.9999;
 
 export interface RandomCheckpointProgress {
@@ -145,7 +150,7 @@ function distribution(spec: TensorSpec): { mean: number; std: number } {
  * Uniform floats in [0, 1) from xoshiro128** seeded with the first 16 bytes
  * of sha256("sd-tflite/<seed>/<name>"): fast, and independent per tensor.
  */
-export function tensorGenerator(seed: number, name: string): () => number {
+function tensorGenerator(seed: number, name: string): () => number {
   const digest = createHash('sha256').update(`sd-tflite/${seed}/${name}`).digest();
   let s0 = digest.readUInt32LE(0);
   let s1 = digest.readUInt32LE(4);
