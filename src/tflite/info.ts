@@ -132,7 +132,7 @@ export function formatInfo(info: ModelInfo): string {
   }
   lines.push('subgraphs:');
   for (const sg of info.subgraphs) {
-    lines.push(`  ${sg.index} ${sg.name ? `"${sg.name}"` : '(unnamed)'}: ${sg.tensors} tensors, ${sg.operators} operators`);
+    lines.push(`  ${sg.index} ${sg.name ? `"${sg.name}"` : '(unnamed)'}: ${sg.tensors} tensors, ${sg.operators} operator${sg.operators === 1 ? '' : 's'}`);
     for (const t of sg.inputs) lines.push(`    in   ${tensorText(t)}`);
     for (const t of sg.outputs) lines.push(`    out  ${tensorText(t)}`);
   }
