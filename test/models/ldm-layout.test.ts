@@ -2,14 +2,16 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadModelConfig, parseModelConfig, SD15_CONFIG } from '../../src/models/config.js';
 import { dtypeSize, elementCount, ldmCheckpointSpecs } from '../../src/models/ldm-layout/index.js';
-import { readSafetensorsHeader } from './read-header.js';
+import { SafetensorsFile } from '../../src/io/safetensors.js';
 
 const TINY_A = 'test/fixtures/tiny-a';
 
 describe('LDM checkpoint layout', () => {
   it("gives exactly tiny-a.safetensors's names, shapes and dtypes from its model config", () => {
     const specs = ldmCheckpointSpecs(loadModelConfig(`${TINY_A}/model-config.json`));
-    const { tensors } = readSafetensorsHeader(`${TINY_A}/tiny-a.safetensors`);
+    const file = SafetensorsFile.open(`${TINY_A}/tiny-a.safetensors`);
+    const tensors = file.entries;
+    file.close();
     const ours = new Map(specs.map((s) => [s.name, { dtype: s.dtype, shape: s.shape }]));
     expect(ours.size).toBe(specs.length); // no duplicate names
     const missing = [...tensors.keys()].filter((k) => !ours.has(k));

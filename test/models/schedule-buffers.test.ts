@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SCHEDULE_BUFFER_NAMES, scheduleBuffers } from '../../src/models/ldm-layout/schedule-buffers.js';
-import { readSafetensorsHeader } from './read-header.js';
+import { SafetensorsFile } from '../../src/io/safetensors.js';
 
 /** Plain float64 reference, written from ddpm.py register_schedule's formulas. */
 function reference(): Record<string, number[]> {
@@ -51,13 +50,11 @@ describe('DDPM schedule buffers', () => {
   });
 
   it("rounded to float32, equal the values PyTorch stored in tiny-a's checkpoint", () => {
-    const path = 'test/fixtures/tiny-a/tiny-a.safetensors';
-    const { tensors, dataStart } = readSafetensorsHeader(path);
-    const bytes = readFileSync(path);
+    const file = SafetensorsFile.open('test/fixtures/tiny-a/tiny-a.safetensors');
     for (const name of SCHEDULE_BUFFER_NAMES) {
-      const [begin, end] = tensors.get(name)!.data_offsets;
-      const stored = new Float32Array(bytes.buffer.slice(bytes.byteOffset + dataStart + begin, bytes.byteOffset + dataStart + end));
-      expect({ name, values: Array.from(Float32Array.from(ours[name])) }).toEqual({ name, values: Array.from(stored) });
+      expect(file.entry(name).dtype).toBe('F32');
+      expect({ name, values: Array.from(Float32Array.from(ours[name])) }).toEqual({ name, values: Array.from(file.readFloat32(name)) });
     }
+    file.close();
   });
 });
