@@ -1,0 +1,67 @@
+/**
+ * A constant tensor's data, decoded once at load and kept in its storage
+ * type: FLOAT32 as is; FLOAT16/BFLOAT16 and quantized INT8/UINT8/INT16
+ * weights stay compact. `float32()` widens or dequantizes on first use and
+ * caches the result; the reference kernels call it, while a fast kernel may
+ * read `raw` + `quantization` and expand inside its weight packing so the
+ * float32 copy is never made.
+ *
+ * A DEQUANTIZE whose input is constant is folded at load into a
+ * ConstantValue of logical type FLOAT32 over the same compact storage.
+ */
+import { bf16ArrayToF32, f16ArrayToF32 } from '../../io/half.js';
+import type { TypedArray } from '../../kernels/reference/typed-tensor.js';
+import type { Quantization } from '../model.js';
+import type { TensorTypeName } from '../types.js';
+
+export class ConstantValue {
+  private expanded: Float32Array | undefined;
+
+  constructor(
+    /** Element type of `raw`. */
+    readonly storageType: TensorTypeName,
+    readonly raw: TypedArray,
+    readonly shape: readonly number[],
+    /** Type the graph sees: FLOAT32 for a folded DEQUANTIZE, else storageType. */
+    readonly logicalType: TensorTypeName = storageType,
+    readonly quantization?: Quantization,
+  ) {}
+
+  /** True when float32() has to convert (the data is not already float32). */
+  get isCompact(): boolean {
+    return this.storageType !== 'FLOAT32';
+  }
+
+  /** The values the graph sees: float32 for a logical FLOAT32 constant, else the raw integers. */
+  values(): TypedArray {
+    return this.logicalType === 'FLOAT32' ? this.float32() : this.raw;
+  }
+
+  /** Values as float32, widened or dequantized (f = scale * (q - zero_point), per tensor or per channel). */
+  float32(): Float32Array {
+    if (this.raw instanceof Float32Array) return this.raw;
+    this.expanded ??= this.expand();
+    return this.expanded;
+  }
+
+  private expand(): Float32Array {
+    if (this.storageType === 'FLOAT16') return f16ArrayToF32(this.raw as Uint16Array);
+    if (this.storageType === 'BFLOAT16') return bf16ArrayToF32(this.raw as Uint16Array);
+    const q = this.quantization;
+    const out = new Float32Array(this.raw.length);
+    if (!q || q.scale.length === 0) {
+      for (let i = 0; i < out.length; i++) out[i] = Number(this.raw[i]!);
+      return out;
+    }
+    // Per-channel: the channel of flat index i along quantizedDimension.
+    const dim = q.scale.length > 1 ? q.quantizedDimension : -1;
+    let inner = 1;
+    for (let d = dim + 1; d < this.shape.length && dim >= 0; d++) inner *= this.shape[d]!;
+    const channels = q.scale.length;
+    for (let i = 0; i < out.length; i++) {
+      const c = dim < 0 ? 0 : Math.floor(i / inner) % channels;
+      out[i] = q.scale[c]! * (Number(this.raw[i]!) - (q.zeroPoint[c] ?? 0));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * What every subgraph executor of one interpreter shares: the model, its
+ * constants (decoded once, shared by all instances of a subgraph), the op
+ * registry and the run options.
+ */
+import { FormatError } from '../../errors.js';
+import type { TypedArray } from '../../kernels/reference/typed-tensor.js';
+import type { TfliteModel } from '../model.js';
+import type { KernelOverrides } from '../ops/op.js';
+import type { TfliteFile } from '../reader.js';
+import { elementCount, elementBytes } from '../types.js';
+import { ConstantValue } from './constant-value.js';
+import { typedView } from './dtype.js';
+import type { TensorArenaFactory } from './tensor-arena.js';
+
+export interface RunOptions {
+  readonly threads: number;
+  readonly kernels: KernelOverrides;
+  readonly compositeFastPaths: boolean;
+  readonly fusion: boolean;
+  readonly arena: TensorArenaFactory;
+}
+
+export class LoadedModel {
+  private readonly constants = new Map<string, ConstantValue | null>();
+
+  constructor(
+    readonly file: TfliteFile,
+    readonly options: RunOptions,
+  ) {}
+
+  get model(): TfliteModel {
+    return this.file.model;
+  }
+
+  /** The constant data of a tensor, decoded on first request; undefined for tensors without data. */
+  constant(subgraph: number, tensorIndex: number): ConstantValue | undefined {
+    const key = `${subgraph}:${tensorIndex}`;
+    let value = this.constants.get(key);
+    if (value === undefined) {
+      value = this.decode(subgraph, tensorIndex);
+      this.constants.set(key, value);
+    }
+    return value ?? undefined;
+  }
+
+  private decode(subgraph: number, tensorIndex: number): ConstantValue | null {
+    const t = this.model.subgraphs[subgraph]!.tensors[tensorIndex]!;
+    const bytes = this.file.constantBytes(subgraph, tensorIndex);
+    if (!bytes) return null;
+    const where = `subgraph ${subgraph} tensor ${tensorIndex} (${t.name})`;
+    if (t.sparse) throw new FormatError(this.file.file, `${where} is stored sparse, which the interpreter does not decode`);
+    const size = elementBytes(t.type);
+    const count = elementCount(t.shape);
+    if (size === undefined || t.type === 'STRING') throw new FormatError(this.file.file, `${where}: constants of type ${t.type} are not supported`);
+    if (bytes.byteLength !== count * size) {
+      throw new FormatError(this.file.file, `${where}: buffer has ${bytes.byteLength} bytes, ${t.type} [${t.shape.join(', ')}] needs ${count * size}`);
+    }
+    const own = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice(); // typed views need aligned starts
+    const raw: TypedArray = typedView(t.type, own.buffer, own.byteOffset, count);
+    return new ConstantValue(t.type, raw, t.shape, t.type, t.quantization);
+  }
+}

@@ -1,0 +1,4 @@
+/** ADD with NumPy broadcasting and the fused activation (see binary-op.ts). */
+import { binaryOp } from './binary-op.js';
+
+export const addOp = binaryOp('ADD');

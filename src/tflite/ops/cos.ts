@@ -1,0 +1,5 @@
+/** COS elementwise (reference: src/kernels/reference/unary.ts). */
+import { UNARY_FUNCTIONS } from '../../kernels/reference/unary.js';
+import { unaryOp } from './unary-op.js';
+
+export const cosOp = unaryOp('COS', () => UNARY_FUNCTIONS.COS);

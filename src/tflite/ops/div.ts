@@ -1,0 +1,4 @@
+/** DIV with NumPy broadcasting and the fused activation (see binary-op.ts). */
+import { binaryOp } from './binary-op.js';
+
+export const divOp = binaryOp('DIV');

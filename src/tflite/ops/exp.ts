@@ -1,0 +1,5 @@
+/** EXP elementwise (reference: src/kernels/reference/unary.ts). */
+import { UNARY_FUNCTIONS } from '../../kernels/reference/unary.js';
+import { unaryOp } from './unary-op.js';
+
+export const expOp = unaryOp('EXP', () => UNARY_FUNCTIONS.EXP);

@@ -1,0 +1,5 @@
+/** LOG elementwise (reference: src/kernels/reference/unary.ts). */
+import { UNARY_FUNCTIONS } from '../../kernels/reference/unary.js';
+import { unaryOp } from './unary-op.js';
+
+export const logOp = unaryOp('LOG', () => UNARY_FUNCTIONS.LOG);

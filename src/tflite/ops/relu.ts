@@ -1,0 +1,5 @@
+/** RELU elementwise (reference: src/kernels/reference/unary.ts). */
+import { UNARY_FUNCTIONS } from '../../kernels/reference/unary.js';
+import { unaryOp } from './unary-op.js';
+
+export const reluOp = unaryOp('RELU', () => UNARY_FUNCTIONS.RELU);

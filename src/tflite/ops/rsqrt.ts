@@ -1,0 +1,5 @@
+/** RSQRT elementwise (reference: src/kernels/reference/unary.ts). */
+import { UNARY_FUNCTIONS } from '../../kernels/reference/unary.js';
+import { unaryOp } from './unary-op.js';
+
+export const rsqrtOp = unaryOp('RSQRT', () => UNARY_FUNCTIONS.RSQRT);

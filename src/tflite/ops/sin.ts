@@ -1,0 +1,5 @@
+/** SIN elementwise (reference: src/kernels/reference/unary.ts). */
+import { UNARY_FUNCTIONS } from '../../kernels/reference/unary.js';
+import { unaryOp } from './unary-op.js';
+
+export const sinOp = unaryOp('SIN', () => UNARY_FUNCTIONS.SIN);

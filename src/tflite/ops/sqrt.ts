@@ -1,0 +1,5 @@
+/** SQRT elementwise (reference: src/kernels/reference/unary.ts). */
+import { UNARY_FUNCTIONS } from '../../kernels/reference/unary.js';
+import { unaryOp } from './unary-op.js';
+
+export const sqrtOp = unaryOp('SQRT', () => UNARY_FUNCTIONS.SQRT);

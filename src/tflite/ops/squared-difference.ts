@@ -1,0 +1,4 @@
+/** SQUARED_DIFFERENCE with NumPy broadcasting and the fused activation (see binary-op.ts). */
+import { binaryOp } from './binary-op.js';
+
+export const squaredDifferenceOp = binaryOp('SQUARED_DIFFERENCE');

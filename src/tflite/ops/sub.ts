@@ -1,0 +1,4 @@
+/** SUB with NumPy broadcasting and the fused activation (see binary-op.ts). */
+import { binaryOp } from './binary-op.js';
+
+export const subOp = binaryOp('SUB');

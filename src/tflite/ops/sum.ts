@@ -1,0 +1,4 @@
+/** SUM over constant axes (see reduce-op.ts). */
+import { reduceOp } from './reduce-op.js';
+
+export const sumOp = reduceOp('SUM');

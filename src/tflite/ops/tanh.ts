@@ -1,0 +1,5 @@
+/** TANH elementwise (reference: src/kernels/reference/unary.ts). */
+import { UNARY_FUNCTIONS } from '../../kernels/reference/unary.js';
+import { unaryOp } from './unary-op.js';
+
+export const tanhOp = unaryOp('TANH', () => UNARY_FUNCTIONS.TANH);
