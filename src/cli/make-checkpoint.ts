@@ -1,7 +1,7 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { SdError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { loadModelConfig, type ModelConfig } from '../models/config.js';
 import type { CheckpointPrecision } from '../models/ldm-layout/index.js';
 import { writeRandomCheckpoint, type RandomCheckpointProgress } from '../models/random-checkpoint.js';
@@ -85,25 +85,12 @@ function main(argv: string[]): void {
     bar.tick(mb - mbShown);
     mbShown = mb;
   };
-  let done: RandomCheckpointProgress;
-  try {
-    done = writeRandomCheckpoint(args.out, args.config, { seed: args.seed, precision: args.precision, onProgress });
-  } catch (err) {
-    throw asFileError(err, args.out);
-  }
+  const done = writeRandomCheckpoint(args.out, args.config, { seed: args.seed, precision: args.precision, onProgress });
   const seconds = (performance.now() - started) / 1000;
   process.stdout.write(
     `wrote ${args.out}: ${done.tensorsTotal} tensors, ${formatBytes(done.bytesTotal)} of tensor data ` +
       `(config ${args.configName}, ${args.precision}, seed ${args.seed}) in ${seconds.toFixed(1)} s\n`,
   );
-}
-
-/** A system error from the file system (bad folder, no space) becomes a one-line CLI error. */
-function asFileError(err: unknown, out: string): unknown {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (typeof code !== 'string' || !code.startsWith('E')) return err;
-  const message = `cannot write ${out}: ${(err as Error).message}`;
-  return ['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', 'EROFS'].includes(code) ? new UsageError(message) : new SdError(message);
 }
 
 // Run only as the entry point, so tests can import parseMakeCheckpointArgs.
