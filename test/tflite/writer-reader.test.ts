@@ -218,6 +218,24 @@ describe('writer -> reader round trip', () => {
     }
   });
 
+  test('an operator code newer than our schema is reported by number, not rejected', () => {
+    const m = new TfliteModelBuilder();
+    const x = m.main.addInput('x', 'FLOAT32', [2]);
+    const y = m.main.addTensor('y', 'FLOAT32', [2]);
+    m.main.addOperator('GELU', [x], [y]);
+    m.main.markOutput(y);
+    const bytes = m.toBuffer();
+    // Patch builtin_code (field 3 of OperatorCode) from 150 to 250.
+    const bb = new ByteBuffer(bytes);
+    const code = Model.getRootAsModel(bb).operatorCodes(0)!;
+    const at = code.bb_pos + bb.__offset(code.bb_pos, 4 + 2 * 3);
+    expect(bb.readInt32(at)).toBe(150);
+    bb.writeInt32(at, 250);
+    const op = TfliteFile.fromBytes(bytes).model.subgraphs[0]!.operators[0]!;
+    expect(op).toMatchObject({ opName: 'BUILTIN_250', builtinCode: 250, inputs: [0], outputs: [1] });
+    expect(op.options).toBeUndefined();
+  });
+
   test('builder rejects bad arguments', () => {
     const m = new TfliteModelBuilder();
     const x = m.main.addInput('x', 'FLOAT32', [2]);
