@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { FormatError } from '../errors.js';
+import { FormatError, UsageError } from '../errors.js';
 import { FileSource, MemorySource, type ByteSource } from './byte-source.js';
 import { FbView } from './fb-view.js';
 import type { TfliteModel } from './model.js';
@@ -32,7 +32,8 @@ export class TfliteFile {
       const lazy = options.lazy ?? size > READ_WHOLE_LIMIT;
       src = lazy ? new FileSource(path) : new MemorySource(path, fs.readFileSync(path));
     } catch (err) {
-      throw new FormatError(path, `cannot read: ${err instanceof Error ? err.message : String(err)}`);
+      // A missing or unreadable path is the caller's mistake, not a bad file.
+      throw new UsageError(`cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`);
     }
     try {
       return TfliteFile.fromSource(src);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { FormatError } from '../../src/errors.js';
+import { FormatError, UsageError } from '../../src/errors.js';
 import { TfliteFile } from '../../src/tflite/reader.js';
 import { TfliteModelBuilder } from '../../src/tflite/writer.js';
 
@@ -95,6 +95,10 @@ describe('reader validation', () => {
     const orphan = g.addTensor('orphan', 'FLOAT32', [1]);
     g.markOutput(orphan);
     expect(openError(m)).toMatch(/subgraph 0: output 4 \(orphan\) is never produced$/);
+  });
+
+  test('a missing file is a usage error', () => {
+    expect(() => TfliteFile.open('/nonexistent/model.tflite')).toThrow(UsageError);
   });
 
   test('not a tflite file, and a truncated one', () => {
