@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.js';
 import type { Quantization } from './model.js';
 import { withDefaults, optionTableOf, type OpOptionsMap, type OpWithOptions } from './options.js';
-import { buildFlatbuffer, writeModel, toBytes, type WriteOptions } from './writer-serialize.js';
+import { writeModel, toBytes, type WriteOptions } from './writer-serialize.js';
 import { builtinOpCode, elementBytes, elementCount, isBuiltinOpName, type BuiltinOpName, type TensorTypeName } from './types.js';
 
 /**
@@ -217,11 +217,6 @@ export class TfliteModelBuilder {
   /** Streams the model to `path` through a temporary file renamed at the end. */
   writeFile(path: string, options: WriteOptions = {}): void {
     writeModel(this, path, options);
-  }
-
-  /** Size of the flatbuffer part alone (without constant data), for diagnostics. */
-  flatbufferSize(options: WriteOptions = {}): number {
-    return buildFlatbuffer(this, options).skeleton.length;
   }
 
   /** @internal */
