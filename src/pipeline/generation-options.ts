@@ -1,0 +1,135 @@
+import { UsageError } from '../errors.js';
+import type { RgbImage } from './image/rgb-image.js';
+import { isSamplerName, SAMPLER_NAMES, type SamplerName } from './samplers/index.js';
+import { TOKENIZER_MODES, type TokenizerMode } from './tokenizer/clip-tokenizer.js';
+
+/** What one denoising step reports to `onProgress`. */
+export interface StepProgress {
+  /** Steps done so far, 1-based. */
+  step: number;
+  /** Steps this run takes (fewer than `steps` for img2img). */
+  totalSteps: number;
+  /** The timestep just run. */
+  timestep: number;
+}
+
+export interface GenerateOptions {
+  prompt: string;
+  /** What the image should not look like (the unconditional prompt); default ''. */
+  negativePrompt?: string;
+  /** Denoising steps of the full schedule; default 20. */
+  steps?: number;
+  /** k_euler (default), k_euler_ancestral, k_lms, ddim, dpmpp_2m. */
+  sampler?: string;
+  /** Classifier-free guidance scale; default 7.5. */
+  cfg?: number;
+  /** 0 to 2^32 − 1; numpy's legacy RNG seeded with it draws all noise. Default: a random seed (reported in the result). */
+  seed?: number;
+  /** Pixels, a multiple of 8 that the graphs take (64 for dynamic graphs); default 512. */
+  width?: number;
+  height?: number;
+  /** img2img: the starting image (resized to width × height), or its PNG/JPEG path. */
+  initImage?: RgbImage | string;
+  /** img2img: how much of the schedule to run, in (0, 1]; default 0.8. */
+  strength?: number;
+  /** 'hf' (default, what SD v1.5 was trained with) or 'seed' (the reference pipeline's tokenizer). */
+  tokenizerMode?: TokenizerMode;
+  /** Called after every denoising step. */
+  onProgress?: (progress: StepProgress) => void;
+  /** Called with warnings (e.g. a truncated prompt) as soon as they arise. */
+  onWarning?: (message: string) => void;
+}
+
+/** GenerateOptions with defaults filled in and every value checked. */
+export interface ResolvedOptions {
+  prompt: string;
+  negativePrompt: string;
+  steps: number;
+  sampler: SamplerName;
+  cfg: number;
+  seed: number | undefined;
+  width: number;
+  height: number;
+  initImage: RgbImage | string | undefined;
+  strength: number;
+  tokenizerMode: TokenizerMode;
+}
+
+export const DEFAULTS = {
+  negativePrompt: '',
+  steps: 20,
+  sampler: 'k_euler',
+  cfg: 7.5,
+  width: 512,
+  height: 512,
+  strength: 0.8,
+  tokenizerMode: 'hf',
+} as const;
+
+export const MAX_SEED = 0xffffffff;
+
+/** Largest width/height we accept: beyond it activations alone outgrow memory. */
+export const MAX_SIDE = 4096;
+
+/** Fills in defaults and checks every option, with a UsageError naming the bad one. */
+export function resolveOptions(options: GenerateOptions): ResolvedOptions {
+  if (typeof options.prompt !== 'string') throw new UsageError('prompt must be a string');
+  const negativePrompt = options.negativePrompt ?? DEFAULTS.negativePrompt;
+  if (typeof negativePrompt !== 'string') throw new UsageError('negative prompt must be a string');
+
+  const steps = options.steps ?? DEFAULTS.steps;
+  if (!Number.isInteger(steps) || steps < 1) throw new UsageError(`steps must be a whole number >= 1, got ${steps}`);
+  // The schedule spaces timesteps over 1000 training steps.
+  if (steps > 1000) throw new UsageError(`steps must be at most 1000, got ${steps}`);
+
+  const sampler = options.sampler ?? DEFAULTS.sampler;
+  if (!isSamplerName(sampler)) throw new UsageError(`unknown sampler '${sampler}'; expected one of ${SAMPLER_NAMES.join(', ')}`);
+
+  const cfg = options.cfg ?? DEFAULTS.cfg;
+  if (typeof cfg !== 'number' || !Number.isFinite(cfg)) throw new UsageError(`cfg must be a finite number, got ${cfg}`);
+
+  const seed = options.seed;
+  if (seed !== undefined && (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED)) {
+    throw new UsageError(`seed must be a whole number from 0 to ${MAX_SEED}, got ${seed}`);
+  }
+
+  const width = options.width ?? DEFAULTS.width;
+  const height = options.height ?? DEFAULTS.height;
+  for (const [name, v] of [['width', width], ['height', height]] as const) {
+    if (!Number.isInteger(v) || v < 8 || v > MAX_SIDE || v % 8 !== 0) {
+      throw new UsageError(`${name} must be a multiple of 8 from 8 to ${MAX_SIDE}, got ${v}`);
+    }
+  }
+
+  const strength = options.strength ?? DEFAULTS.strength;
+  if (typeof strength !== 'number' || !(strength > 0 && strength <= 1)) {
+    throw new UsageError(`strength must be in (0, 1], got ${strength}`);
+  }
+
+  const tokenizerMode = options.tokenizerMode ?? DEFAULTS.tokenizerMode;
+  if (!(TOKENIZER_MODES as readonly string[]).includes(tokenizerMode)) {
+    throw new UsageError(`tokenizer mode must be one of ${TOKENIZER_MODES.join(', ')}, got ${JSON.stringify(tokenizerMode)}`);
+  }
+
+  if (options.initImage !== undefined) {
+    // img2img runs the last floor(steps·strength) steps of the schedule.
+    const run = Math.floor(steps * strength);
+    if (run === 0) {
+      throw new UsageError(`strength ${strength} with ${steps} steps runs no denoising step (floor(steps x strength) = 0); raise the strength or the steps`);
+    }
+  }
+
+  return {
+    prompt: options.prompt,
+    negativePrompt,
+    steps,
+    sampler,
+    cfg,
+    seed,
+    width,
+    height,
+    initImage: options.initImage,
+    strength,
+    tokenizerMode,
+  };
+}

@@ -1,0 +1,155 @@
+/**
+ * One image from prompts, in the reference pipeline's exact order
+ * (ai-edge-torch's stable_diffusion/pipeline.py), which fixes where every
+ * noise draw comes from:
+ *
+ *   tokenize prompt and negative prompt; text encoder on each (batch 1);
+ *   context = [cond, uncond]
+ *   txt2img: latents = normal(C·h·w) · initialScale
+ *   img2img: image resized and scaled to [-1,1]; encoder noise = normal();
+ *            latents = encoder(image, noise); latent noise = normal();
+ *            setStrength; latents += latent noise · initialScale
+ *   per step: UNet on [x, x] (x = latents · inputScale) with the context and
+ *             the time embedding; guidance; sampler step (ancestral samplers
+ *             draw from the same source)
+ *   decode; rescale to 8-bit.
+ */
+import { UsageError } from '../errors.js';
+import { VAE_SCALE, type LatentSize, type PipelineComponents, type SizedComponent } from './components.js';
+import type { ResolvedOptions, StepProgress } from './generation-options.js';
+import { classifierFreeGuidance } from './guidance.js';
+import { readImage } from './image/decode.js';
+import { resizeBicubic } from './image/resize.js';
+import { imageFromNchw, nchwFromImage, type RgbImage } from './image/rgb-image.js';
+import { checkLatentSize } from './latent-size.js';
+import { createSampler, type NoiseSource } from './samplers/index.js';
+import { timeEmbedding } from './time-embedding.js';
+import { truncationWarning, type EncodedPrompt, type TokenizerMode } from './tokenizer/clip-tokenizer.js';
+
+/** Milliseconds spent in each stage. */
+export interface StageTimings {
+  tokenize: number;
+  textEncoder: number;
+  /** img2img only (0 otherwise): resizing and encoding the init image. */
+  imageEncoder: number;
+  denoise: number;
+  decode: number;
+}
+
+export interface PipelineOutput {
+  image: RgbImage;
+  /** Final latents [1, C, height/8, width/8], what the decoder read. */
+  latents: Float32Array;
+  latentShape: [number, number, number, number];
+  timings: StageTimings;
+  warnings: string[];
+}
+
+export interface PromptTokenizer {
+  encode(text: string, mode: TokenizerMode): EncodedPrompt;
+}
+
+export interface PipelineHooks {
+  onProgress?: (progress: StepProgress) => void;
+  onWarning?: (message: string) => void;
+}
+
+/** Checks that the graphs take the requested size and sets them up for it. */
+export function prepareComponents(components: PipelineComponents, options: ResolvedOptions): LatentSize {
+  const size = { height: options.height / VAE_SCALE, width: options.width / VAE_SCALE };
+  const used: [string, SizedComponent][] = [
+    ['diffusion.tflite', components.denoiser],
+    ['decoder.tflite', components.decoder],
+  ];
+  if (options.initImage !== undefined) {
+    if (!components.imageEncoder) {
+      throw new UsageError('img2img needs encoder.tflite in the models folder (convert with --components ...,encoder)');
+    }
+    used.push(['encoder.tflite', components.imageEncoder]);
+  }
+  for (const [what, component] of used) checkLatentSize(component.sizeRule, size, what);
+  for (const [, component] of used) component.prepare?.(size);
+  return size;
+}
+
+export function runPipeline(
+  components: PipelineComponents,
+  tokenizer: PromptTokenizer,
+  options: ResolvedOptions,
+  noise: NoiseSource,
+  hooks: PipelineHooks = {},
+): PipelineOutput {
+  const { textEncoder, denoiser, decoder } = components;
+  const size = prepareComponents(components, options);
+  // Read the init image before any long work, so a bad file fails fast.
+  const initImage = typeof options.initImage === 'string' ? readImage(options.initImage) : options.initImage;
+  const timings: StageTimings = { tokenize: 0, textEncoder: 0, imageEncoder: 0, denoise: 0, decode: 0 };
+  const warnings: string[] = [];
+  const warn = (message: string) => {
+    warnings.push(message);
+    hooks.onWarning?.(message);
+  };
+  let t0 = performance.now();
+  const lap = (stage: keyof StageTimings) => {
+    const now = performance.now();
+    timings[stage] += now - t0;
+    t0 = now;
+  };
+
+  const cond = tokenizer.encode(options.prompt, options.tokenizerMode);
+  const uncond = tokenizer.encode(options.negativePrompt, options.tokenizerMode);
+  for (const [which, encoded] of [['prompt', cond], ['negative prompt', uncond]] as const) {
+    const w = truncationWarning(encoded);
+    if (w) warn(`${which}: ${w}`);
+  }
+  lap('tokenize');
+
+  const context = concat(textEncoder.run(cond.ids), textEncoder.run(uncond.ids));
+  lap('textEncoder');
+
+  const channels = denoiser.latentChannels;
+  const count = channels * size.height * size.width;
+  const sampler = createSampler(options.sampler, options.steps);
+  let latents: Float32Array;
+  if (initImage === undefined) {
+    latents = sampler.scaleInitialNoise(Float32Array.from(noise.normal(count)));
+  } else {
+    const pixels = nchwFromImage(resizeBicubic(initImage, options.width, options.height));
+    const encoderNoise = Float32Array.from(noise.normal(count));
+    const encoded = checkLength(components.imageEncoder!.run(pixels, encoderNoise, size), count, 'image encoder output');
+    const latentNoise = Float32Array.from(noise.normal(count));
+    sampler.setStrength(options.strength);
+    const added = sampler.scaleInitialNoise(latentNoise);
+    latents = encoded.map((v, i) => v + added[i]!);
+    lap('imageEncoder');
+  }
+
+  const totalSteps = sampler.timesteps.length;
+  const timesteps = [...sampler.timesteps];
+  timesteps.forEach((timestep, i) => {
+    const x = sampler.scaleModelInput(latents);
+    const temb = timeEmbedding(timestep, denoiser.timeEmbeddingWidth);
+    const out = checkLength(denoiser.run(concat(x, x), context, temb, size), 2 * count, 'diffusion output');
+    latents = sampler.step(latents, classifierFreeGuidance(out, options.cfg), noise);
+    hooks.onProgress?.({ step: i + 1, totalSteps, timestep });
+  });
+  lap('denoise');
+
+  const decoded = checkLength(decoder.run(latents, size), 3 * options.width * options.height, 'decoder output');
+  const image = imageFromNchw(decoded, options.height, options.width);
+  lap('decode');
+
+  return { image, latents, latentShape: [1, channels, size.height, size.width], timings, warnings };
+}
+
+function concat(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+function checkLength(data: Float32Array, expected: number, what: string): Float32Array {
+  if (data.length !== expected) throw new Error(`${what} has ${data.length} values, expected ${expected}`);
+  return data;
+}
