@@ -17,9 +17,10 @@ const decoder = new TextDecoder('utf-8');
  * Bounds-checked flatbuffer reading: every offset, vtable and vector length
  * is checked against the file before use, so a corrupt file ends in a
  * FormatError naming the object, never in a RangeError or a huge
- * allocation. A work budget (tables and vector elements decoded, bounded by
- * the file size) stops files whose tables are shared many times over from
- * making decoding take forever.
+ * allocation. A work budget (tables, vector elements and string bytes
+ * decoded; a valid file spends at most about a quarter of its size) stops
+ * files whose objects are shared many times over from making decoding take
+ * forever.
  */
 export class FbView {
   private budget: number;
@@ -161,11 +162,15 @@ export class FbView {
   }
   bytes(t: FbTable, id: number, what: string): Uint8Array | undefined {
     const v = this.vector(t, id, 1, what);
-    return v ? this.src.copy(v.start, v.length) : undefined;
+    if (!v) return undefined;
+    this.spend(1 + v.length / 8, t.where); // one string shared by many tables must not cost n x its size
+    return this.src.copy(v.start, v.length);
   }
   string(t: FbTable, id: number, what: string): string | undefined {
     const v = this.vector(t, id, 1, what);
-    return v ? decoder.decode(this.src.view(v.start, v.length)) : undefined;
+    if (!v) return undefined;
+    this.spend(1 + v.length / 8, t.where);
+    return decoder.decode(this.src.view(v.start, v.length));
   }
   /** Tables of vector field `id`; `whereOf(i)` names element i for errors. */
   tables(t: FbTable, id: number, what: string, whereOf: (i: number) => string): FbTable[] {

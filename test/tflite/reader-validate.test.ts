@@ -1,6 +1,11 @@
+import { Builder } from 'flatbuffers';
 import { describe, expect, test } from 'vitest';
 import { FormatError, UsageError } from '../../src/errors.js';
 import { TfliteFile } from '../../src/tflite/reader.js';
+import { Buffer as FbBuffer } from '../../src/tflite/schema/tflite/buffer.js';
+import { Model } from '../../src/tflite/schema/tflite/model.js';
+import { SubGraph } from '../../src/tflite/schema/tflite/sub-graph.js';
+import { Tensor } from '../../src/tflite/schema/tflite/tensor.js';
 import { TfliteModelBuilder } from '../../src/tflite/writer.js';
 
 // Each rule of the reader's validation, on a file that breaks only that rule.
@@ -95,6 +100,24 @@ describe('reader validation', () => {
     const orphan = g.addTensor('orphan', 'FLOAT32', [1]);
     g.markOutput(orphan);
     expect(openError(m)).toMatch(/subgraph 0: output 4 \(orphan\) is never produced$/);
+  });
+
+  test('one table shared by a huge vector is refused at once, not decoded n times', () => {
+    // 60,000 tensor slots all pointing at one tensor with a 60 kB name: a
+    // 300 kB file that would make a naive reader decode 3.6 GB of strings.
+    const b = new Builder(1 << 20);
+    const name = b.createString('n'.repeat(60_000));
+    Tensor.startTensor(b);
+    Tensor.addName(b, name);
+    const tensor = Tensor.endTensor(b);
+    const tensors = SubGraph.createTensorsVector(b, new Array<number>(60_000).fill(tensor));
+    const subgraph = SubGraph.createSubGraph(b, tensors, 0, 0, 0, 0);
+    const buffers = Model.createBuffersVector(b, [(FbBuffer.startBuffer(b), FbBuffer.endBuffer(b))]);
+    const model = Model.createModel(b, 3, 0, Model.createSubgraphsVector(b, [subgraph]), 0, buffers, 0, 0, 0);
+    Model.finishModelBuffer(b, model);
+    const started = Date.now();
+    expect(() => TfliteFile.fromBytes(b.asUint8Array(), 'bomb.tflite')).toThrow(/bomb.tflite: subgraph 0 tensor \d+: flatbuffer holds more objects than its size allows/);
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   test('a missing file is a usage error', () => {
