@@ -1,0 +1,99 @@
+/**
+ * The library API:
+ *
+ *   const sd = await StableDiffusion.load({ models: 'out/sd15', tokenizer: 'sd15/tokenizer' });
+ *   const { image, seed, timings } = sd.generate({ prompt: 'a red cube', seed: 42 });
+ *   writeFileSync('out.png', encodePng(image, generationText(...)));
+ *   sd.close();
+ *
+ * `generate` is the reference pipeline (see generation.ts); with a seed it
+ * draws every noise value as numpy's legacy RNG does, so the same options
+ * give the same image.
+ */
+import { SdError, UsageError } from '../errors.js';
+import type { PipelineComponents } from './components.js';
+import { resolveOptions, type GenerateOptions, type ResolvedOptions } from './generation-options.js';
+import { runPipeline, type PipelineOutput, type PromptTokenizer } from './generation.js';
+import { NumpyLegacyRandom, randomSeed } from './rng/index.js';
+import { loadTfliteComponents } from './tflite-components.js';
+import { ClipTokenizer } from './tokenizer/clip-tokenizer.js';
+
+export interface LoadOptions {
+  /** Folder with clip.tflite, diffusion.tflite, decoder.tflite and (for img2img) encoder.tflite. */
+  models: string;
+  /** Folder with vocab.json and merges.txt (or an SD repository folder holding tokenizer/). */
+  tokenizer: string;
+  /** Threads for the kernels; default 1. The result does not depend on it. */
+  threads?: number;
+}
+
+export interface GenerateResult extends PipelineOutput {
+  /** The seed used: the one given, or the random one picked (print it to repeat the run). */
+  seed: number;
+  /** The options as run, defaults filled in. */
+  options: ResolvedOptions & { seed: number };
+}
+
+export class StableDiffusion {
+  /**
+   * From components already at hand (e.g. other runtimes, or recorded
+   * tensors in tests); `close` is called by close().
+   */
+  constructor(
+    private readonly components: PipelineComponents,
+    private readonly tokenizer: PromptTokenizer,
+    private readonly onClose: () => void = () => {},
+  ) {
+    checkComponentsFit(components);
+  }
+
+  /** Opens the tokenizer and the .tflite files of DESIGN.md's contracts. */
+  static async load(options: LoadOptions): Promise<StableDiffusion> {
+    const threads = options.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1) throw new UsageError(`threads must be a whole number >= 1, got ${threads}`);
+    const tokenizer = ClipTokenizer.load(options.tokenizer);
+    const components = await loadTfliteComponents(options.models, threads);
+    try {
+      return new StableDiffusion(components, tokenizer, () => components.close());
+    } catch (err) {
+      components.close();
+      throw err;
+    }
+  }
+
+  /** Whether img2img (initImage) is available: the models include an image encoder. */
+  get canEncodeImages(): boolean {
+    return this.components.imageEncoder !== undefined;
+  }
+
+  /** Text-to-image, or image-to-image with `initImage`. Throws UsageError for bad options before any work. */
+  generate(options: GenerateOptions): GenerateResult {
+    const resolved = resolveOptions(options);
+    const seed = resolved.seed ?? randomSeed();
+    const output = runPipeline(this.components, this.tokenizer, resolved, new NumpyLegacyRandom(seed), {
+      onProgress: options.onProgress,
+      onWarning: options.onWarning,
+    });
+    return { ...output, seed, options: { ...resolved, seed } };
+  }
+
+  close(): void {
+    this.onClose();
+  }
+}
+
+/** The text encoder's width must be the UNet's context width, and all latent channel counts equal. */
+function checkComponentsFit(c: PipelineComponents): void {
+  if (c.textEncoder.hiddenSize !== c.denoiser.contextWidth) {
+    throw new SdError(
+      `the models do not fit together: clip.tflite gives ${c.textEncoder.hiddenSize}-wide text features, diffusion.tflite reads ${c.denoiser.contextWidth}-wide context (converted from different checkpoints or configs?)`,
+    );
+  }
+  for (const [name, channels] of [['decoder.tflite', c.decoder.latentChannels], ['encoder.tflite', c.imageEncoder?.latentChannels]] as const) {
+    if (channels !== undefined && channels !== c.denoiser.latentChannels) {
+      throw new SdError(
+        `the models do not fit together: diffusion.tflite has ${c.denoiser.latentChannels} latent channels, ${name} ${channels}`,
+      );
+    }
+  }
+}

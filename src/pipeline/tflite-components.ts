@@ -1,0 +1,218 @@
+/**
+ * The pipeline's components as .tflite files run by our interpreter, with the
+ * signatures of DESIGN.md (also what the reference converter writes):
+ * clip.tflite `encode`, diffusion.tflite `diffusion`, decoder.tflite
+ * `decode`, encoder.tflite `encode`; inputs args_0, args_1, ... output
+ * output_0. Every signature is checked at load against the contract, so a
+ * wrong or mixed-up file fails with a message naming it.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { FormatError, SdError, UsageError } from '../errors.js';
+import { Interpreter } from '../tflite/interpreter/interpreter.js';
+import type { SignatureRunner, TensorDetails } from '../tflite/interpreter/signature-runner.js';
+import type { Decoder, Denoiser, ImageEncoder, LatentSize, LatentSizeRule, PipelineComponents, TextEncoder } from './components.js';
+import { VAE_SCALE } from './components.js';
+import { DYNAMIC_UNET_MULTIPLE } from './latent-size.js';
+import { CONTEXT_LENGTH } from './tokenizer/clip-tokenizer.js';
+
+export const MODEL_FILES = { clip: 'clip.tflite', diffusion: 'diffusion.tflite', decoder: 'decoder.tflite', encoder: 'encoder.tflite' } as const;
+
+/** One signature of a loaded file, with its inputs checked by name. */
+class Entry {
+  readonly runner: SignatureRunner;
+  readonly inputs: TensorDetails[];
+  readonly output: string;
+
+  constructor(
+    interpreter: Interpreter,
+    readonly file: string,
+    key: string,
+    inputCount: number,
+  ) {
+    if (!interpreter.signatureKeys.includes(key)) {
+      const have = interpreter.signatureKeys.length ? interpreter.signatureKeys.join(', ') : 'none';
+      throw new FormatError(file, `no signature '${key}' (signatures: ${have}); is this the right file?`);
+    }
+    this.runner = interpreter.getSignatureRunner(key);
+    const details = this.runner.inputDetails();
+    this.inputs = [];
+    for (let i = 0; i < inputCount; i++) {
+      const d = details.find((x) => x.name === `args_${i}`);
+      if (!d) throw new FormatError(file, `signature '${key}' has no input args_${i} (inputs: ${details.map((x) => x.name).join(', ')})`);
+      this.inputs.push(d);
+    }
+    if (details.length !== inputCount) {
+      throw new FormatError(file, `signature '${key}' has ${details.length} inputs, expected ${inputCount}`);
+    }
+    const outputs = this.runner.outputNames;
+    this.output = outputs.includes('output_0') ? 'output_0' : outputs.length === 1 ? outputs[0]! : '';
+    if (!this.output) throw new FormatError(file, `signature '${key}' has no output output_0 (outputs: ${outputs.join(', ')})`);
+  }
+
+  /** Checks input i's dtype, rank and the dims given (undefined = any); returns its shape. */
+  expect(i: number, dtype: string, dims: (number | undefined)[]): number[] {
+    const d = this.inputs[i]!;
+    const ok = d.dtype === dtype && d.shape.length === dims.length && dims.every((n, k) => n === undefined || d.shape[k] === n);
+    if (!ok) {
+      const want = dims.map((n) => (n === undefined ? '?' : String(n))).join(', ');
+      throw new FormatError(this.file, `input ${d.name} is ${d.dtype} [${d.shape.join(', ')}], expected ${dtype} [${want}]`);
+    }
+    return d.shape;
+  }
+
+  /** Spatial dims 2 and 3 of input i: resizable when stored as -1. */
+  sizeRule(i: number, multiple: number, scale: number): LatentSizeRule {
+    const d = this.inputs[i]!;
+    const sig = d.shapeSignature ?? d.shape;
+    if (sig[2] === -1 || sig[3] === -1) return { kind: 'multiple', multiple };
+    return { kind: 'fixed', height: d.shape[2]! / scale, width: d.shape[3]! / scale };
+  }
+
+  /** Resizes the spatial dims of the given inputs and checks the graph accepts them. */
+  resize(shapes: Record<string, number[]>, what: string): void {
+    try {
+      for (const [name, shape] of Object.entries(shapes)) {
+        const current = this.inputs.find((d) => d.name === name)!;
+        if (current.shape.join() === shape.join()) continue;
+        this.runner.resizeInput(name, shape);
+        current.shape = shape;
+      }
+      this.runner.outputDetails();
+    } catch (err) {
+      if (err instanceof SdError) throw new UsageError(`${this.file} cannot take ${what}: ${err.message}`);
+      throw err;
+    }
+  }
+
+  invoke(inputs: Record<string, Float32Array | Int32Array>): Float32Array {
+    const out = this.runner.invoke(inputs)[this.output]!;
+    if (!(out.data instanceof Float32Array)) throw new FormatError(this.file, `output ${this.output} is ${out.dtype}, expected float32`);
+    return out.data;
+  }
+}
+
+function sizeText(size: LatentSize): string {
+  return `${size.width * VAE_SCALE}x${size.height * VAE_SCALE}`;
+}
+
+class TfliteTextEncoder implements TextEncoder {
+  readonly hiddenSize: number;
+  constructor(private readonly entry: Entry) {
+    entry.expect(0, 'int32', [1, CONTEXT_LENGTH]);
+    const out = entry.runner.outputDetails().find((d) => d.name === entry.output)!;
+    if (out.shape.length !== 3 || out.shape[0] !== 1 || out.shape[1] !== CONTEXT_LENGTH) {
+      throw new FormatError(entry.file, `output ${out.name} is [${out.shape.join(', ')}], expected [1, ${CONTEXT_LENGTH}, hidden size]`);
+    }
+    this.hiddenSize = out.shape[2]!;
+  }
+
+  run(tokens: Int32Array): Float32Array {
+    return this.entry.invoke({ args_0: tokens });
+  }
+}
+
+class TfliteDenoiser implements Denoiser {
+  readonly latentChannels: number;
+  readonly contextWidth: number;
+  readonly timeEmbeddingWidth: number;
+  readonly sizeRule: LatentSizeRule;
+
+  constructor(private readonly entry: Entry) {
+    this.latentChannels = entry.expect(0, 'float32', [2, undefined, undefined, undefined])[1]!;
+    this.contextWidth = entry.expect(1, 'float32', [2, CONTEXT_LENGTH, undefined])[2]!;
+    this.timeEmbeddingWidth = entry.expect(2, 'float32', [1, undefined])[1]!;
+    this.sizeRule = entry.sizeRule(0, DYNAMIC_UNET_MULTIPLE, 1);
+  }
+
+  prepare(size: LatentSize): void {
+    this.entry.resize({ args_0: [2, this.latentChannels, size.height, size.width] }, sizeText(size));
+  }
+
+  run(latents: Float32Array, context: Float32Array, timeEmbedding: Float32Array, size: LatentSize): Float32Array {
+    this.prepare(size);
+    return this.entry.invoke({ args_0: latents, args_1: context, args_2: timeEmbedding });
+  }
+}
+
+class TfliteDecoder implements Decoder {
+  readonly latentChannels: number;
+  readonly sizeRule: LatentSizeRule;
+
+  constructor(private readonly entry: Entry) {
+    this.latentChannels = entry.expect(0, 'float32', [1, undefined, undefined, undefined])[1]!;
+    this.sizeRule = entry.sizeRule(0, 1, 1);
+  }
+
+  prepare(size: LatentSize): void {
+    this.entry.resize({ args_0: [1, this.latentChannels, size.height, size.width] }, sizeText(size));
+  }
+
+  run(latents: Float32Array, size: LatentSize): Float32Array {
+    this.prepare(size);
+    return this.entry.invoke({ args_0: latents });
+  }
+}
+
+class TfliteImageEncoder implements ImageEncoder {
+  readonly latentChannels: number;
+  readonly sizeRule: LatentSizeRule;
+
+  constructor(private readonly entry: Entry) {
+    entry.expect(0, 'float32', [1, 3, undefined, undefined]);
+    this.latentChannels = entry.expect(1, 'float32', [1, undefined, undefined, undefined])[1]!;
+    this.sizeRule = entry.sizeRule(0, 1, VAE_SCALE);
+  }
+
+  prepare(size: LatentSize): void {
+    this.entry.resize(
+      {
+        args_0: [1, 3, size.height * VAE_SCALE, size.width * VAE_SCALE],
+        args_1: [1, this.latentChannels, size.height, size.width],
+      },
+      sizeText(size),
+    );
+  }
+
+  run(image: Float32Array, noise: Float32Array, size: LatentSize): Float32Array {
+    this.prepare(size);
+    return this.entry.invoke({ args_0: image, args_1: noise });
+  }
+}
+
+export interface LoadedTfliteComponents extends PipelineComponents {
+  close(): void;
+}
+
+/**
+ * Opens clip, diffusion and decoder .tflite from `dir` (and encoder.tflite
+ * when present) and checks that they fit together.
+ */
+export async function loadTfliteComponents(dir: string, threads: number): Promise<LoadedTfliteComponents> {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`models folder ${dir} does not exist`);
+  const path = (name: string) => join(dir, name);
+  for (const name of [MODEL_FILES.clip, MODEL_FILES.diffusion, MODEL_FILES.decoder]) {
+    if (!existsSync(path(name))) {
+      throw new UsageError(`models folder ${dir} has no ${name} (expected ${Object.values(MODEL_FILES).join(', ')}; make them with npm run convert)`);
+    }
+  }
+  const opened: Interpreter[] = [];
+  const open = async (name: string, key: string, inputs: number): Promise<Entry> => {
+    const interpreter = await Interpreter.load(path(name), { threads });
+    opened.push(interpreter);
+    return new Entry(interpreter, path(name), key, inputs);
+  };
+  const close = () => opened.forEach((i) => i.close());
+  try {
+    const textEncoder = new TfliteTextEncoder(await open(MODEL_FILES.clip, 'encode', 1));
+    const denoiser = new TfliteDenoiser(await open(MODEL_FILES.diffusion, 'diffusion', 3));
+    const decoder = new TfliteDecoder(await open(MODEL_FILES.decoder, 'decode', 1));
+    const imageEncoder = existsSync(path(MODEL_FILES.encoder))
+      ? new TfliteImageEncoder(await open(MODEL_FILES.encoder, 'encode', 2))
+      : undefined;
+    return { textEncoder, denoiser, decoder, imageEncoder, close };
+  } catch (err) {
+    close();
+    throw err;
+  }
+}
