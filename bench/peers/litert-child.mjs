@@ -51,7 +51,7 @@ function tensorDetails(d) {
 }
 
 function signatureOf(model, key) {
-  const runner = key === undefined ? model : model.signatures[key];
+  const runner = model.signatures[key];
   if (!runner) throw new Error(`no signature "${key}"`);
   return runner;
 }
