@@ -2,3 +2,4 @@
 // Kernels take byte offsets into the shared memory that the TypeScript side
 // allocates; they never allocate themselves.
 export { simdPeak } from './peak';
+export { gemm } from './gemm';

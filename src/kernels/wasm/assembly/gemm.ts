@@ -1,0 +1,164 @@
+import { madd } from './simd';
+
+// C[M,N] = A[M,K] · B[K,N] (+ bias[N]) with B pre-packed into panels of 8
+// columns (see src/kernels/wasm/gemm-pack.ts): panel p holds columns
+// 8p..8p+7 as K rows of 8 floats, zero-padded past N. A and C are row-major
+// with strides lda and ldc (in floats).
+//
+// Each output element is the bias (or 0) plus its K products added in
+// order k = 0, 1, …, K-1, whatever the thread count or tile: results are
+// bit-identical for any split of the work.
+
+/** Largest K block: a B sub-panel of KC x 8 floats (16 KiB) stays in L1 beside 4 rows of A. */
+const KC: i32 = 512;
+/** Rows per M block: an MC x KC block of A (at most 256 KiB) stays in L2 while it meets every panel. */
+const MC: i32 = 128;
+
+// @ts-ignore: decorator
+@inline
+function loadCols(p: usize, cols: i32): v128 {
+  if (cols >= 4) return v128.load(p);
+  let v = f32x4.splat(0);
+  if (cols > 0) v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (cols > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+  if (cols > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+  return v;
+}
+
+// @ts-ignore: decorator
+@inline
+function storeCols(p: usize, v: v128, cols: i32): void {
+  if (cols >= 4) {
+    v128.store(p, v);
+    return;
+  }
+  if (cols > 0) store<f32>(p, f32x4.extract_lane(v, 0));
+  if (cols > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+  if (cols > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
+}
+
+/**
+ * One 4x8 tile of C (rows < mr and columns < nr written): C = init + A·B over
+ * kc steps. `init` is the bias pointer (0 = zeros) when `fromC` is false, and
+ * C's current value when it is true (a later K block). Rows past mr read row
+ * 0 of A again and are not stored.
+ */
+function tile4x8(
+  a: usize, ldaBytes: usize, mr: i32,
+  bp: usize, kc: i32,
+  c: usize, ldcBytes: usize, nr: i32,
+  bias: usize, fromC: bool,
+): void {
+  const full = mr == 4 && nr == 8;
+  const c0 = c, c1 = mr > 1 ? c + ldcBytes : c, c2 = mr > 2 ? c + 2 * ldcBytes : c, c3 = mr > 3 ? c + 3 * ldcBytes : c;
+  let x00: v128, x01: v128, x10: v128, x11: v128, x20: v128, x21: v128, x30: v128, x31: v128;
+  if (!fromC) {
+    const b0 = bias ? v128.load(bias) : f32x4.splat(0);
+    const b1 = bias ? v128.load(bias, 16) : f32x4.splat(0);
+    x00 = b0; x10 = b0; x20 = b0; x30 = b0;
+    x01 = b1; x11 = b1; x21 = b1; x31 = b1;
+  } else if (full) {
+    x00 = v128.load(c0); x01 = v128.load(c0, 16);
+    x10 = v128.load(c1); x11 = v128.load(c1, 16);
+    x20 = v128.load(c2); x21 = v128.load(c2, 16);
+    x30 = v128.load(c3); x31 = v128.load(c3, 16);
+  } else {
+    const lo = nr, hi = nr - 4;
+    x00 = loadCols(c0, lo); x01 = loadCols(c0 + 16, hi);
+    x10 = loadCols(c1, lo); x11 = loadCols(c1 + 16, hi);
+    x20 = loadCols(c2, lo); x21 = loadCols(c2 + 16, hi);
+    x30 = loadCols(c3, lo); x31 = loadCols(c3 + 16, hi);
+  }
+
+  let a0 = a;
+  let a1 = mr > 1 ? a + ldaBytes : a;
+  let a2 = mr > 2 ? a + 2 * ldaBytes : a;
+  let a3 = mr > 3 ? a + 3 * ldaBytes : a;
+  const bEnd = bp + (<usize>kc << 5);
+  for (; bp < bEnd; bp += 32) {
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    let s = v128.load32_splat(a0);
+    x00 = madd(s, b0, x00);
+    x01 = madd(s, b1, x01);
+    s = v128.load32_splat(a1);
+    x10 = madd(s, b0, x10);
+    x11 = madd(s, b1, x11);
+    s = v128.load32_splat(a2);
+    x20 = madd(s, b0, x20);
+    x21 = madd(s, b1, x21);
+    s = v128.load32_splat(a3);
+    x30 = madd(s, b0, x30);
+    x31 = madd(s, b1, x31);
+    a0 += 4; a1 += 4; a2 += 4; a3 += 4;
+  }
+
+  if (full) {
+    v128.store(c0, x00); v128.store(c0, x01, 16);
+    v128.store(c1, x10); v128.store(c1, x11, 16);
+    v128.store(c2, x20); v128.store(c2, x21, 16);
+    v128.store(c3, x30); v128.store(c3, x31, 16);
+  } else {
+    const lo = nr, hi = nr - 4;
+    if (mr > 3) { storeCols(c3, x30, lo); storeCols(c3 + 16, x31, hi); }
+    if (mr > 2) { storeCols(c2, x20, lo); storeCols(c2 + 16, x21, hi); }
+    if (mr > 1) { storeCols(c1, x10, lo); storeCols(c1 + 16, x11, hi); }
+    storeCols(c0, x00, lo); storeCols(c0 + 16, x01, hi);
+  }
+}
+
+/**
+ * C = A·B (+ bias) for rows [m0, m1) and panels [p0, p1). Goto-style loop
+ * nest: K blocks outermost (a later block adds onto C), then blocks of MC
+ * rows, then panels, then 4-row tiles, so a panel's K block is reused from
+ * L1 across a block of rows and the rows are reused from L2 across panels.
+ */
+function gemmRange(
+  a: usize, lda: i32, b: usize, bias: usize, c: usize, ldc: i32,
+  n: i32, k: i32, m0: i32, m1: i32, p0: i32, p1: i32,
+): void {
+  const ldaBytes = <usize>lda << 2, ldcBytes = <usize>ldc << 2;
+  const panelBytes = <usize>k << 5;
+  const kBlocks = k > KC ? (k + KC - 1) / KC : 1;
+  for (let kb = 0; kb < kBlocks; kb++) {
+    const k0 = (kb * k) / kBlocks;
+    const kc = ((kb + 1) * k) / kBlocks - k0;
+    for (let mb = m0; mb < m1; mb += MC) {
+      const mEnd = min(mb + MC, m1);
+      for (let p = p0; p < p1; p++) {
+        const nr = min(8, n - p * 8);
+        const bp = b + <usize>p * panelBytes + (<usize>k0 << 5);
+        const bb = bias ? bias + (<usize>p << 5) : 0;
+        for (let m = mb; m < mEnd; m += 4) {
+          tile4x8(
+            a + <usize>m * ldaBytes + (<usize>k0 << 2), ldaBytes, min(4, mEnd - m),
+            bp, kc,
+            c + <usize>m * ldcBytes + (<usize>p << 5), ldcBytes, nr,
+            bb, kb > 0,
+          );
+        }
+      }
+    }
+  }
+}
+
+/**
+ * C[M,N] = A[M,K] · B (+ bias), thread `thread` of `threads` doing its share:
+ * a range of 4-row tiles when there are enough of them, else a range of
+ * panels. `b` is the packed B; `bias` is 0 or a pointer to N floats padded
+ * with zeros to a multiple of 8.
+ */
+export function gemm(
+  a: usize, lda: i32, b: usize, bias: usize, c: usize, ldc: i32,
+  m: i32, n: i32, k: i32, thread: i32, threads: i32,
+): void {
+  const tiles = (m + 3) >> 2;
+  const panels = (n + 7) >> 3;
+  if (tiles >= 2 * threads) {
+    const t0 = (thread * tiles) / threads, t1 = ((thread + 1) * tiles) / threads;
+    gemmRange(a, lda, b, bias, c, ldc, n, k, t0 * 4, min(m, t1 * 4), 0, panels);
+  } else {
+    const q0 = (thread * panels) / threads, q1 = ((thread + 1) * panels) / threads;
+    if (q1 > q0) gemmRange(a, lda, b, bias, c, ldc, n, k, 0, m, q0, q1);
+  }
+}
