@@ -3,12 +3,15 @@ import { UsageError } from '../errors.js';
 import { formatInfo, modelInfo } from '../tflite/info.js';
 import { TfliteFile } from '../tflite/reader.js';
 import { runCli } from './run-cli.js';
+import { tfliteRun } from './tflite-run.js';
 
 const USAGE = `usage: npm run tflite -- <command> ...
 
 commands:
   info MODEL.tflite [--json]   signatures, subgraphs, op counts, constants and
-                               buffer layout of a model (--json: one JSON object)`;
+                               buffer layout of a model (--json: one JSON object)
+  run MODEL.tflite --input NAME=file.npy ... --output-dir DIR
+                               run a model on .npy inputs (run --help for options)`;
 
 function info(argv: string[]): void {
   let parsed;
@@ -28,7 +31,7 @@ function info(argv: string[]): void {
 }
 
 /** Subcommands by name; each gets the arguments after its name. */
-const COMMANDS: Record<string, (argv: string[]) => void | Promise<void>> = { info };
+const COMMANDS: Record<string, (argv: string[]) => void | Promise<void>> = { info, run: tfliteRun };
 
 function main(argv: string[]): void | Promise<void> {
   const [name, ...rest] = argv;
