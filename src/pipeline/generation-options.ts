@@ -5,11 +5,11 @@ import { TOKENIZER_MODES, type TokenizerMode } from './tokenizer/clip-tokenizer.
 
 /** What one denoising step reports to `onProgress`. */
 export interface StepProgress {
-  /** Steps done so far, 1-based. */
+  /** Steps done so far: 0 just before the first, then 1 after it, ... */
   step: number;
   /** Steps this run takes (fewer than `steps` for img2img). */
   totalSteps: number;
-  /** The timestep just run. */
+  /** The timestep just run (for step 0: the one about to run). */
   timestep: number;
 }
 
@@ -34,7 +34,7 @@ export interface GenerateOptions {
   strength?: number;
   /** 'hf' (default, what SD v1.5 was trained with) or 'seed' (the reference pipeline's tokenizer). */
   tokenizerMode?: TokenizerMode;
-  /** Called after every denoising step. */
+  /** Called just before the first denoising step (step 0) and after every step. */
   onProgress?: (progress: StepProgress) => void;
   /** Called with warnings (e.g. a truncated prompt) as soon as they arise. */
   onWarning?: (message: string) => void;

@@ -126,6 +126,7 @@ export function runPipeline(
 
   const totalSteps = sampler.timesteps.length;
   const timesteps = [...sampler.timesteps];
+  hooks.onProgress?.({ step: 0, totalSteps, timestep: timesteps[0]! });
   timesteps.forEach((timestep, i) => {
     const x = sampler.scaleModelInput(latents);
     const temb = timeEmbedding(timestep, denoiser.timeEmbeddingWidth);

@@ -111,7 +111,7 @@ describe('StableDiffusion.generate with recording components', () => {
       onProgress: (p) => steps.push(`${p.step}/${p.totalSteps}@${p.timestep}`),
       onWarning: (w) => warnings.push(w),
     });
-    expect(steps).toEqual(['1/3@999', '2/3@499.5', '3/3@0']);
+    expect(steps).toEqual(['0/3@999', '1/3@999', '2/3@499.5', '3/3@0']);
     expect(warnings).toEqual(['prompt: the prompt is 90 tokens; the text encoder reads 75, so the last 15 tokens were dropped']);
     expect(r.warnings).toEqual(warnings);
   });

@@ -113,7 +113,7 @@ for (const [name, run] of Object.entries(manifest.cases.pipeline)) {
 
       expect(calls).toEqual({ text: 2, unet: run.n_steps, decode: 1 });
       expect(noise.used).toBe(1 + anc.length);
-      expect(progress).toEqual([14, 24, 34, 44]);
+      expect(progress).toEqual([4, 14, 24, 34, 44]);
       expect(out.latents).toEqual(npy(`pipe_${name}_final_latents`));
       expect(out.latentShape).toEqual([1, 4, 8, 8]);
 

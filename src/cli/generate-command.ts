@@ -1,0 +1,237 @@
+/**
+ * `npm run generate`: argument parsing and the run itself (generate.ts is
+ * the entry point), shared with `npm run demo`.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, extname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { UsageError } from '../errors.js';
+import { writeAll, writeFileAtomically } from '../io/fd-io.js';
+import { encodeNpy } from '../io/npy.js';
+import { DEFAULTS, resolveOptions, type GenerateOptions } from '../pipeline/generation-options.js';
+import { generationText } from '../pipeline/generation-parameters.js';
+import { readImage } from '../pipeline/image/decode.js';
+import { encodeJpeg, encodePng } from '../pipeline/image/encode.js';
+import { randomSeed } from '../pipeline/rng/index.js';
+import { SAMPLER_NAMES } from '../pipeline/samplers/index.js';
+import { StableDiffusion, type GenerateResult } from '../pipeline/stable-diffusion.js';
+import { type TokenizerMode } from '../pipeline/tokenizer/clip-tokenizer.js';
+import { formatDuration, ProgressBar } from './progress.js';
+
+export const GENERATE_USAGE = `usage: npm run generate -- --models DIR --tokenizer DIR --prompt TEXT --output out.png|out.jpg [options]
+
+Text-to-image (or image-to-image with --init-image) with the .tflite files
+that npm run convert writes. The same options and --seed give the same image.
+
+  --models DIR            folder with clip.tflite, diffusion.tflite, decoder.tflite
+                          (and encoder.tflite for --init-image)
+  --tokenizer DIR         folder with vocab.json and merges.txt
+  --prompt TEXT           what to draw
+  --negative-prompt TEXT  what to steer away from (default: empty)
+  --steps N               denoising steps (default ${DEFAULTS.steps})
+  --sampler NAME          ${SAMPLER_NAMES.join(' | ')} (default ${DEFAULTS.sampler})
+  --cfg X                 classifier-free guidance scale (default ${DEFAULTS.cfg})
+  --seed N                0 to 4294967295; noise as numpy's legacy np.random.seed(N)
+                          (default: a random seed, printed)
+  --width N --height N    image size in pixels, multiples of 64 (default ${DEFAULTS.width}x${DEFAULTS.height})
+  --init-image FILE       PNG or JPEG to start from (img2img), resized to the size
+  --strength X            img2img: share of the schedule to run, in (0, 1] (default ${DEFAULTS.strength})
+  --tokenizer-mode M      hf (default: as SD v1.5 was trained) or seed (the reference
+                          pipeline's tokenizer, exactly)
+  --threads N             kernel threads (default: the number of cores); the image
+                          does not depend on it
+  --output FILE           .png (generation parameters in text chunks) or .jpg/.jpeg
+  --quality N             JPEG quality 1-100 (default 90)
+  --save-latents FILE     also write the final latents as a .npy file`;
+
+export interface GenerateArgs {
+  models: string;
+  tokenizer: string;
+  threads: number;
+  output: string;
+  format: 'png' | 'jpeg';
+  quality: number;
+  saveLatents: string | undefined;
+  initImage: string | undefined;
+  /** Checked options (seed filled in: given or random). */
+  options: GenerateOptions & { seed: number };
+  seedWasRandom: boolean;
+}
+
+const DEFAULT_QUALITY = 90;
+
+function integer(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d{1,12}$/.test(text)) throw new UsageError(`--${flag} must be a whole number, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+function decimal(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text)) throw new UsageError(`--${flag} must be a number, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+function required(name: string, value: string | undefined): string {
+  if (value === undefined || value === '') throw new UsageError(`--${name} is required\n${GENERATE_USAGE}`);
+  return value;
+}
+
+/** Parses and checks the command line (nothing is loaded yet); `undefined` when only --help was asked. */
+export function parseGenerateArgs(argv: string[]): GenerateArgs | undefined {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        models: { type: 'string' },
+        tokenizer: { type: 'string' },
+        prompt: { type: 'string' },
+        'negative-prompt': { type: 'string' },
+        steps: { type: 'string' },
+        sampler: { type: 'string' },
+        cfg: { type: 'string' },
+        seed: { type: 'string' },
+        width: { type: 'string' },
+        height: { type: 'string' },
+        'init-image': { type: 'string' },
+        strength: { type: 'string' },
+        'tokenizer-mode': { type: 'string' },
+        threads: { type: 'string' },
+        output: { type: 'string' },
+        quality: { type: 'string' },
+        'save-latents': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n${GENERATE_USAGE}`);
+  }
+  if (values.help) return undefined;
+  const models = required('models', values.models);
+  const tokenizer = required('tokenizer', values.tokenizer);
+  const prompt = values.prompt;
+  if (prompt === undefined) throw new UsageError(`--prompt is required\n${GENERATE_USAGE}`);
+  const output = required('output', values.output);
+
+  const ext = extname(output).toLowerCase();
+  const format = ext === '.png' ? 'png' : ext === '.jpg' || ext === '.jpeg' ? 'jpeg' : undefined;
+  if (!format) throw new UsageError(`--output must end in .png, .jpg or .jpeg, got ${JSON.stringify(output)}`);
+  const quality = integer('quality', values.quality);
+  if (quality !== undefined && format !== 'jpeg') throw new UsageError('--quality applies to JPEG output (.jpg/.jpeg) only');
+  if (quality !== undefined && !(quality >= 1 && quality <= 100)) throw new UsageError(`--quality must be from 1 to 100, got ${quality}`);
+  const saveLatents = values['save-latents'];
+  if (saveLatents !== undefined && extname(saveLatents).toLowerCase() !== '.npy') {
+    throw new UsageError(`--save-latents must name a .npy file, got ${JSON.stringify(saveLatents)}`);
+  }
+  for (const file of [output, saveLatents]) {
+    if (file === undefined) continue;
+    const folder = dirname(resolve(file));
+    if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new UsageError(`cannot write ${file}: folder ${folder} does not exist`);
+    if (existsSync(file) && statSync(file).isDirectory()) throw new UsageError(`cannot write ${file}: it is a folder`);
+  }
+
+  const threads = integer('threads', values.threads) ?? availableParallelism();
+  if (threads < 1) throw new UsageError(`--threads must be at least 1, got ${threads}`);
+  const strength = decimal('strength', values.strength);
+  if (strength !== undefined && values['init-image'] === undefined) throw new UsageError('--strength needs --init-image');
+
+  const givenSeed = integer('seed', values.seed);
+  const seed = givenSeed ?? randomSeed();
+  const options = {
+    prompt,
+    negativePrompt: values['negative-prompt'],
+    steps: integer('steps', values.steps),
+    sampler: values.sampler,
+    cfg: decimal('cfg', values.cfg),
+    seed,
+    width: integer('width', values.width),
+    height: integer('height', values.height),
+    strength,
+    tokenizerMode: values['tokenizer-mode'] as TokenizerMode | undefined,
+    // A placeholder path for the checks; the image itself is read in runGenerate.
+    initImage: values['init-image'],
+  };
+  resolveOptions(options); // every option checked before anything is loaded
+  return {
+    models,
+    tokenizer,
+    threads,
+    output,
+    format,
+    quality: quality ?? DEFAULT_QUALITY,
+    saveLatents,
+    initImage: values['init-image'],
+    options,
+    seedWasRandom: givenSeed === undefined,
+  };
+}
+
+function ms(milliseconds: number): string {
+  return milliseconds >= 1000 ? `${(milliseconds / 1000).toFixed(2)} s` : `${milliseconds.toFixed(0)} ms`;
+}
+
+/** The per-stage timing summary printed at the end. */
+export function timingSummary(result: GenerateResult, loadMs: number, writeMs: number): string {
+  const t = result.timings;
+  const steps = result.options.initImage === undefined ? result.options.steps : Math.floor(result.options.steps * result.options.strength);
+  const rows: [string, string][] = [
+    ['load models', ms(loadMs)],
+    ['tokenize', ms(t.tokenize)],
+    ['text encoder', ms(t.textEncoder)],
+    ...(result.options.initImage !== undefined ? [['image encoder', ms(t.imageEncoder)] as [string, string]] : []),
+    ['denoise', `${ms(t.denoise)} (${steps} steps, ${ms(t.denoise / steps)}/step)`],
+    ['decode', ms(t.decode)],
+    ['write', ms(writeMs)],
+  ];
+  const total = loadMs + writeMs + Object.values(t).reduce((a, b) => a + b, 0);
+  rows.push(['total', `${ms(total)} (${formatDuration(total / 1000)})`]);
+  return `timings:\n${rows.map(([k, v]) => `  ${k.padEnd(14)}${v}`).join('\n')}\n`;
+}
+
+export async function runGenerate(args: GenerateArgs, stderr: NodeJS.WriteStream = process.stderr, stdout: NodeJS.WritableStream = process.stdout): Promise<void> {
+  // Read the init image first: a bad file should fail before the models load.
+  const initImage = args.initImage === undefined ? undefined : readImage(args.initImage);
+  stderr.write(`seed ${args.options.seed}${args.seedWasRandom ? ' (random; pass --seed to repeat)' : ''}\n`);
+
+  let t0 = performance.now();
+  const sd = await StableDiffusion.load({ models: args.models, tokenizer: args.tokenizer, threads: args.threads });
+  const loadMs = performance.now() - t0;
+  let result: GenerateResult;
+  try {
+    let bar: ProgressBar | undefined;
+    result = sd.generate({
+      ...args.options,
+      initImage,
+      onWarning: (w) => stderr.write(`warning: ${w}\n`),
+      onProgress: (p) => {
+        if (p.step === 0) bar = new ProgressBar({ label: 'denoise', total: p.totalSteps, unit: 'step', stream: stderr as NodeJS.WriteStream });
+        else bar?.tick();
+      },
+    });
+  } finally {
+    sd.close();
+  }
+
+  t0 = performance.now();
+  const o = result.options;
+  const image =
+    args.format === 'png'
+      ? encodePng(
+          result.image,
+          generationText({ ...o, strength: o.initImage === undefined ? undefined : o.strength }),
+        )
+      : encodeJpeg(result.image, args.quality);
+  if (args.saveLatents !== undefined) {
+    const npy = encodeNpy({ dtype: 'float32', shape: result.latentShape, data: result.latents });
+    writeFileAtomically(args.saveLatents, (fd) => writeAll(fd, npy));
+  }
+  writeFileAtomically(args.output, (fd) => writeAll(fd, image));
+  const writeMs = performance.now() - t0;
+
+  stderr.write(timingSummary(result, loadMs, writeMs));
+  stdout.write(`wrote ${args.output} (${o.width}x${o.height}, ${o.sampler}, ${o.steps} steps, cfg ${o.cfg}, seed ${result.seed})\n`);
+}
