@@ -21,7 +21,7 @@ import { classifierFreeGuidance } from './guidance.js';
 import { readImage } from './image/decode.js';
 import { resizeBicubic } from './image/resize.js';
 import { imageFromNchw, nchwFromImage, type RgbImage } from './image/rgb-image.js';
-import { checkLatentSize } from './latent-size.js';
+import { checkLatentChannels, checkLatentSize } from './latent-size.js';
 import { createSampler, type NoiseSource } from './samplers/index.js';
 import { timeEmbedding } from './time-embedding.js';
 import { truncationWarning, type EncodedPrompt, type TokenizerMode } from './tokenizer/clip-tokenizer.js';
@@ -62,10 +62,10 @@ export function prepareComponents(components: PipelineComponents, options: Resol
     ['decoder.tflite', components.decoder],
   ];
   if (options.initImage !== undefined) {
-    if (!components.imageEncoder) {
-      throw new UsageError('img2img needs encoder.tflite in the models folder (convert with --components ...,encoder)');
-    }
-    used.push(['encoder.tflite', components.imageEncoder]);
+    const encoder = components.imageEncoder;
+    if (!encoder) throw new UsageError('img2img needs encoder.tflite in the models folder (convert with --components ...,encoder)');
+    checkLatentChannels(components.denoiser, encoder, 'encoder.tflite');
+    used.push(['encoder.tflite', encoder]);
   }
   for (const [what, component] of used) checkLatentSize(component.sizeRule, size, what);
   for (const [, component] of used) component.prepare?.(size);

@@ -1,5 +1,5 @@
-import { UsageError } from '../errors.js';
-import { VAE_SCALE, type LatentSize, type LatentSizeRule } from './components.js';
+import { SdError, UsageError } from '../errors.js';
+import { VAE_SCALE, type Denoiser, type LatentSize, type LatentSizeRule } from './components.js';
 
 /**
  * Latent cells per side that a dynamic UNet needs a multiple of: SD v1.5's
@@ -23,5 +23,12 @@ export function checkLatentSize(rule: LatentSizeRule, size: LatentSize, what: st
     throw new UsageError(
       `${what} takes widths and heights that are multiples of ${px(rule.multiple)} pixels; got ${px(size.width)}x${px(size.height)}`,
     );
+  }
+}
+
+/** A decoder or image encoder must use the UNet's latent channel count. */
+export function checkLatentChannels(denoiser: Denoiser, other: { latentChannels: number }, name: string): void {
+  if (other.latentChannels !== denoiser.latentChannels) {
+    throw new SdError(`the models do not fit together: diffusion.tflite has ${denoiser.latentChannels} latent channels, ${name} ${other.latentChannels}`);
   }
 }

@@ -12,6 +12,7 @@
  */
 import { SdError, UsageError } from '../errors.js';
 import type { PipelineComponents } from './components.js';
+import { checkLatentChannels } from './latent-size.js';
 import { resolveOptions, type GenerateOptions, type ResolvedOptions } from './generation-options.js';
 import { runPipeline, type PipelineOutput, type PromptTokenizer } from './generation.js';
 import { NumpyLegacyRandom, randomSeed } from './rng/index.js';
@@ -61,10 +62,6 @@ export class StableDiffusion {
     }
   }
 
-  /** Whether img2img (initImage) is available: the models include an image encoder. */
-  get canEncodeImages(): boolean {
-    return this.components.imageEncoder !== undefined;
-  }
 
   /** Text-to-image, or image-to-image with `initImage`. Throws UsageError for bad options before any work. */
   generate(options: GenerateOptions): GenerateResult {
@@ -82,18 +79,16 @@ export class StableDiffusion {
   }
 }
 
-/** The text encoder's width must be the UNet's context width, and all latent channel counts equal. */
+/**
+ * The text encoder's width must be the UNet's context width, and the
+ * decoder's latent channels the UNet's (the image encoder is checked when
+ * first used: it may be opened lazily).
+ */
 function checkComponentsFit(c: PipelineComponents): void {
   if (c.textEncoder.hiddenSize !== c.denoiser.contextWidth) {
     throw new SdError(
       `the models do not fit together: clip.tflite gives ${c.textEncoder.hiddenSize}-wide text features, diffusion.tflite reads ${c.denoiser.contextWidth}-wide context (converted from different checkpoints or configs?)`,
     );
   }
-  for (const [name, channels] of [['decoder.tflite', c.decoder.latentChannels], ['encoder.tflite', c.imageEncoder?.latentChannels]] as const) {
-    if (channels !== undefined && channels !== c.denoiser.latentChannels) {
-      throw new SdError(
-        `the models do not fit together: diffusion.tflite has ${c.denoiser.latentChannels} latent channels, ${name} ${channels}`,
-      );
-    }
-  }
+  checkLatentChannels(c.denoiser, c.decoder, 'decoder.tflite');
 }

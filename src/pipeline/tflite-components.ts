@@ -185,8 +185,9 @@ export interface LoadedTfliteComponents extends PipelineComponents {
 }
 
 /**
- * Opens clip, diffusion and decoder .tflite from `dir` (and encoder.tflite
- * when present) and checks that they fit together.
+ * Opens clip, diffusion and decoder .tflite from `dir`. encoder.tflite, when
+ * present, is opened on first use (img2img), so text-to-image neither pays
+ * for it nor depends on it.
  */
 export async function loadTfliteComponents(dir: string, threads: number): Promise<LoadedTfliteComponents> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`models folder ${dir} does not exist`);
@@ -197,20 +198,29 @@ export async function loadTfliteComponents(dir: string, threads: number): Promis
     }
   }
   const opened: Interpreter[] = [];
-  const open = async (name: string, key: string, inputs: number): Promise<Entry> => {
-    const interpreter = await Interpreter.load(path(name), { threads });
+  const entry = (interpreter: Interpreter, name: string, key: string, inputs: number): Entry => {
     opened.push(interpreter);
     return new Entry(interpreter, path(name), key, inputs);
   };
-  const close = () => opened.forEach((i) => i.close());
+  const open = async (name: string, key: string, inputs: number) => entry(await Interpreter.load(path(name), { threads }), name, key, inputs);
+  const close = () => opened.splice(0).forEach((i) => i.close());
   try {
     const textEncoder = new TfliteTextEncoder(await open(MODEL_FILES.clip, 'encode', 1));
     const denoiser = new TfliteDenoiser(await open(MODEL_FILES.diffusion, 'diffusion', 3));
     const decoder = new TfliteDecoder(await open(MODEL_FILES.decoder, 'decode', 1));
-    const imageEncoder = existsSync(path(MODEL_FILES.encoder))
-      ? new TfliteImageEncoder(await open(MODEL_FILES.encoder, 'encode', 2))
-      : undefined;
-    return { textEncoder, denoiser, decoder, imageEncoder, close };
+    let imageEncoder: TfliteImageEncoder | undefined;
+    return {
+      textEncoder,
+      denoiser,
+      decoder,
+      get imageEncoder() {
+        if (imageEncoder === undefined && existsSync(path(MODEL_FILES.encoder))) {
+          imageEncoder = new TfliteImageEncoder(entry(Interpreter.load(path(MODEL_FILES.encoder), { threads }), MODEL_FILES.encoder, 'encode', 2));
+        }
+        return imageEncoder;
+      },
+      close,
+    };
   } catch (err) {
     close();
     throw err;

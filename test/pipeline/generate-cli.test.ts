@@ -254,5 +254,12 @@ describe('generate: runs in process', () => {
     expect(noEnc.message).toMatch(/img2img needs encoder.tflite/);
     await run('--prompt', 'x', '--seed', '1', '--models', partial, '--output', out);
     expect(existsSync(out)).toBe(true);
+    rmSync(out);
+
+    // A broken encoder.tflite is opened only for img2img.
+    writeFileSync(join(partial, 'encoder.tflite'), Buffer.alloc(64, 1));
+    expect((await failure(['--models', partial, '--init-image', join(work, 'init.png')], out)).message).toMatch(/encoder.tflite/);
+    await run('--prompt', 'x', '--seed', '1', '--models', partial, '--output', out);
+    expect(existsSync(out)).toBe(true);
   });
 });

@@ -162,7 +162,6 @@ describe('argument checks', () => {
     const { components } = fakeComponents();
     delete components.imageEncoder;
     const sd = new StableDiffusion(components, tokenizer);
-    expect(sd.canEncodeImages).toBe(false);
     expect(() => sd.generate({ prompt: 'x', initImage: testImage(64, 64), width: 64, height: 64 })).toThrow(/img2img needs encoder.tflite/);
   });
 
@@ -181,6 +180,10 @@ describe('argument checks', () => {
     const other = fakeComponents().components;
     other.decoder = { ...other.decoder, latentChannels: 8 };
     expect(() => new StableDiffusion(other, tokenizer)).toThrow(/diffusion.tflite has 4 latent channels, decoder.tflite 8/);
+    const enc = fakeComponents().components;
+    enc.imageEncoder = { ...enc.imageEncoder!, latentChannels: 3 };
+    const sd = new StableDiffusion(enc, tokenizer); // the image encoder is checked when img2img needs it
+    expect(() => sd.generate({ prompt: 'x', width: 64, height: 64, initImage: testImage(8, 8) })).toThrow(/diffusion.tflite has 4 latent channels, encoder.tflite 3/);
   });
 
   it('load: a missing models folder or file is a usage error', async () => {
