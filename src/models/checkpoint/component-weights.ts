@@ -62,7 +62,8 @@ export class ComponentWeights implements WeightSource {
     }
     if (problems.length > 0) {
       const more = problems.length > LISTED_PROBLEMS ? `; and ${problems.length - LISTED_PROBLEMS} more` : '';
-      throw new FormatError(checkpoint.path, problems.slice(0, LISTED_PROBLEMS).join('; ') + more);
+      const hint = problems.some((p) => p.includes('has shape')) ? ' (expected shapes come from the model config: does it match this checkpoint?)' : '';
+      throw new FormatError(checkpoint.path, problems.slice(0, LISTED_PROBLEMS).join('; ') + more + hint);
     }
   }
 

@@ -111,6 +111,23 @@ export class Graph {
     return t;
   }
 
+  /** A FLOAT32 constant of zeros, shared by shape; its bytes are produced when the file is written. */
+  zeros(shape: readonly number[]): Tensor {
+    const key = `zeros:${shape.join('x')}`;
+    let t = this.shared.get(key);
+    if (!t) {
+      const byteLength = 4 * shape.reduce((a, b) => a * b, 1);
+      const chunk = new Uint8Array(Math.min(byteLength, 1 << 20));
+      const produce = (emit: (c: Uint8Array) => void) => {
+        for (let at = 0; at < byteLength; at += chunk.length) emit(chunk.subarray(0, Math.min(chunk.length, byteLength - at)));
+      };
+      const id = this.sg.addConstant(`zeros_${shape.join('x')}`, 'FLOAT32', shape, { byteLength, produce });
+      t = { id, shape: [...shape], type: 'FLOAT32' };
+      this.shared.set(key, t);
+    }
+    return t;
+  }
+
   // ---- element-wise ----
 
   private binary(op: 'ADD' | 'SUB' | 'MUL' | 'SQUARED_DIFFERENCE' | 'MAXIMUM' | 'MINIMUM', a: Tensor, b: Tensor): Tensor {

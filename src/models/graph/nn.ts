@@ -9,6 +9,7 @@
  * `odml.group_norm` and `odml.scaled_dot_product_attention` of the
  * reference converter, whose decompositions are those same patterns.
  */
+import { UsageError } from '../../errors.js';
 import { GROUP_NORM_GROUPS } from '../config.js';
 import { composite } from './composite.js';
 import type { Graph, Tensor } from './graph.js';
@@ -103,8 +104,11 @@ export class Nn {
   attention(q: Tensor, k: Tensor, v: Tensor, mask?: Tensor): Tensor {
     const scale = 1 / Math.sqrt(q.shape[3]!);
     if (this.target === 'cpu') return attentionPattern(this.g, q, k, v, scale, mask);
-    // As the reference: the composite always gets a mask (zeros when there is none).
-    const m = mask ?? this.g.floatConstant([1, 1, 1, 1], [0]);
+    // As the reference, the composite always gets a mask, zeros [1, 1, T, S] when there is none
+    // (XNNPACK's fused attention checks its sizes, so T and S must be static for --target gpu).
+    const [t, s] = [q.shape[1]!, k.shape[1]!];
+    if (t === -1 || s === -1) throw new UsageError('--target gpu needs static image sizes: give --height and --width');
+    const m = mask ?? this.g.zeros([1, 1, t, s]);
     return composite(this.g, 'odml.scaled_dot_product_attention', { scale: Math.fround(scale) }, [q, k, v, m], (sub, [qs, ks, vs, ms]) =>
       attentionPattern(sub, qs!, ks!, vs!, scale, ms),
     );

@@ -1,0 +1,61 @@
+/** npm run convert: checkpoint → clip/diffusion/decoder/encoder .tflite (arguments in convert-args.ts). */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UsageError } from '../errors.js';
+import { openCheckpoint } from '../models/checkpoint/checkpoint.js';
+import { checkComponents, writeComponent } from '../models/convert.js';
+import { CONVERT_USAGE, parseConvertArgs } from './convert-args.js';
+import { formatBytes, ProgressBar } from './progress.js';
+import { runCli } from './run-cli.js';
+
+function prepareOutDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch (err) {
+    throw new UsageError(`cannot write to --out ${dir}: ${(err as Error).message}`);
+  }
+  if (!fs.statSync(dir).isDirectory()) throw new UsageError(`--out ${dir} is not a folder`);
+}
+
+function main(argv: string[]): void {
+  const args = parseConvertArgs(argv);
+  if (args === undefined) {
+    process.stdout.write(`${CONVERT_USAGE}\n`);
+    return;
+  }
+  const checkpoint = openCheckpoint(args.ckpt, args.options.config);
+  try {
+    // Every component's weights are checked before the first file is started.
+    const weights = checkComponents(checkpoint, args.components, args.options.config);
+    prepareOutDir(args.out);
+    for (const component of args.components) {
+      const file = path.join(args.out, `${component}.tflite`);
+      const started = performance.now();
+      let bar: ProgressBar | undefined;
+      let bytesDone = 0;
+      let bytesTotal = 0;
+      writeComponent(component, weights.get(component)!, file, args.options, {
+        start(tensors, bytes) {
+          bytesTotal = bytes;
+          bar = new ProgressBar({
+            label: `${component}.tflite`,
+            total: tensors,
+            unit: 'tensor',
+            detail: () => `${formatBytes(bytesDone)} / ${formatBytes(bytesTotal)}`,
+          });
+        },
+        written(_name, bytes) {
+          bytesDone += bytes;
+          bar!.tick();
+        },
+      });
+      const seconds = (performance.now() - started) / 1000;
+      process.stdout.write(`wrote ${file} (${formatBytes(fs.statSync(file).size)}, ${args.options.precision}, ${args.options.target}) in ${seconds.toFixed(1)} s\n`);
+    }
+  } finally {
+    checkpoint.close();
+  }
+}
+
+runCli(main);
