@@ -7,6 +7,8 @@
 export interface KernelExports {
   /** 8 independent multiply-add chains over an L1 buffer; see assembly/peak.ts. */
   simdPeak(buf: number, bufferFloats: number, sweeps: number): number;
+  /** simdPeak on every thread, thread t on the buffer at buf + t * bufferFloats * 4. */
+  simdPeakParallel(buf: number, bufferFloats: number, sweeps: number, thread: number, threads: number): void;
   /** C = A·B (+ bias) with packed B; see assembly/gemm.ts. Strides in floats. */
   gemm(a: number, lda: number, b: number, bias: number, c: number, ldc: number, m: number, n: number, k: number, thread: number, threads: number): void;
 }

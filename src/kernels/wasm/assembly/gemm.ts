@@ -74,8 +74,41 @@ function tile4x8(
   let a1 = mr > 1 ? a + ldaBytes : a;
   let a2 = mr > 2 ? a + 2 * ldaBytes : a;
   let a3 = mr > 3 ? a + 3 * ldaBytes : a;
-  const bEnd = bp + (<usize>kc << 5);
-  for (; bp < bEnd; bp += 32) {
+  // Two k steps per iteration: the k-offset of the second step is folded
+  // into its loads, halving pointer updates and loop control.
+  const bEnd2 = bp + (<usize>(kc & ~1) << 5);
+  for (; bp < bEnd2; bp += 64) {
+    let b0 = v128.load(bp);
+    let b1 = v128.load(bp, 16);
+    let s = v128.load32_splat(a0);
+    x00 = madd(s, b0, x00);
+    x01 = madd(s, b1, x01);
+    s = v128.load32_splat(a1);
+    x10 = madd(s, b0, x10);
+    x11 = madd(s, b1, x11);
+    s = v128.load32_splat(a2);
+    x20 = madd(s, b0, x20);
+    x21 = madd(s, b1, x21);
+    s = v128.load32_splat(a3);
+    x30 = madd(s, b0, x30);
+    x31 = madd(s, b1, x31);
+    b0 = v128.load(bp, 32);
+    b1 = v128.load(bp, 48);
+    s = v128.load32_splat(a0, 4);
+    x00 = madd(s, b0, x00);
+    x01 = madd(s, b1, x01);
+    s = v128.load32_splat(a1, 4);
+    x10 = madd(s, b0, x10);
+    x11 = madd(s, b1, x11);
+    s = v128.load32_splat(a2, 4);
+    x20 = madd(s, b0, x20);
+    x21 = madd(s, b1, x21);
+    s = v128.load32_splat(a3, 4);
+    x30 = madd(s, b0, x30);
+    x31 = madd(s, b1, x31);
+    a0 += 8; a1 += 8; a2 += 8; a3 += 8;
+  }
+  if (kc & 1) {
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
     let s = v128.load32_splat(a0);
@@ -90,7 +123,6 @@ function tile4x8(
     s = v128.load32_splat(a3);
     x30 = madd(s, b0, x30);
     x31 = madd(s, b1, x31);
-    a0 += 4; a1 += 4; a2 += 4; a3 += 4;
   }
 
   if (full) {

@@ -1,5 +1,5 @@
 // Entry point of the WebAssembly kernels module (built by ../build.mjs).
 // Kernels take byte offsets into the shared memory that the TypeScript side
 // allocates; they never allocate themselves.
-export { simdPeak } from './peak';
+export { simdPeak, simdPeakParallel } from './peak';
 export { gemm } from './gemm';

@@ -39,3 +39,14 @@ export function simdPeak(buf: usize, bufferFloats: i32, sweeps: i32): f32 {
   );
   return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
 }
+
+/**
+ * simdPeak on every thread at once, each on its own buffer: thread t uses
+ * the `bufferFloats` floats at buf + t * bufferFloats * 4 and stores its
+ * sum in its buffer's first float.
+ */
+export function simdPeakParallel(buf: usize, bufferFloats: i32, sweeps: i32, thread: i32, threads: i32): void {
+  const mine = buf + <usize>thread * (<usize>bufferFloats << 2);
+  const sum = simdPeak(mine, bufferFloats, sweeps);
+  store<f32>(mine, sum);
+}

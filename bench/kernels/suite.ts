@@ -1,0 +1,158 @@
+/**
+ * The `kernels` benchmark suite: SIMD peak, then GEMM at the issue's
+ * FULLY_CONNECTED shapes, per kernel variant and thread count. Prints a table
+ * and writes JSON (default build/bench/kernels.json).
+ *
+ *   npm run bench -- kernels [--threads 1,2] [--variant simd|relaxed|both]
+ *                            [--max-time SECONDS] [--out FILE]
+ *
+ * The relaxed-SIMD variant needs a V8 flag in Node 20; the suite sets it
+ * itself so both variants are measured in one run (the library uses relaxed
+ * SIMD only when the engine already supports it).
+ */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { UsageError } from '../../src/errors.js';
+import type { KernelVariant } from '../../src/kernels/wasm/loader.js';
+import { createKernelRuntime } from '../../src/kernels/wasm/runtime.js';
+import { FC_SHAPES, gemmFlops, shapeLabel, timeGemm } from './gemm.js';
+import { measurePeak } from './peak.js';
+
+interface Options {
+  threads: number[];
+  variants: KernelVariant[];
+  maxTime: number;
+  out: string;
+}
+
+function parseOptions(args: string[]): Options {
+  const options: Options = { threads: [1, 2], variants: ['simd', 'relaxed'], maxTime: 1, out: 'build/bench/kernels.json' };
+  for (let i = 0; i < args.length; i++) {
+    const flag = args[i]!;
+    const value = args[i + 1];
+    if (value === undefined) throw new UsageError(`${flag} needs a value`);
+    i++;
+    switch (flag) {
+      case '--threads':
+        options.threads = value.split(',').map(Number);
+        if (!options.threads.every((t) => Number.isInteger(t) && t >= 1)) throw new UsageError(`--threads: bad list ${value}`);
+        break;
+      case '--variant':
+        if (value === 'both') options.variants = ['simd', 'relaxed'];
+        else if (value === 'simd' || value === 'relaxed') options.variants = [value];
+        else throw new UsageError(`--variant must be simd, relaxed or both, got ${value}`);
+        break;
+      case '--max-time':
+        options.maxTime = Number(value);
+        if (!(options.maxTime > 0)) throw new UsageError(`--max-time must be a positive number of seconds, got ${value}`);
+        break;
+      case '--out':
+        options.out = value;
+        break;
+      default:
+        throw new UsageError(`unknown option ${flag}`);
+    }
+  }
+  return options;
+}
+
+interface PeakRow {
+  variant: KernelVariant;
+  threads: number;
+  gflops: number;
+}
+
+interface KernelRow {
+  op: string;
+  shape: string;
+  variant: KernelVariant;
+  threads: number;
+  ms: number;
+  gflops: number;
+  /** Share of the SIMD peak of the same variant and thread count. */
+  shareOfPeak: number;
+  rmePercent: number;
+  /**
+   * The same op in LiteRT.js (a single-op model from our writer, run by
+   * bench/peers/litert.ts) in the same run: not wired in yet, so null.
+   */
+  litert: { ms: number; ratio: number } | null;
+}
+
+function printTable(peaks: PeakRow[], rows: KernelRow[]): void {
+  console.log('\nWebAssembly SIMD peak (8 independent multiply-add chains, operands in L1):');
+  for (const p of peaks) console.log(`  ${p.variant.padEnd(8)} ${p.threads} thread(s): ${p.gflops.toFixed(1)} GFLOP/s`);
+  const header = ['op', 'shape', 'variant', 'thr', 'ms', 'GFLOP/s', '% peak', '±%', 'LiteRT.js ms', 'speed-up'];
+  const table = rows.map((r) => [
+    r.op,
+    r.shape,
+    r.variant,
+    String(r.threads),
+    r.ms.toFixed(2),
+    r.gflops.toFixed(1),
+    (100 * r.shareOfPeak).toFixed(0),
+    r.rmePercent.toFixed(1),
+    r.litert ? r.litert.ms.toFixed(2) : '—',
+    r.litert ? `${r.litert.ratio.toFixed(2)}x` : '—',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(`\n${line(header)}`);
+  for (const row of table) console.log(line(row));
+  console.log('(LiteRT.js column: not measured yet; it will come from bench/peers/litert.ts on single-op models.)');
+}
+
+export async function run(args: string[]): Promise<void> {
+  const options = parseOptions(args);
+  if (options.variants.includes('relaxed')) setFlagsFromString('--experimental-wasm-relaxed-simd');
+  const loadStart = loadavg();
+  const peaks: PeakRow[] = [];
+  const rows: KernelRow[] = [];
+  for (const variant of options.variants) {
+    for (const threads of options.threads) {
+      const rt = await createKernelRuntime({ threads, variant });
+      try {
+        const peak = measurePeak(rt, options.maxTime);
+        peaks.push({ variant, threads, gflops: peak });
+        console.log(`peak ${variant} x${threads}: ${peak.toFixed(1)} GFLOP/s`);
+        for (const shape of FC_SHAPES) {
+          const t = timeGemm(rt, shape, options.maxTime);
+          const gflops = gemmFlops(shape) / t.medianMs / 1e6;
+          const row: KernelRow = {
+            op: 'FULLY_CONNECTED',
+            shape: shapeLabel(shape),
+            variant,
+            threads,
+            ms: t.medianMs,
+            gflops,
+            shareOfPeak: gflops / peak,
+            rmePercent: t.rmePercent,
+            litert: null,
+          };
+          rows.push(row);
+          console.log(`  ${row.op} ${row.shape}: ${row.ms.toFixed(2)} ms, ${gflops.toFixed(1)} GFLOP/s`);
+        }
+      } finally {
+        await rt.close();
+      }
+    }
+  }
+  printTable(peaks, rows);
+  const report = {
+    suite: 'kernels',
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    loadAverage: { start: loadStart, end: loadavg() },
+    peak: peaks,
+    results: rows,
+  };
+  const out = resolve(options.out);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(`${out}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
+  renameSync(`${out}.tmp`, out);
+  console.log(`load average (1 min) ${loadStart[0]!.toFixed(2)} -> ${report.loadAverage.end[0]!.toFixed(2)}; wrote ${out}`);
+}

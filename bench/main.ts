@@ -1,0 +1,36 @@
+/**
+ * `npm run bench -- [suite] [options]`: runs one benchmark suite (default
+ * `kernels`). A suite is a module under bench/ exporting `run(args)`; add
+ * new ones (e2e, …) to SUITES.
+ */
+import { runCli } from '../src/cli/run-cli.js';
+import { UsageError } from '../src/errors.js';
+
+interface Suite {
+  description: string;
+  load(): Promise<{ run(args: string[]): Promise<void> }>;
+}
+
+const SUITES: Record<string, Suite> = {
+  kernels: {
+    description: 'WebAssembly SIMD peak and kernels (GEMM) at the issue shapes, 1 and 2 threads',
+    load: () => import('./kernels/suite.js'),
+  },
+};
+
+function usage(): string {
+  const lines = Object.entries(SUITES).map(([name, s]) => `  ${name.padEnd(10)} ${s.description}`);
+  return `usage: npm run bench -- [suite] [options]\nsuites:\n${lines.join('\n')}`;
+}
+
+runCli(async () => {
+  const args = process.argv.slice(2);
+  if (args[0] === '--help' || args[0] === '-h') {
+    console.log(usage());
+    return;
+  }
+  const name = args[0] && !args[0].startsWith('-') ? args.shift()! : 'kernels';
+  const suite = SUITES[name];
+  if (!suite) throw new UsageError(`unknown benchmark suite ${name}\n${usage()}`);
+  await (await suite.load()).run(args);
+});
