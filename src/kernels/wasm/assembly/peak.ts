@@ -4,7 +4,7 @@ import { madd } from './simd';
  * Measures the machine's SIMD multiply-add throughput: eight independent
  * accumulator chains acc[i][j] += x[i] * y[j], with two x vectors and four
  * splatted y values loaded per step from a small L1-resident buffer of
- * `bufferFloats` floats at `buf` (a multiple of 8). Each step is 8 f32x4
+ * `bufferFloats` floats at `buf` (a multiple of 16). Each step is 8 f32x4
  * multiply-adds = 64 flops; the buffer is swept `sweeps` times, so the
  * total is sweeps * bufferFloats / 8 steps. Operands come from memory, as in
  * a GEMM micro-kernel, because register-only chains are either folded by the
@@ -16,9 +16,11 @@ export function simdPeak(buf: usize, bufferFloats: i32, sweeps: i32): f32 {
   let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
   const end = buf + (<usize>bufferFloats << 2);
   for (let i = 0; i < sweeps; i++) {
-    for (let p = buf; p < end; p += 32) {
-      const x0 = v128.load(p);
-      const x1 = v128.load(p, 16);
+    // Two steps per iteration with folded offsets, as in the GEMM
+    // micro-kernel, so loop control stays small beside the multiply-adds.
+    for (let p = buf; p < end; p += 64) {
+      let x0 = v128.load(p);
+      let x1 = v128.load(p, 16);
       let y = v128.load32_splat(p);
       a0 = madd(x0, y, a0);
       a1 = madd(x1, y, a1);
@@ -29,6 +31,20 @@ export function simdPeak(buf: usize, bufferFloats: i32, sweeps: i32): f32 {
       a4 = madd(x0, y, a4);
       a5 = madd(x1, y, a5);
       y = v128.load32_splat(p, 12);
+      a6 = madd(x0, y, a6);
+      a7 = madd(x1, y, a7);
+      x0 = v128.load(p, 32);
+      x1 = v128.load(p, 48);
+      y = v128.load32_splat(p, 32);
+      a0 = madd(x0, y, a0);
+      a1 = madd(x1, y, a1);
+      y = v128.load32_splat(p, 36);
+      a2 = madd(x0, y, a2);
+      a3 = madd(x1, y, a3);
+      y = v128.load32_splat(p, 40);
+      a4 = madd(x0, y, a4);
+      a5 = madd(x1, y, a5);
+      y = v128.load32_splat(p, 44);
       a6 = madd(x0, y, a6);
       a7 = madd(x1, y, a7);
     }
