@@ -40,8 +40,8 @@ export function addGroupNorm(g: SubgraphBuilder, x: number, gamma: number, beta:
   return y;
 }
 
-/** Layer norm over the last axis: mean, centred square, mean, add eps, rsqrt, scale, shift. */
-export function addLayerNorm(g: SubgraphBuilder, x: number, gamma: number, beta: number, shape: number[], eps: number): number {
+/** Layer norm over the last axis: mean, centred square, mean, add eps, rsqrt, then scale and shift when given. */
+export function addLayerNorm(g: SubgraphBuilder, x: number, gamma: number | undefined, beta: number | undefined, shape: number[], eps: number): number {
   const stats = [...shape.slice(0, -1), 1];
   const mean = tensor(g, stats);
   g.addOperator('MEAN', [x, i32(g, -1)], [mean], { keepDims: true });
@@ -57,6 +57,7 @@ export function addLayerNorm(g: SubgraphBuilder, x: number, gamma: number, beta:
   g.addOperator('RSQRT', [ve], [rs]);
   const nrm = tensor(g, shape);
   g.addOperator('MUL', [d, rs], [nrm]);
+  if (gamma === undefined || beta === undefined) return nrm;
   const scaled = tensor(g, shape);
   g.addOperator('MUL', [nrm, gamma], [scaled]);
   const y = tensor(g, shape);

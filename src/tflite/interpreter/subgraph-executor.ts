@@ -8,6 +8,7 @@ import type { KernelOverride, Node, OpContext, OpDefinition } from '../ops/op.js
 import { opDefinition } from '../ops/registry.js';
 import { ConstantValue } from './constant-value.js';
 import { ACTIVATION_TYPES, allocTyped, typeBytes, typedView } from './dtype.js';
+import { fuseSubgraph } from './fusion/index.js';
 import type { LoadedModel } from './loaded-model.js';
 import { planMemory, type MemoryPlan } from './memory-plan.js';
 import { RuntimeTensor } from './runtime-tensor.js';
@@ -87,7 +88,7 @@ export class SubgraphExecutor {
       if (this.foldable(node)) this.fold(step);
       else steps.push(step);
     });
-    this.steps = steps;
+    this.steps = loaded.options.fusion ? fuseSubgraph(steps, this.outputs) : steps;
   }
 
   /** Sets the shape of input `position` (dims the file marks -1, or any dim when it records no signature). */
@@ -176,9 +177,10 @@ export class SubgraphExecutor {
     const { buffer, byteOffset } = this.arena.region();
     if (buffer === this.boundBuffer) return;
     const offsets = this.plan!.offsets;
+    // Tensors outside the plan keep their binding (a fused node's fallback gives its intermediates private memory).
     for (const t of this.tensors) {
       const at = offsets[t.index]!;
-      t.bind(at >= 0 ? typedView(t.type, buffer, byteOffset + at, t.size) : undefined);
+      if (at >= 0) t.bind(typedView(t.type, buffer, byteOffset + at, t.size));
     }
     this.boundBuffer = buffer;
   }
