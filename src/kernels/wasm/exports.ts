@@ -11,4 +11,15 @@ export interface KernelExports {
   simdPeakParallel(buf: number, bufferFloats: number, sweeps: number, thread: number, threads: number): void;
   /** C = A·B (+ bias) with packed B; see assembly/gemm.ts. Strides in floats. */
   gemm(a: number, lda: number, b: number, bias: number, c: number, ldc: number, m: number, n: number, k: number, thread: number, threads: number): void;
+  /** Fused attention with online softmax; see assembly/attention.ts and ../attention.ts. */
+  attention(
+    q: number, k: number, v: number, out: number,
+    mask: number, maskB: number, maskN: number, maskT: number, maskS: number,
+    batch: number, t: number, s: number, heads: number, kvHeads: number, d: number, dv: number,
+    layout: number, causal: number, scale: number,
+    scratch: number, scratchStride: number,
+    thread: number, threads: number,
+  ): void;
+  /** Per-thread scratch bytes of attention for S keys, head sizes d and dv. */
+  attentionScratchBytes(s: number, d: number, dv: number): number;
 }

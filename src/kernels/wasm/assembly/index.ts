@@ -3,3 +3,4 @@
 // allocates; they never allocate themselves.
 export { simdPeak, simdPeakParallel } from './peak';
 export { gemm } from './gemm';
+export { attention, attentionScratchBytes } from './attention';

@@ -1,0 +1,182 @@
+import { madd } from './simd';
+
+// Clamps use pmin/pmax (one x86 instruction each; NaN passes through when it
+// is the first operand), not min/max, whose NaN and signed-zero rules cost V8
+// several instructions.
+//
+// Vector math on four f32 lanes: exp, exp2 for softmax, sigmoid, SiLU, tanh,
+// erf and GELU. The polynomial coefficients were fitted for this project
+// (weighted least squares on Chebyshev nodes, then checked in float32
+// Horner arithmetic); the maximum errors measured over the stated ranges are
+// noted beside each function and tested in test/kernels/wasm-elementwise.test.ts.
+
+const LOG2E: f32 = 1.4426950408889634;
+/** ln 2 split so that n * LN2_HI is exact for |n| < 2^10 (Cody-Waite). */
+const LN2_HI: f32 = 0.693145751953125;
+const LN2_LO: f32 = 1.428606765330187e-6;
+/** 1.5 * 2^23: adding it rounds a float in (-2^22, 2^22) to an integer in the low mantissa bits. */
+const ROUND_MAGIC: f32 = 12582912.0;
+
+// @ts-ignore: decorator
+@inline
+function splat(x: f32): v128 {
+  return f32x4.splat(x);
+}
+
+/**
+ * 2^x for x <= 0, as the online softmax of attention uses it. Inputs below
+ * -126 (including -inf) give a value of at most 2^-126, never 0 or NaN.
+ * Error on [-126, 0]: under 2 ulp (degree-5 polynomial of 2^f, |f| <= 1/2).
+ */
+// @ts-ignore: decorator
+@inline
+export function exp2NonPositive(x: v128): v128 {
+  x = f32x4.pmax(x, splat(-126));
+  const t = f32x4.add(x, splat(ROUND_MAGIC));
+  const f = f32x4.sub(x, f32x4.sub(t, splat(ROUND_MAGIC)));
+  let p = madd(splat(0.0013276452664285898), f, splat(0.009675541892647743));
+  p = madd(p, f, splat(0.05550713464617729));
+  p = madd(p, f, splat(0.24022120237350464));
+  p = madd(p, f, splat(0.6931469440460205));
+  p = madd(p, f, splat(1.0000001192092896));
+  // The low 9 bits of t's pattern are n (two's complement): n << 23 adds n to p's exponent.
+  return i32x4.add(p, i32x4.shl(t, 23));
+}
+
+/** e^r for |r| <= ln2/2 (degree 6, under 1 ulp). */
+// @ts-ignore: decorator
+@inline
+function expReduced(r: v128): v128 {
+  let p = madd(splat(0.001383683062158525), r, splat(0.008374815806746483));
+  p = madd(p, r, splat(0.04166822507977486));
+  p = madd(p, r, splat(0.16666419804096222));
+  p = madd(p, r, splat(0.49999991059303284));
+  p = madd(p, r, splat(1.0));
+  return madd(p, r, splat(1.0));
+}
+
+/**
+ * e^x, under 2 ulp for x in [-86.5, 88.7]; +inf above 88.72, 0 below -86.5
+ * (where the exact value is under 3e-38), NaN for NaN.
+ */
+// @ts-ignore: decorator
+@inline
+export function expV(x: v128): v128 {
+  const xc = f32x4.pmin(f32x4.pmax(x, splat(-86.5)), splat(88.72));
+  const n = f32x4.nearest(f32x4.mul(xc, splat(LOG2E)));
+  const r = f32x4.sub(f32x4.sub(xc, f32x4.mul(n, splat(LN2_HI))), f32x4.mul(n, splat(LN2_LO)));
+  const p = expReduced(r);
+  // 2^(n-1) * 2, so that n = 128 (x near 88.7) still has a normal scale factor.
+  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(126)), 23);
+  let y = f32x4.mul(f32x4.mul(p, scale), splat(2));
+  y = v128.bitselect(splat(Infinity), y, f32x4.gt(x, splat(88.72)));
+  return v128.andnot(y, f32x4.lt(x, splat(-86.5)));
+}
+
+/** e^x for x in [-16, 0] without range checks (inside erf). */
+// @ts-ignore: decorator
+@inline
+function expSmallNegative(x: v128): v128 {
+  const n = f32x4.nearest(f32x4.mul(x, splat(LOG2E)));
+  const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, splat(LN2_HI))), f32x4.mul(n, splat(LN2_LO)));
+  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  return f32x4.mul(expReduced(r), scale);
+}
+
+/** 1 / (1 + e^-x). */
+// @ts-ignore: decorator
+@inline
+export function sigmoidV(x: v128): v128 {
+  return f32x4.div(splat(1), f32x4.add(splat(1), expV(f32x4.neg(x))));
+}
+
+/** x * sigmoid(x) = x / (1 + e^-x). */
+// @ts-ignore: decorator
+@inline
+export function siluV(x: v128): v128 {
+  return f32x4.div(x, f32x4.add(splat(1), expV(f32x4.neg(x))));
+}
+
+/**
+ * tanh: x * P(x^2) for |x| < 0.625 (relative error 1e-7), else
+ * sign(x) * (1 - 2 / (e^(2|x|) + 1)) (1.3e-7), which is exactly 1 past |x| = 9.
+ */
+// @ts-ignore: decorator
+@inline
+export function tanhV(x: v128): v128 {
+  const a = f32x4.abs(x);
+  const x2 = f32x4.mul(x, x);
+  let p = madd(splat(-0.005659972783178091), x2, splat(0.020590974017977715));
+  p = madd(p, x2, splat(-0.05372106283903122));
+  p = madd(p, x2, splat(0.13331127166748047));
+  p = madd(p, x2, splat(-0.3333325982093811));
+  p = madd(p, x2, splat(1.0));
+  const small = f32x4.mul(x, p);
+  const a9 = f32x4.pmin(a, splat(9));
+  const e = expV(f32x4.add(a9, a9));
+  const big = f32x4.sub(splat(1), f32x4.div(splat(2), f32x4.add(e, splat(1))));
+  const signed = v128.or(big, v128.and(x, i32x4.splat(0x80000000)));
+  return v128.bitselect(small, signed, f32x4.lt(a, splat(0.625)));
+}
+
+/**
+ * erf: x * P(x^2) for |x| < 1 (relative error 1.7e-7); else
+ * sign(x) * (1 - e^(-x^2) * Q(1/|x|)) with |x| clamped to 3.92, past which
+ * erf rounds to +-1 (relative error 1e-7).
+ */
+// @ts-ignore: decorator
+@inline
+export function erfV(x: v128): v128 {
+  const x2 = f32x4.mul(x, x);
+  let p = madd(splat(-0.0005631409585475922), x2, splat(0.004917548503726721));
+  p = madd(p, x2, splat(-0.02671130932867527));
+  p = madd(p, x2, splat(0.11280179768800735));
+  p = madd(p, x2, splat(-0.37612324953079224));
+  p = madd(p, x2, splat(1.1283791065216064));
+  const small = f32x4.mul(x, p);
+
+  const a = f32x4.pmin(f32x4.pmax(f32x4.abs(x), splat(1)), splat(3.92));
+  const t = f32x4.div(splat(1), a);
+  let q = madd(splat(-0.01713644340634346), t, splat(0.11781740933656693));
+  q = madd(q, t, splat(-0.34943562746047974));
+  q = madd(q, t, splat(0.5714768767356873));
+  q = madd(q, t, splat(-0.5036437511444092));
+  q = madd(q, t, splat(0.05030757561326027));
+  q = madd(q, t, splat(0.5578555464744568));
+  q = madd(q, t, splat(0.00034202003735117614));
+  const e = expSmallNegative(f32x4.neg(f32x4.mul(a, a)));
+  const big = f32x4.sub(splat(1), f32x4.mul(e, q));
+  const signed = v128.or(big, v128.and(x, i32x4.splat(0x80000000)));
+  return v128.bitselect(small, signed, f32x4.lt(f32x4.abs(x), splat(1)));
+}
+
+/** Exact GELU: x/2 * (1 + erf(x / sqrt 2)). */
+// @ts-ignore: decorator
+@inline
+export function geluV(x: v128): v128 {
+  const e = erfV(f32x4.mul(x, splat(0.7071067811865476)));
+  return f32x4.mul(f32x4.mul(x, splat(0.5)), f32x4.add(e, splat(1)));
+}
+
+/** GELU's tanh approximation: x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))). */
+// @ts-ignore: decorator
+@inline
+export function geluTanhV(x: v128): v128 {
+  const x3 = f32x4.mul(f32x4.mul(x, x), x);
+  const inner = f32x4.mul(splat(0.7978845608028654), madd(x3, splat(0.044715), x));
+  return f32x4.mul(f32x4.mul(x, splat(0.5)), f32x4.add(tanhV(inner), splat(1)));
+}
+
+/** Sum of the four lanes, in the fixed order (l0 + l1) + (l2 + l3). */
+// @ts-ignore: decorator
+@inline
+export function sumLanes(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+/** Largest of the four lanes. */
+// @ts-ignore: decorator
+@inline
+export function maxLanes(v: v128): f32 {
+  return max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+}
