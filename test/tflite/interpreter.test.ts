@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { SdError, UsageError } from '../../src/errors.js';
 import { conv2d } from '../../src/kernels/reference/conv2d.js';
 import { Interpreter } from '../../src/tflite/interpreter/interpreter.js';
-import type { TensorArena } from '../../src/tflite/interpreter/tensor-arena.js';
+import { WasmArena } from '../../src/kernels/wasm/arena.js';
+import { WasmMemoryArena, type TensorArena } from '../../src/tflite/interpreter/tensor-arena.js';
 import { TfliteModelBuilder } from '../../src/tflite/writer.js';
 import { bytesOf, random } from './ops-harness.js';
 
@@ -158,5 +159,17 @@ describe('plug-ins', () => {
     const c = runner.executor.outputs[0]!.data;
     expect(c.buffer).toBe(backing);
     expect(c.byteOffset).toBeGreaterThanOrEqual(1024);
+  });
+
+  it('runs with activations in WebAssembly memory and survives memory growth', () => {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 64 });
+    const wasm = new WasmArena(memory, 64, 1024);
+    const runner = Interpreter.load(addModel(), { arena: () => new WasmMemoryArena(wasm) }).getSignatureRunner();
+    expect(runner.invoke({ a, b }).c!.data).toEqual(Float32Array.of(11, 22, 33, 44, 55));
+    const c = runner.executor.outputs[0]!.data;
+    expect(c.buffer).toBe(memory.buffer);
+    wasm.alloc(3 * 65536); // grows the memory: the old buffer is detached
+    expect(runner.invoke({ a: b, b: a }).c!.data).toEqual(Float32Array.of(11, 22, 33, 44, 55));
+    expect(runner.executor.outputs[0]!.data.buffer).toBe(memory.buffer);
   });
 });

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { transpose } from '../../src/kernels/reference/transpose.js';
 import type { TypedArray } from '../../src/kernels/reference/typed-tensor.js';
-import { runOp, size } from './ops-harness.js';
+import { random, runOp, size } from './ops-harness.js';
 
 const arange = (shape: number[]) => ({ shape, data: Float32Array.from({ length: size(shape) }, (_, i) => i) });
 const ints = (...v: number[]) => ({ shape: [v.length], data: Int32Array.from(v), constant: true });
@@ -43,6 +43,18 @@ describe('TRANSPOSE, CONCATENATION, SPLIT', () => {
     const [y] = runOp('TRANSPOSE', [x, ints(2, 0, 3, 1)]);
     expect(y!.shape).toEqual([5, 2, 1, 3]);
     expect(y!.data).toEqual(transpose(x, [2, 0, 3, 1]).data);
+  });
+
+  it.each([[[0, 1, 2, 3, 4]], [[4, 3, 2, 1, 0]], [[1, 3, 0, 4, 2]], [[0, 2, 1, 3, 4]]])('TRANSPOSE rank 5 by %j', (perm) => {
+    const x = { shape: [2, 3, 1, 5, 7], data: random(210, 3) };
+    const [y] = runOp('TRANSPOSE', [x, ints(...perm)]);
+    expect(y!.data).toEqual(transpose(x, perm).data);
+  });
+
+  it('TRANSPOSE of an int32 tensor', () => {
+    const [y] = runOp('TRANSPOSE', [{ shape: [2, 3], data: Int32Array.of(1, 2, 3, 4, 5, 6) }, ints(1, 0)], undefined, [{ type: 'INT32' }]);
+    expect(y!.shape).toEqual([3, 2]);
+    expect(y!.data).toEqual(Int32Array.of(1, 4, 2, 5, 3, 6));
   });
 
   it('CONCATENATION on the last axis', () => {

@@ -47,7 +47,11 @@ export class SignatureRunner {
         if (position < 0) throw new FormatError(loaded.file.file, `signature ${signature.key}: input ${e.name} (tensor ${e.tensorIndex}) is not an input of subgraph ${signature.subgraphIndex}`);
         return [e.name, position];
       }));
-      this.outputMap = new Map(signature.outputs.map((e) => [e.name, ex.tensors[e.tensorIndex]!]));
+      this.outputMap = new Map(signature.outputs.map((e) => {
+        const t = ex.outputs.find((o) => o.index === e.tensorIndex);
+        if (!t) throw new FormatError(loaded.file.file, `signature ${signature.key}: output ${e.name} (tensor ${e.tensorIndex}) is not an output of subgraph ${signature.subgraphIndex}`);
+        return [e.name, t];
+      }));
     } else {
       this.inputMap = new Map(ex.inputs.map((t, i) => [t.name, i]));
       this.outputMap = new Map(ex.outputs.map((t) => [t.name, t]));
@@ -68,7 +72,7 @@ export class SignatureRunner {
 
   /** Output shapes for the current input shapes. */
   outputDetails(): TensorDetails[] {
-    this.executor.prepare();
+    this.executor.prepareIfNeeded();
     return [...this.outputMap].map(([name, t]) => details(name, t));
   }
 

@@ -110,6 +110,11 @@ export class SubgraphExecutor {
     }
   }
 
+  /** prepare() unless the shapes are unchanged since the last one. */
+  prepareIfNeeded(): void {
+    if (!this.prepared) this.prepare();
+  }
+
   /** Shape inference and memory planning for the current input shapes. */
   prepare(): void {
     for (const step of this.steps) {
@@ -156,7 +161,7 @@ export class SubgraphExecutor {
 
   /** Copies `data` into input `position` (its length must match the current shape). */
   setInput(position: number, data: ArrayLike<number> | BigInt64Array): void {
-    if (!this.prepared) this.prepare();
+    this.prepareIfNeeded();
     this.bindIfMoved();
     const t = this.inputs[position]!;
     t.data.set(data as never);
@@ -164,7 +169,7 @@ export class SubgraphExecutor {
 
   /** Runs every node; `timer` gets each node's wall time. */
   run(timer?: NodeTimer): void {
-    if (!this.prepared) this.prepare();
+    this.prepareIfNeeded();
     this.bindIfMoved();
     for (const step of this.steps) {
       const started = timer ? performance.now() : 0;

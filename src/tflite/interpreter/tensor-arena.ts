@@ -1,9 +1,9 @@
 /**
  * Where the activation arena lives: the one seam between the interpreter's
  * memory plan and the memory the kernels see. The default is a plain
- * ArrayBuffer; the WebAssembly kernels will pass an arena over their shared
- * WebAssembly.Memory (WasmArena.alloc gives the byte offset), so tensors are
- * addressable by pointer with no copies.
+ * ArrayBuffer; with the WebAssembly kernels, pass
+ * `arena: () => new WasmMemoryArena(runtime.arena)` so activations live in
+ * their shared WebAssembly.Memory and are addressable by pointer, no copies.
  *
  * Each subgraph executor reserves its own region after each memory plan and
  * asks for region() before every run: when the buffer changed (a new
@@ -29,5 +29,37 @@ export class ArrayBufferArena implements TensorArena {
 
   region(): { buffer: ArrayBufferLike; byteOffset: number } {
     return { buffer: this.buffer, byteOffset: 0 };
+  }
+}
+
+/** The subset of the kernels' WasmArena (src/kernels/wasm/arena.ts) an interpreter arena needs. */
+export interface BumpAllocator {
+  readonly memory: WebAssembly.Memory;
+  alloc(bytes: number, align?: number): number;
+}
+
+/**
+ * Activations inside the kernels' WebAssembly.Memory, so fast kernels get
+ * tensors as pointers (view.byteOffset). A bump allocator cannot free, so
+ * a plan that outgrows its region takes a new one and the old bytes stay
+ * unused until the allocator is reset; plans only grow when inputs are
+ * resized to larger shapes.
+ */
+export class WasmMemoryArena implements TensorArena {
+  private ptr = -1;
+  private bytes = -1;
+
+  constructor(private readonly allocator: BumpAllocator) {}
+
+  reserve(bytes: number): void {
+    if (bytes <= this.bytes) return;
+    this.ptr = this.allocator.alloc(bytes, 64);
+    this.bytes = bytes;
+  }
+
+  region(): { buffer: ArrayBufferLike; byteOffset: number } {
+    if (this.ptr < 0) throw new Error('WasmMemoryArena: region() before reserve()');
+    // memory.buffer is a new object after every grow, which makes executors rebuild their views.
+    return { buffer: this.allocator.memory.buffer, byteOffset: this.ptr };
   }
 }

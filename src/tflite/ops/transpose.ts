@@ -1,7 +1,7 @@
-/** TRANSPOSE by a constant permutation (input 1). */
+/** TRANSPOSE by a constant permutation (input 1), any element type. */
 import { UsageError } from '../../errors.js';
-import { transpose } from '../../kernels/reference/transpose.js';
-import { checkCounts, checkType, constantInts, input, output, setShape, store } from './node-access.js';
+import { permute } from '../../kernels/reference/permute.js';
+import { checkCounts, constantInts, input, output, setShape, store } from './node-access.js';
 import type { Node, OpDefinition } from './op.js';
 
 function permOf(node: Node): number[] {
@@ -14,13 +14,12 @@ function permOf(node: Node): number[] {
 
 function prepare(node: Node): void {
   checkCounts(node, [2, 2], 1);
-  checkType(input(node, 0), ['FLOAT32'], 'TRANSPOSE input');
   const shape = input(node, 0).shape;
   setShape(output(node), permOf(node).map((p) => shape[p]!));
 }
 
 function run(node: Node): void {
-  store(output(node), transpose(input(node, 0).asTensor(), permOf(node)));
+  store(output(node), permute(input(node, 0).typed(), permOf(node)));
 }
 
 export const transposeOp: OpDefinition = { name: 'TRANSPOSE', prepare, run };
