@@ -1,18 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gemm } from '../../src/kernels/wasm/gemm.js';
-import { packGemmWeights } from '../../src/kernels/wasm/gemm-pack.js';
 import { createKernelRuntime, type KernelRuntime } from '../../src/kernels/wasm/runtime.js';
 
-/** Packs a K x N = 4 x 8 identity-like B and returns its pointer set. */
-function setUp(rt: KernelRuntime, m: number) {
-  const k = 4;
-  const n = 8;
-  const data = new Float32Array(k * n);
-  for (let i = 0; i < k; i++) data[i * n + i] = 1; // C[:, 0..3] = A, C[:, 4..7] = 0
-  const b = packGemmWeights(rt.arena, { k, n, layout: 'kn', dtype: 'float32', data });
-  const a = rt.arena.alloc(m * k * 4);
-  const c = rt.arena.alloc(m * n * 4);
-  return { b, a, c };
+const FLOATS = 32; // per thread's buffer in simdPeakParallel
+
+/** simdPeak's exact result for a buffer of small integers (see wasm-loader.test.ts). */
+function peakSum(data: Float32Array, sweeps: number): number {
+  let perSweep = 0;
+  for (let p = 0; p < data.length; p += 8) {
+    let ys = 0;
+    let xs = 0;
+    for (let j = 0; j < 4; j++) ys += data[p + j]!;
+    for (let j = 0; j < 8; j++) xs += data[p + j]!;
+    perSweep += ys * xs;
+  }
+  return sweeps * perSweep;
 }
 
 describe('worker pool', () => {
@@ -24,33 +25,29 @@ describe('worker pool', () => {
     await rt.close();
   });
 
-  it('runs many jobs back to back, each thread doing its share', () => {
-    const m = 64;
-    const { b, a, c } = setUp(rt, m);
-    const av = rt.arena.f32(a, m * 4);
-    const cv = rt.arena.f32(c, m * 8);
+  it('runs many jobs back to back, every thread doing its part each time', () => {
+    const buf = rt.arena.alloc(2 * FLOATS * 4);
+    const view = rt.arena.f32(buf, 2 * FLOATS);
     for (let round = 0; round < 300; round++) {
-      for (let i = 0; i < av.length; i++) av[i] = round * 1000 + i;
-      cv.fill(NaN);
-      gemm(rt, b, { a, c, m });
-      // Rows 32..63 are thread 1's share: they are right only if the worker ran this round.
-      for (let row = 0; row < m; row += 31) {
-        expect(Array.from(cv.subarray(row * 8, row * 8 + 8))).toEqual([...av.subarray(row * 4, row * 4 + 4), 0, 0, 0, 0]);
-      }
+      for (let i = 0; i < view.length; i++) view[i] = (i * 3 + round) % 7;
+      const expected = [peakSum(view.slice(0, FLOATS), 2), peakSum(view.slice(FLOATS), 2)];
+      rt.pool.run('simdPeakParallel', [buf, FLOATS, 2]);
+      // Each thread stores its sum over the first float of its own buffer.
+      expect([view[0], view[FLOATS]]).toEqual(expected);
     }
   });
 
   it('reports a trap in a worker and stays usable', () => {
-    const m = 64;
-    const { b, c } = setUp(rt, m);
-    // A placed so that thread 0's rows (0..31) are inside memory and thread 1's are not.
+    // Thread 0's buffer ends at the end of memory; thread 1's lies past it.
     const end = rt.memory.buffer.byteLength;
-    const a = end - 40 * 16;
-    expect(() => rt.pool.run('gemm', [a, 4, b.ptr, 0, c, 8, m, 8, 4])).toThrow(/failed in a worker: thread 1: RuntimeError/);
-    const ok = setUp(rt, 8);
-    rt.arena.f32(ok.a, 32).fill(3);
-    gemm(rt, ok.b, { a: ok.a, c: ok.c, m: 8 });
-    expect(rt.arena.f32(ok.c, 8)[0]).toBe(3);
+    const buf = end - FLOATS * 4;
+    expect(() => rt.pool.run('simdPeakParallel', [buf, FLOATS, 1])).toThrow(
+      /kernel simdPeakParallel failed in a worker: thread 1: RuntimeError: memory access out of bounds/,
+    );
+    const ok = rt.arena.alloc(2 * FLOATS * 4);
+    rt.arena.f32(ok, 2 * FLOATS).fill(1);
+    rt.pool.run('simdPeakParallel', [ok, FLOATS, 1]);
+    expect(rt.arena.f32(ok + FLOATS * 4, 1)[0]).toBe(4 * 8 * (FLOATS / 8));
   });
 
   it('rejects unknown kernels and bad thread counts', async () => {

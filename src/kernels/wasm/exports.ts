@@ -9,8 +9,14 @@ export interface KernelExports {
   simdPeak(buf: number, bufferFloats: number, sweeps: number): number;
   /** simdPeak on every thread, thread t on the buffer at buf + t * bufferFloats * 4. */
   simdPeakParallel(buf: number, bufferFloats: number, sweeps: number, thread: number, threads: number): void;
-  /** C = A·B (+ bias) with packed B; see assembly/gemm.ts. Strides in floats. */
-  gemm(a: number, lda: number, b: number, bias: number, c: number, ldc: number, m: number, n: number, k: number, thread: number, threads: number): void;
+  /**
+   * C = A·B (+ bias) with packed B; see assembly/gemm.ts. Strides in floats.
+   * Threads share the work through the i32 at `counter`, which must be 0.
+   */
+  gemm(
+    a: number, lda: number, b: number, bias: number, c: number, ldc: number,
+    m: number, n: number, k: number, counter: number, thread: number, threads: number,
+  ): void;
   /** Fused attention with online softmax; see assembly/attention.ts and ../attention.ts. */
   attention(
     q: number, k: number, v: number, out: number,

@@ -6,7 +6,7 @@
  */
 import { UsageError } from '../../errors.js';
 import type { PackedGemm } from './gemm-pack.js';
-import type { KernelRuntime } from './runtime.js';
+import { JOB_COUNTER_PTR, type KernelRuntime } from './runtime.js';
 
 export interface GemmOperands {
   /** Byte offset of A (4-byte aligned). */
@@ -25,5 +25,6 @@ export function gemm(runtime: KernelRuntime, b: PackedGemm, { a, c, m, lda = b.k
   if (lda < b.k || ldc < b.n) throw new UsageError(`gemm: strides lda=${lda} < K=${b.k} or ldc=${ldc} < N=${b.n}`);
   if (a % 4 !== 0 || c % 4 !== 0) throw new UsageError('gemm: A and C must be 4-byte aligned');
   if (m === 0) return;
-  runtime.pool.run('gemm', [a, lda, b.ptr, b.biasPtr, c, ldc, m, b.n, b.k]);
+  runtime.resetJobCounter();
+  runtime.pool.run('gemm', [a, lda, b.ptr, b.biasPtr, c, ldc, m, b.n, b.k, JOB_COUNTER_PTR]);
 }

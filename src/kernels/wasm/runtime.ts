@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { UsageError } from '../../errors.js';
 import { WorkerPool } from '../threads/pool.js';
-import { WasmArena } from './arena.js';
+import { ARENA_BASE, WasmArena } from './arena.js';
 import type { KernelExports } from './exports.js';
 import {
   MAX_MEMORY_PAGES,
@@ -26,6 +26,13 @@ export interface KernelRuntimeOptions {
   maximumPages?: number;
 }
 
+/**
+ * An i32 that threaded kernels share work through (Atomics on it): the last
+ * 64 bytes below the arena, which the arena never hands out. The kernels'
+ * own static data, if any, sits at the bottom of memory, far below it.
+ */
+export const JOB_COUNTER_PTR = ARENA_BASE - 64;
+
 export interface KernelRuntime {
   readonly variant: KernelVariant;
   readonly threads: number;
@@ -35,6 +42,8 @@ export interface KernelRuntime {
   readonly kernels: KernelExports;
   /** Runs a threaded kernel on all threads (see WorkerPool.run). */
   readonly pool: WorkerPool;
+  /** Sets the shared work counter at JOB_COUNTER_PTR to 0 (before a job that uses it). */
+  resetJobCounter(): void;
   close(): Promise<void>;
 }
 
@@ -59,6 +68,9 @@ export async function createKernelRuntime(options: KernelRuntimeOptions = {}): P
     arena: new WasmArena(memory, maximumPages),
     kernels,
     pool,
+    resetJobCounter: () => {
+      new Int32Array(memory.buffer, JOB_COUNTER_PTR, 1)[0] = 0;
+    },
     close: () => pool.close(),
   };
 }

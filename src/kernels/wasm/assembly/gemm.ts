@@ -6,12 +6,12 @@ import { madd } from './simd';
 // with strides lda and ldc (in floats).
 //
 // Each output element is the bias (or 0) plus its K products added in
-// order k = 0, 1, …, K-1, whatever the thread count or tile: results are
-// bit-identical for any split of the work.
+// order k = 0, 1, …, K-1, whatever the thread count, chunk or tile: results
+// are bit-identical for any split of the work.
 
 /** Largest K block: a B sub-panel of KC x 8 floats (16 KiB) stays in L1 beside 4 rows of A. */
 const KC: i32 = 512;
-/** Rows per M block: an MC x KC block of A (at most 256 KiB) stays in L2 while it meets every panel. */
+/** Most rows per chunk: an MC x KC block of A (at most 256 KiB) stays in L2 while it meets the chunk's panels. */
 const MC: i32 = 128;
 
 // @ts-ignore: decorator
@@ -140,12 +140,12 @@ function tile4x8(
 }
 
 /**
- * C = A·B (+ bias) for rows [m0, m1) and panels [p0, p1). Goto-style loop
- * nest: K blocks outermost (a later block adds onto C), then blocks of MC
- * rows, then panels, then 4-row tiles, so a panel's K block is reused from
- * L1 across a block of rows and the rows are reused from L2 across panels.
+ * C = A·B (+ bias) for rows [m0, m1) (at most MC of them) and panels
+ * [p0, p1). K blocks outermost (a later block adds onto C), then panels, then
+ * 4-row tiles, so a panel's K block is reused from L1 across the rows and the
+ * rows are reused from L2 across panels.
  */
-function gemmRange(
+function gemmChunk(
   a: usize, lda: i32, b: usize, bias: usize, c: usize, ldc: i32,
   n: i32, k: i32, m0: i32, m1: i32, p0: i32, p1: i32,
 ): void {
@@ -155,42 +155,49 @@ function gemmRange(
   for (let kb = 0; kb < kBlocks; kb++) {
     const k0 = (kb * k) / kBlocks;
     const kc = ((kb + 1) * k) / kBlocks - k0;
-    for (let mb = m0; mb < m1; mb += MC) {
-      const mEnd = min(mb + MC, m1);
-      for (let p = p0; p < p1; p++) {
-        const nr = min(8, n - p * 8);
-        const bp = b + <usize>p * panelBytes + (<usize>k0 << 5);
-        const bb = bias ? bias + (<usize>p << 5) : 0;
-        for (let m = mb; m < mEnd; m += 4) {
-          tile4x8(
-            a + <usize>m * ldaBytes + (<usize>k0 << 2), ldaBytes, min(4, mEnd - m),
-            bp, kc,
-            c + <usize>m * ldcBytes + (<usize>p << 5), ldcBytes, nr,
-            bb, kb > 0,
-          );
-        }
+    for (let p = p0; p < p1; p++) {
+      const nr = min(8, n - p * 8);
+      const bp = b + <usize>p * panelBytes + (<usize>k0 << 5);
+      const bb = bias ? bias + (<usize>p << 5) : 0;
+      for (let m = m0; m < m1; m += 4) {
+        tile4x8(
+          a + <usize>m * ldaBytes + (<usize>k0 << 2), ldaBytes, min(4, m1 - m),
+          bp, kc,
+          c + <usize>m * ldcBytes + (<usize>p << 5), ldcBytes, nr,
+          bb, kb > 0,
+        );
       }
     }
   }
 }
 
+/** Chunks the work is cut into (at least), so a thread slowed by other load does less of it. */
+const MIN_CHUNKS: i32 = 16;
+
 /**
- * C[M,N] = A[M,K] · B (+ bias), thread `thread` of `threads` doing its share:
- * a range of 4-row tiles when there are enough of them, else a range of
- * panels. `b` is the packed B; `bias` is 0 or a pointer to N floats padded
- * with zeros to a multiple of 8.
+ * C[M,N] = A[M,K] · B (+ bias). The work is cut into chunks of at most MC
+ * rows by a range of panels; every thread takes chunks from the shared
+ * counter at `counter` (an i32 the caller sets to 0) until none is left.
+ * `b` is the packed B; `bias` is 0 or a pointer to N floats padded with
+ * zeros to a multiple of 8. `thread` and `threads` are unused: the counter
+ * shares the work.
  */
 export function gemm(
   a: usize, lda: i32, b: usize, bias: usize, c: usize, ldc: i32,
-  m: i32, n: i32, k: i32, thread: i32, threads: i32,
+  m: i32, n: i32, k: i32, counter: usize, thread: i32, threads: i32,
 ): void {
-  const tiles = (m + 3) >> 2;
   const panels = (n + 7) >> 3;
-  if (tiles >= 2 * threads) {
-    const t0 = (thread * tiles) / threads, t1 = ((thread + 1) * tiles) / threads;
-    gemmRange(a, lda, b, bias, c, ldc, n, k, t0 * 4, min(m, t1 * 4), 0, panels);
-  } else {
-    const q0 = (thread * panels) / threads, q1 = ((thread + 1) * panels) / threads;
-    if (q1 > q0) gemmRange(a, lda, b, bias, c, ldc, n, k, 0, m, q0, q1);
+  const rowChunks = (m + MC - 1) / MC;
+  const rowsPerChunk = (((m + rowChunks - 1) / rowChunks + 3) >> 2) << 2;
+  const panelChunks = min(panels, max(1, (MIN_CHUNKS + rowChunks - 1) / rowChunks));
+  const panelsPerChunk = (panels + panelChunks - 1) / panelChunks;
+  const chunks = rowChunks * panelChunks;
+  for (;;) {
+    const chunk = atomic.add<i32>(counter, 1);
+    if (chunk >= chunks) break;
+    const r = chunk / panelChunks, q = chunk - r * panelChunks;
+    const m0 = r * rowsPerChunk, p0 = q * panelsPerChunk;
+    const m1 = min(m, m0 + rowsPerChunk), p1 = min(panels, p0 + panelsPerChunk);
+    if (m0 < m1 && p0 < p1) gemmChunk(a, lda, b, bias, c, ldc, n, k, m0, m1, p0, p1);
   }
 }
