@@ -92,7 +92,7 @@ export class Weights {
       const q = g.sg.addConstant(label, 'INT8', shape, data, { quantization: { scale, quantizedDimension: 0 } });
       return g.dequantize({ id: q, shape, type: 'INT8' }, `${label}/dequantize`);
     }
-    if (this.precision !== 'fp32') {
+    if (this.precision === 'fp16') {
       const data = this.producer(label, 2 * elementCount(shape), (emit) => emit(bytesOf(f32ArrayToF16(load()))));
       const h = g.sg.addConstant(label, 'FLOAT16', shape, data);
       return g.dequantize({ id: h, shape, type: 'FLOAT16' }, `${label}/dequantize`);
