@@ -73,6 +73,10 @@ interface KernelRow {
   gflops: number;
   /** Share of the SIMD peak of the same variant and thread count. */
   shareOfPeak: number;
+  /** Process CPU time per call (all threads), ms. */
+  cpuMs: number;
+  /** GFLOP per CPU-second per thread: the speed a thread reaches when it has a core to itself. */
+  gflopsPerCpuSecond: number;
   rmePercent: number;
   /**
    * The same op in LiteRT.js (a single-op model from our writer, run by
@@ -84,7 +88,7 @@ interface KernelRow {
 function printTable(peaks: PeakRow[], rows: KernelRow[]): void {
   console.log('\nWebAssembly SIMD peak (8 independent multiply-add chains, operands in L1):');
   for (const p of peaks) console.log(`  ${p.variant.padEnd(8)} ${p.threads} thread(s): ${p.gflops.toFixed(1)} GFLOP/s`);
-  const header = ['op', 'shape', 'variant', 'thr', 'ms', 'GFLOP/s', '% peak', '±%', 'LiteRT.js ms', 'speed-up'];
+  const header = ['op', 'shape', 'variant', 'thr', 'ms', 'GFLOP/s', '% peak', '±%', 'GFLOP/cpu-s', 'LiteRT.js ms', 'speed-up'];
   const table = rows.map((r) => [
     r.op,
     r.shape,
@@ -94,6 +98,7 @@ function printTable(peaks: PeakRow[], rows: KernelRow[]): void {
     r.gflops.toFixed(1),
     (100 * r.shareOfPeak).toFixed(0),
     r.rmePercent.toFixed(1),
+    r.gflopsPerCpuSecond.toFixed(1),
     r.litert ? r.litert.ms.toFixed(2) : '—',
     r.litert ? `${r.litert.ratio.toFixed(2)}x` : '—',
   ]);
@@ -101,6 +106,7 @@ function printTable(peaks: PeakRow[], rows: KernelRow[]): void {
   const line = (cells: string[]) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   console.log(`\n${line(header)}`);
   for (const row of table) console.log(line(row));
+  console.log('GFLOP/cpu-s: flops over the process CPU time (all threads), i.e. per-core speed when not waiting for a core.');
   console.log('(LiteRT.js column: not measured yet; it will come from bench/peers/litert.ts on single-op models.)');
 }
 
@@ -129,6 +135,8 @@ export async function run(args: string[]): Promise<void> {
             gflops,
             shareOfPeak: gflops / peak,
             rmePercent: t.rmePercent,
+            cpuMs: t.cpuMs,
+            gflopsPerCpuSecond: gemmFlops(shape) / t.cpuMs / 1e6,
             litert: null,
           };
           rows.push(row);
