@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { SdError, UsageError } from '../../src/errors.js';
 import { conv2d } from '../../src/kernels/reference/conv2d.js';
+import { resizeNearest } from '../../src/kernels/reference/resize.js';
 import { Interpreter } from '../../src/tflite/interpreter/interpreter.js';
 import { WasmArena } from '../../src/kernels/wasm/arena.js';
 import { WasmMemoryArena, type TensorArena } from '../../src/tflite/interpreter/tensor-arena.js';
@@ -87,6 +88,53 @@ describe('signature runners', () => {
     const kept = runner.invoke({ args_0: Float32Array.of(1, 2, 3), args_1: b }).output_0!;
     runner.invoke({ args_0: Float32Array.of(9, 9, 9), args_1: b });
     expect(kept.data).toEqual(first);
+  });
+});
+
+describe('run-time shapes (SHAPE computed while preparing)', () => {
+  /** x [1, -1, -1, 2] -> clamp to [-0.5, 0.5] -> 2x nearest upsampling with size = SHAPE(x)[1:3] * 2 -> RESHAPE to SHAPE(up). */
+  function upsampleModel(): Uint8Array {
+    const m = new TfliteModelBuilder();
+    const g = m.main;
+    const i32 = (...v: number[]) => g.addConstant(`c${g.tensors.length}`, 'INT32', [v.length], bytesOf(Int32Array.from(v)));
+    const f32 = (v: number) => g.addConstant(`f${g.tensors.length}`, 'FLOAT32', [], bytesOf(Float32Array.of(v)));
+    const x = g.addInput('x', 'FLOAT32', [1, -1, -1, 2]);
+    const hi = g.addTensor('hi', 'FLOAT32', [1, -1, -1, 2]);
+    g.addOperator('MINIMUM', [x, f32(0.5)], [hi]);
+    const clamped = g.addTensor('clamped', 'FLOAT32', [1, -1, -1, 2]);
+    g.addOperator('MAXIMUM', [hi, f32(-0.5)], [clamped]);
+    const shape = g.addTensor('shape', 'INT32', [4]);
+    g.addOperator('SHAPE', [clamped], [shape]);
+    const hw = g.addTensor('hw', 'INT32', [2]);
+    g.addOperator('STRIDED_SLICE', [shape, i32(1), i32(3), i32(1)], [hw]);
+    const size = g.addTensor('size', 'INT32', [2]);
+    g.addOperator('MUL', [hw, i32(2, 2)], [size]);
+    const up = g.addTensor('up', 'FLOAT32', [1, -1, -1, 2]);
+    g.addOperator('RESIZE_NEAREST_NEIGHBOR', [clamped, size], [up]);
+    const flat = g.addTensor('flat', 'FLOAT32', [-1, 2]);
+    g.addOperator('RESHAPE', [up, i32(-1, 2)], [flat]);
+    const upShape = g.addTensor('up_shape', 'INT32', [4]);
+    g.addOperator('SHAPE', [up], [upShape]);
+    const back = g.addTensor('back', 'FLOAT32', [1, -1, -1, 2]);
+    g.addOperator('RESHAPE', [flat, upShape], [back]);
+    g.markOutput(back, size);
+    return m.toBuffer();
+  }
+
+  it('follows resized inputs through SHAPE, STRIDED_SLICE, MUL, RESIZE and RESHAPE', () => {
+    const runner = Interpreter.load(upsampleModel()).getSignatureRunner();
+    for (const [h, w] of [[3, 5], [4, 2]] as const) {
+      runner.resizeInput('x', [1, h, w, 2]);
+      const x = random(h * w * 2, h * 10 + w);
+      const out = runner.invoke({ x });
+      const clamped = Float32Array.from(x, (v) => Math.min(0.5, Math.max(-0.5, v)));
+      expect(out.size!.data).toEqual(Int32Array.of(2 * h, 2 * w));
+      expect(out.back!.shape).toEqual([1, 2 * h, 2 * w, 2]);
+      expect(out.back!.data).toEqual(resizeNearest({ data: clamped, shape: [1, h, w, 2] }, [2 * h, 2 * w]).data);
+    }
+    // The shape arithmetic ran while preparing; only the tensor ops run per invocation.
+    const running = runner.executor.steps.filter((s) => !s.atPrepare).map((s) => s.node.op);
+    expect(running).toEqual(['MINIMUM', 'MAXIMUM', 'RESIZE_NEAREST_NEIGHBOR', 'RESHAPE', 'RESHAPE']);
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * SLICE and STRIDED_SLICE with TFLite semantics. `stridedSliceRanges`
  * turns the op's begin/end/strides and bit masks into one (start, stride,
- * count) per input dim plus the output shape; `sliceStrided` copies.
+ * count) per input dim plus the output shape; `sliceStrided` copies them.
  *
  * Masks (bit i refers to position i of begin/end/strides):
  * - begin_mask / end_mask: ignore begin[i] / end[i], take the full range;
@@ -151,15 +151,4 @@ export function stridedSliceRanges(
     outputShape.push(count);
   }
   return { ranges, outputShape };
-}
-
-export function stridedSlice<T extends TypedArray>(
-  x: TypedTensor<T>,
-  begin: readonly number[],
-  end: readonly number[],
-  strides: readonly number[],
-  masks: StridedSliceMasks = {},
-): TypedTensor<T> {
-  const { ranges, outputShape } = stridedSliceRanges(x.shape, begin, end, strides, masks);
-  return sliceStrided(x, ranges, outputShape);
 }

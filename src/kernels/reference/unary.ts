@@ -1,10 +1,9 @@
 /**
  * Elementwise math ops of TFLite (RSQRT, SQRT, EXP, LOG, TANH, LOGISTIC,
- * RELU, RELU6, SIN, COS, ...), each in float64 and rounded once to float32.
- * The smooth activations (GELU, HARD_SWISH) are in activation.ts.
+ * RELU, RELU6, SIN, COS, ...) as float64 functions; mapElements (activation.ts)
+ * applies one and rounds once to float32. GELU and HARD_SWISH are in activation.ts.
  */
-import { mapElements, sigmoidScalar } from './activation.js';
-import type { Tensor } from './tensor.js';
+import { sigmoidScalar } from './activation.js';
 
 export type UnaryOp = 'RSQRT' | 'SQRT' | 'EXP' | 'LOG' | 'TANH' | 'LOGISTIC' | 'RELU' | 'RELU6' | 'RELU_N1_TO_1'
   | 'SIN' | 'COS' | 'ABS' | 'NEG' | 'SQUARE' | 'FLOOR' | 'CEIL';
@@ -27,7 +26,3 @@ export const UNARY_FUNCTIONS: Record<UnaryOp, (x: number) => number> = {
   FLOOR: Math.floor,
   CEIL: Math.ceil,
 };
-
-export function unary(op: UnaryOp, x: Tensor): Tensor {
-  return mapElements(x, UNARY_FUNCTIONS[op]);
-}

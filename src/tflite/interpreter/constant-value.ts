@@ -27,11 +27,6 @@ export class ConstantValue {
     readonly quantization?: Quantization,
   ) {}
 
-  /** True when float32() has to convert (the data is not already float32). */
-  get isCompact(): boolean {
-    return this.storageType !== 'FLOAT32';
-  }
-
   /** The values the graph sees: float32 for a logical FLOAT32 constant, else the raw integers. */
   values(): TypedArray {
     return this.logicalType === 'FLOAT32' ? this.float32() : this.raw;

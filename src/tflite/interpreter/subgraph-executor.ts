@@ -22,7 +22,12 @@ export interface Step {
   readonly def: OpDefinition;
   /** The kernel chosen at prepare: the op's own run or a KernelOverride's. */
   run: (node: Node, ctx: OpContext) => void;
+  /** Evaluated during the last prepare (a shape computation); skipped at run time. */
+  atPrepare?: boolean;
 }
+
+/** Integer results up to this many elements count as shape values, computed while preparing. */
+const SHAPE_VALUE_LIMIT = 64;
 
 /** Called after each node with its wall time, when profiling. */
 export type NodeTimer = (node: Node, ms: number) => void;
@@ -34,6 +39,8 @@ export class SubgraphExecutor {
   /** Nodes left to run after folding and fusion, in order. */
   readonly steps: Step[];
   private prepared = false;
+  /** Tensors whose values the last prepare computed (see evaluateAtPrepare). */
+  private readonly shapeValues = new Set<RuntimeTensor>();
   private plan: MemoryPlan | undefined;
   private boundBuffer: ArrayBufferLike | undefined;
   private readonly arena: TensorArena;
@@ -117,9 +124,16 @@ export class SubgraphExecutor {
 
   /** Shape inference and memory planning for the current input shapes. */
   prepare(): void {
+    for (const t of this.shapeValues) t.constant = undefined;
+    this.shapeValues.clear();
     for (const step of this.steps) {
       this.guard(step.node, () => {
         step.def.prepare(step.node, this.ctx);
+        step.atPrepare = this.isShapeComputation(step);
+        if (step.atPrepare) {
+          this.evaluateAtPrepare(step);
+          return;
+        }
         const override: KernelOverride | undefined = this.loaded.options.kernels[step.node.op];
         if (override && (override.supports?.(step.node, this.ctx) ?? true)) {
           override.prepare?.(step.node, this.ctx);
@@ -127,8 +141,9 @@ export class SubgraphExecutor {
         } else step.run = step.def.run;
       });
     }
+    const running = this.steps.filter((s) => !s.atPrepare);
     const used = new Set<RuntimeTensor>([...this.inputs, ...this.outputs]);
-    for (const s of this.steps) for (const t of [...s.node.inputs, ...s.node.outputs]) if (t) used.add(t);
+    for (const s of running) for (const t of [...s.node.inputs, ...s.node.outputs]) if (t) used.add(t);
     const planned = (t: RuntimeTensor): boolean => !t.isConstant && used.has(t);
     for (const t of this.tensors) {
       if (planned(t) && !ACTIVATION_TYPES.includes(t.type)) {
@@ -141,7 +156,7 @@ export class SubgraphExecutor {
         bytes: planned(t) ? t.size * typeBytes(t.type) : 0,
         layoutKey: `${t.type}[${t.shape.join(',')}]`,
       })),
-      this.steps.map((s) => ({
+      running.map((s) => ({
         inputs: s.node.inputs.map((t) => t?.index ?? -1),
         outputs: s.node.outputs.map((t) => t.index),
         inPlace: s.def.inPlace,
@@ -172,6 +187,7 @@ export class SubgraphExecutor {
     this.prepareIfNeeded();
     this.bindIfMoved();
     for (const step of this.steps) {
+      if (step.atPrepare) continue;
       const started = timer ? performance.now() : 0;
       this.guard(step.node, () => step.run(step.node, this.ctx));
       if (timer) timer(step.node, performance.now() - started);
@@ -188,6 +204,27 @@ export class SubgraphExecutor {
       if (at >= 0) t.bind(typedView(t.type, buffer, byteOffset + at, t.size));
     }
     this.boundBuffer = buffer;
+  }
+
+  /**
+   * A small integer result computable now: SHAPE (which reads only shapes)
+   * or integer ops on values already known. Computing these while preparing
+   * lets RESHAPE, RESIZE_* and friends take run-time shapes as constants.
+   */
+  private isShapeComputation(step: Step): boolean {
+    const outs = step.node.outputs;
+    if (!outs.every((t) => (t.type === 'INT32' || t.type === 'INT64') && t.size <= SHAPE_VALUE_LIMIT)) return false;
+    return step.def.readsShapeOnly === true || step.node.inputs.every((t) => !t || t.isConstant);
+  }
+
+  private evaluateAtPrepare(step: Step): void {
+    for (const t of step.node.outputs) t.bind(allocTyped(t.type, t.size));
+    step.def.run(step.node, this.ctx);
+    for (const t of step.node.outputs) {
+      t.constant = new ConstantValue(t.type, t.data, t.shape);
+      t.bind(undefined);
+      this.shapeValues.add(t);
+    }
   }
 
   private foldable(node: Node): boolean {

@@ -1,7 +1,8 @@
 /**
- * The broadcasting binary ops (ADD, SUB, MUL, DIV, SQUARED_DIFFERENCE):
+ * The broadcasting binary ops: ADD, SUB, MUL, DIV, SQUARED_DIFFERENCE on
  * float32 through the reference kernel with the fused activation; int32
- * (shape arithmetic) for ADD, SUB and MUL with wrap-around as in C.
+ * (shape arithmetic) for ADD, SUB and MUL with wrap-around as in C;
+ * MAXIMUM and MINIMUM on float32 or int32.
  */
 import { UsageError } from '../../errors.js';
 import type { FusedActivation } from '../../kernels/reference/activation.js';
@@ -11,13 +12,18 @@ import { checkCounts, input, output, setShape, store } from './node-access.js';
 import type { Node, OpDefinition } from './op.js';
 import { floatOperand, fusedActivation } from './shared.js';
 
-const INT_OPS: Partial<Record<BinaryOp, (a: number, b: number) => number>> = {
+type BinaryName = BinaryOp | 'MAXIMUM' | 'MINIMUM';
+
+const INT_OPS: Partial<Record<BinaryName, (a: number, b: number) => number>> = {
   ADD: (a, b) => (a + b) | 0,
   SUB: (a, b) => (a - b) | 0,
   MUL: (a, b) => Math.imul(a, b),
+  MAXIMUM: Math.max,
+  MINIMUM: Math.min,
 };
 
-function int32Binary(fn: (a: number, b: number) => number, a: Int32Array, aShape: number[], b: Int32Array, bShape: number[], out: Int32Array): void {
+/** NumPy-broadcast `fn` over two arrays of the same element type (the result rounds on store). */
+function broadcastBinary(fn: (a: number, b: number) => number, a: ArrayLike<number>, aShape: number[], b: ArrayLike<number>, bShape: number[], out: Int32Array | Float32Array): void {
   const shape = broadcastShapes(aShape, bShape);
   const as = broadcastStrides(aShape, shape);
   const bs = broadcastStrides(bShape, shape);
@@ -34,7 +40,7 @@ function int32Binary(fn: (a: number, b: number) => number, a: Int32Array, aShape
   }
 }
 
-export function binaryOp(op: BinaryOp): OpDefinition {
+export function binaryOp(op: BinaryName): OpDefinition {
   const activationOf = (node: Node): FusedActivation =>
     fusedActivation((node.options as { fusedActivationFunction?: FusedActivation }).fusedActivationFunction);
   return {
@@ -45,8 +51,8 @@ export function binaryOp(op: BinaryOp): OpDefinition {
       const a = input(node, 0);
       const b = input(node, 1);
       const float = a.type === 'FLOAT32';
-      if (a.type !== b.type || !(float || (a.type === 'INT32' && INT_OPS[op]))) {
-        throw new UsageError(`${op} on ${a.type} and ${b.type} is not supported (FLOAT32${INT_OPS[op] ? ' or INT32' : ''} pairs)`);
+      if (a.type !== b.type || a.type !== output(node).type || !(float || (a.type === 'INT32' && INT_OPS[op]))) {
+        throw new UsageError(`${op} on ${a.type} and ${b.type} to ${output(node).type} is not supported (FLOAT32${INT_OPS[op] ? ' or INT32' : ''} throughout)`);
       }
       activationOf(node);
       setShape(output(node), broadcastShapes(a.shape, b.shape));
@@ -56,10 +62,12 @@ export function binaryOp(op: BinaryOp): OpDefinition {
       const b = input(node, 1);
       const out = output(node);
       if (a.type === 'INT32') {
-        int32Binary(INT_OPS[op]!, a.data as Int32Array, a.shape, b.data as Int32Array, b.shape, out.data as Int32Array);
-        return;
+        broadcastBinary(INT_OPS[op]!, a.data as Int32Array, a.shape, b.data as Int32Array, b.shape, out.data as Int32Array);
+      } else if (op === 'MAXIMUM' || op === 'MINIMUM') {
+        broadcastBinary(INT_OPS[op]!, floatOperand(a).data, a.shape, floatOperand(b).data, b.shape, out.f32());
+      } else {
+        store(out, binary(op, floatOperand(a), floatOperand(b), activationOf(node)));
       }
-      store(out, binary(op, floatOperand(a), floatOperand(b), activationOf(node)));
     },
   };
 }

@@ -60,6 +60,8 @@ export interface OpDefinition {
    * the output may overwrite a same-shaped input that dies here.
    */
   readonly inPlace?: 'alias' | 'elementwise';
+  /** The op needs only its inputs' shapes, not their data (SHAPE): it can run while preparing. */
+  readonly readsShapeOnly?: boolean;
   /**
    * Evaluation at load when every input is constant. Default: prepare, then
    * run into fresh arrays that become constants. DEQUANTIZE overrides it to

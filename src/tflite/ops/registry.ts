@@ -18,7 +18,9 @@ import { hardSwishOp } from './hard-swish.js';
 import { logOp } from './log.js';
 import { logisticOp } from './logistic.js';
 import { maxPool2dOp } from './max-pool-2d.js';
+import { maximumOp } from './maximum.js';
 import { meanOp } from './mean.js';
+import { minimumOp } from './minimum.js';
 import { mulOp } from './mul.js';
 import type { OpDefinition } from './op.js';
 import { padOpDef } from './pad.js';
@@ -29,6 +31,7 @@ import { reshapeOp } from './reshape.js';
 import { resizeBilinearOp } from './resize-bilinear.js';
 import { resizeNearestNeighborOp } from './resize-nearest-neighbor.js';
 import { rsqrtOp } from './rsqrt.js';
+import { shapeOp } from './shape.js';
 import { sinOp } from './sin.js';
 import { sliceOp } from './slice.js';
 import { softmaxOp } from './softmax.js';
@@ -46,8 +49,9 @@ import { transposeOp } from './transpose.js';
 
 const OPS: readonly OpDefinition[] = [
   addOp, averagePool2dOp, batchMatmulOp, castOp, concatenationOp, conv2dOp, cosOp, depthwiseConv2dOp, dequantizeOp,
-  divOp, expOp, expandDimsOp, fullyConnectedOp, gatherOp, geluOp, hardSwishOp, logOp, logisticOp, maxPool2dOp, meanOp,
-  mulOp, padOpDef, padV2Op, reluOp, relu6Op, reshapeOp, resizeBilinearOp, resizeNearestNeighborOp, rsqrtOp, sinOp,
+  divOp, expOp, expandDimsOp, fullyConnectedOp, gatherOp, geluOp, hardSwishOp, logOp, logisticOp, maxPool2dOp, maximumOp,
+  meanOp, minimumOp, mulOp, padOpDef, padV2Op, reluOp, relu6Op, reshapeOp, resizeBilinearOp, resizeNearestNeighborOp,
+  rsqrtOp, shapeOp, sinOp,
   sliceOp, softmaxOp, splitOp, splitVOp, sqrtOp, squaredDifferenceOp, squeezeOp, stablehloCompositeOp, stridedSliceOp,
   subOp, sumOp, tanhOp, transposeOp,
 ];
