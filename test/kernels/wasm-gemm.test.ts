@@ -53,15 +53,15 @@ function denseB(w: GemmWeights): Float32Array {
   return out;
 }
 
-/** Plain float32 GEMM: bias, then each product rounded and added in k order. */
-function referenceGemm(a: Float32Array, lda: number, w: GemmWeights, m: number): Float32Array {
+/** Plain float32 GEMM: bias, then each product rounded and added in k order, then the clamp. */
+function referenceGemm(a: Float32Array, lda: number, w: GemmWeights, m: number, clamp = [-Infinity, Infinity]): Float32Array {
   const b = denseB(w);
   const c = new Float32Array(m * w.n);
   for (let i = 0; i < m; i++) {
     for (let n = 0; n < w.n; n++) {
       let acc = w.bias ? w.bias[n]! : 0;
       for (let kk = 0; kk < w.k; kk++) acc = Math.fround(acc + Math.fround(a[i * lda + kk]! * b[kk * w.n + n]!));
-      c[i * w.n + n] = acc;
+      c[i * w.n + n] = Math.min(Math.max(acc, clamp[0]!), clamp[1]!);
     }
   }
   return c;
@@ -76,6 +76,7 @@ interface Case {
   bias: boolean;
   lda?: number;
   ldc?: number;
+  clamp?: [number, number];
 }
 
 function makeWeights(c: Case, rnd: () => number): GemmWeights {
@@ -107,7 +108,8 @@ function runCase(rt: KernelRuntime, c: Case, a: Float32Array, w: GemmWeights): F
   const cLen = c.m * ldc;
   const cPtr = rt.arena.alloc(cLen * 4);
   rt.arena.f32(cPtr, cLen).fill(-7); // stride padding must stay untouched
-  gemm(rt, packed, { a: aPtr, c: cPtr, m: c.m, lda, ldc });
+  const clamp = c.clamp && { min: c.clamp[0], max: c.clamp[1] };
+  gemm(rt, packed, { a: aPtr, c: cPtr, m: c.m, lda, ldc, clamp });
   const out = rt.arena.f32(cPtr, cLen).slice();
   rt.arena.reset(mark);
   return out;
@@ -121,6 +123,9 @@ const cases: Case[] = [
   { m: 9, n: 24, k: 33, dtype: 'float32', layout: 'nk', bias: true, lda: 40, ldc: 27 },
   { m: 3, n: 1, k: 600, dtype: 'float32', layout: 'kn', bias: true },
   { m: 37, n: 29, k: 1100, dtype: 'float32', layout: 'nk', bias: true },
+  { m: 21, n: 13, k: 1030, dtype: 'float32', layout: 'nk', bias: true, clamp: [0, Infinity] },
+  { m: 6, n: 11, k: 9, dtype: 'float32', layout: 'kn', bias: true, clamp: [0, 0.5] },
+  { m: 9, n: 8, k: 40, dtype: 'float32', layout: 'kn', bias: false, clamp: [-0.25, 0.25] },
   { m: 133, n: 10, k: 20, dtype: 'float32', layout: 'kn', bias: true },
   { m: 2, n: 3, k: 0, dtype: 'float32', layout: 'kn', bias: true },
   { m: 6, n: 70, k: 19, dtype: 'float32', layout: 'nk', bias: false },
@@ -131,7 +136,8 @@ const cases: Case[] = [
 ];
 
 function label(c: Case): string {
-  return `M=${c.m} N=${c.n} K=${c.k} ${c.dtype} ${c.layout}${c.bias ? ' +bias' : ''}${c.lda ? ` lda=${c.lda} ldc=${c.ldc}` : ''}`;
+  const clamp = c.clamp ? ` clamp=[${c.clamp[0]}, ${c.clamp[1]}]` : '';
+  return `M=${c.m} N=${c.n} K=${c.k} ${c.dtype} ${c.layout}${c.bias ? ' +bias' : ''}${c.lda ? ` lda=${c.lda} ldc=${c.ldc}` : ''}${clamp}`;
 }
 
 for (const variant of ['simd', 'relaxed'] as KernelVariant[]) {
@@ -150,7 +156,7 @@ for (const variant of ['simd', 'relaxed'] as KernelVariant[]) {
       const ldc = c.ldc ?? c.n;
       const a = randomFloats(c.m * lda, rnd);
       const w = makeWeights(c, rnd);
-      const expected = referenceGemm(a, lda, w, c.m);
+      const expected = referenceGemm(a, lda, w, c.m, c.clamp);
       const [one, two, three] = runtimes.map((rt) => runCase(rt, c, a, w));
       // Same bytes for any thread count.
       expect(Buffer.from(two!.buffer).equals(Buffer.from(one!.buffer))).toBe(true);

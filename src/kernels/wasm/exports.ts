@@ -10,12 +10,14 @@ export interface KernelExports {
   /** simdPeak on every thread, thread t on the buffer at buf + t * bufferFloats * 4. */
   simdPeakParallel(buf: number, bufferFloats: number, sweeps: number, thread: number, threads: number): void;
   /**
-   * C = A·B (+ bias) with packed B; see assembly/gemm.ts. Strides in floats.
-   * Threads share the work through the i32 at `counter`, which must be 0.
+   * C = clamp(A·B (+ bias), clampMin, clampMax) with packed B; see
+   * assembly/gemm.ts. Strides in floats. Threads share the work through the
+   * i32 at `counter`, which must be 0.
    */
   gemm(
     a: number, lda: number, b: number, bias: number, c: number, ldc: number,
-    m: number, n: number, k: number, counter: number, thread: number, threads: number,
+    m: number, n: number, k: number, clampMin: number, clampMax: number,
+    counter: number, thread: number, threads: number,
   ): void;
   /** Fused attention with online softmax; see assembly/attention.ts and ../attention.ts. */
   attention(

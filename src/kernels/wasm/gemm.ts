@@ -18,13 +18,21 @@ export interface GemmOperands {
   lda?: number;
   /** Row stride of C in floats (default N). */
   ldc?: number;
+  /**
+   * Fused activation as a clamp of the results: RELU is [0, Infinity], RELU6
+   * [0, 6], RELU_N1_TO_1 [-1, 1]. Default: none.
+   */
+  clamp?: { min: number; max: number };
 }
 
-export function gemm(runtime: KernelRuntime, b: PackedGemm, { a, c, m, lda = b.k, ldc = b.n }: GemmOperands): void {
+export function gemm(runtime: KernelRuntime, b: PackedGemm, { a, c, m, lda = b.k, ldc = b.n, clamp }: GemmOperands): void {
   if (!Number.isInteger(m) || m < 0) throw new UsageError(`gemm: bad row count M=${m}`);
   if (lda < b.k || ldc < b.n) throw new UsageError(`gemm: strides lda=${lda} < K=${b.k} or ldc=${ldc} < N=${b.n}`);
   if (a % 4 !== 0 || c % 4 !== 0) throw new UsageError('gemm: A and C must be 4-byte aligned');
+  const min = clamp?.min ?? -Infinity;
+  const max = clamp?.max ?? Infinity;
+  if (!(min <= max)) throw new UsageError(`gemm: bad clamp [${min}, ${max}]`);
   if (m === 0) return;
   runtime.resetJobCounter();
-  runtime.pool.run('gemm', [a, lda, b.ptr, b.biasPtr, c, ldc, m, b.n, b.k, JOB_COUNTER_PTR]);
+  runtime.pool.run('gemm', [a, lda, b.ptr, b.biasPtr, c, ldc, m, b.n, b.k, min, max, JOB_COUNTER_PTR]);
 }

@@ -40,14 +40,16 @@ function storeCols(p: usize, v: v128, cols: i32): void {
 /**
  * One 4x8 tile of C (rows < mr and columns < nr written): C = init + A·B over
  * kc steps. `init` is the bias pointer (0 = zeros) when `fromC` is false, and
- * C's current value when it is true (a later K block). Rows past mr read row
- * 0 of A again and are not stored.
+ * C's current value when it is true (a later K block). With `clamp` (on the
+ * last K block) the results are clamped to [lo, hi] before they are stored.
+ * Rows past mr read row 0 of A again and are not stored.
  */
 function tile4x8(
   a: usize, ldaBytes: usize, mr: i32,
   bp: usize, kc: i32,
   c: usize, ldcBytes: usize, nr: i32,
   bias: usize, fromC: bool,
+  clamp: bool, lo: v128, hi: v128,
 ): void {
   const full = mr == 4 && nr == 8;
   const c0 = c, c1 = mr > 1 ? c + ldcBytes : c, c2 = mr > 2 ? c + 2 * ldcBytes : c, c3 = mr > 3 ? c + 3 * ldcBytes : c;
@@ -125,6 +127,12 @@ function tile4x8(
     x31 = madd(s, b1, x31);
   }
 
+  if (clamp) {
+    x00 = f32x4.min(f32x4.max(x00, lo), hi); x01 = f32x4.min(f32x4.max(x01, lo), hi);
+    x10 = f32x4.min(f32x4.max(x10, lo), hi); x11 = f32x4.min(f32x4.max(x11, lo), hi);
+    x20 = f32x4.min(f32x4.max(x20, lo), hi); x21 = f32x4.min(f32x4.max(x21, lo), hi);
+    x30 = f32x4.min(f32x4.max(x30, lo), hi); x31 = f32x4.min(f32x4.max(x31, lo), hi);
+  }
   if (full) {
     v128.store(c0, x00); v128.store(c0, x01, 16);
     v128.store(c1, x10); v128.store(c1, x11, 16);
@@ -148,6 +156,7 @@ function tile4x8(
 function gemmChunk(
   a: usize, lda: i32, b: usize, bias: usize, c: usize, ldc: i32,
   n: i32, k: i32, m0: i32, m1: i32, p0: i32, p1: i32,
+  clamp: bool, lo: v128, hi: v128,
 ): void {
   const ldaBytes = <usize>lda << 2, ldcBytes = <usize>ldc << 2;
   const panelBytes = <usize>k << 5;
@@ -165,6 +174,7 @@ function gemmChunk(
           bp, kc,
           c + <usize>m * ldcBytes + (<usize>p << 5), ldcBytes, nr,
           bb, kb > 0,
+          clamp && kb == kBlocks - 1, lo, hi,
         );
       }
     }
@@ -175,7 +185,9 @@ function gemmChunk(
 const MIN_CHUNKS: i32 = 16;
 
 /**
- * C[M,N] = A[M,K] · B (+ bias). The work is cut into chunks of at most MC
+ * C[M,N] = clamp(A[M,K] · B (+ bias), clampMin, clampMax): a fused
+ * activation such as RELU is the clamp [0, +inf]; pass -inf, +inf for none.
+ * The work is cut into chunks of at most MC
  * rows by a range of panels; every thread takes chunks from the shared
  * counter at `counter` (an i32 the caller sets to 0) until none is left.
  * `b` is the packed B; `bias` is 0 or a pointer to N floats padded with
@@ -184,8 +196,11 @@ const MIN_CHUNKS: i32 = 16;
  */
 export function gemm(
   a: usize, lda: i32, b: usize, bias: usize, c: usize, ldc: i32,
-  m: i32, n: i32, k: i32, counter: usize, thread: i32, threads: i32,
+  m: i32, n: i32, k: i32, clampMin: f32, clampMax: f32,
+  counter: usize, thread: i32, threads: i32,
 ): void {
+  const clamp = clampMin != -Infinity || clampMax != Infinity;
+  const lo = f32x4.splat(clampMin), hi = f32x4.splat(clampMax);
   const panels = (n + 7) >> 3;
   const rowChunks = (m + MC - 1) / MC;
   const rowsPerChunk = (((m + rowChunks - 1) / rowChunks + 3) >> 2) << 2;
@@ -198,6 +213,6 @@ export function gemm(
     const r = chunk / panelChunks, q = chunk - r * panelChunks;
     const m0 = r * rowsPerChunk, p0 = q * panelsPerChunk;
     const m1 = min(m, m0 + rowsPerChunk), p1 = min(panels, p0 + panelsPerChunk);
-    if (m0 < m1 && p0 < p1) gemmChunk(a, lda, b, bias, c, ldc, n, k, m0, m1, p0, p1);
+    if (m0 < m1 && p0 < p1) gemmChunk(a, lda, b, bias, c, ldc, n, k, m0, m1, p0, p1, clamp, lo, hi);
   }
 }
