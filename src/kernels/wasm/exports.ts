@@ -30,4 +30,26 @@ export interface KernelExports {
   ): void;
   /** Per-thread scratch bytes of attention for S keys, head sizes d and dv. */
   attentionScratchBytes(s: number, d: number, dv: number): number;
+  /** Group norm job 1: per-chunk partial sums; see assembly/norms.ts and ../norms.ts. */
+  groupNormStats(x: number, batch: number, positions: number, c: number, partials: number, thread: number, threads: number): void;
+  /** Group norm job 2: per-channel coefficients [mean, gamma/std, beta] from the partials. */
+  groupNormReduce(
+    x: number, gamma: number, beta: number, batch: number, positions: number, c: number, groups: number, eps: number,
+    partials: number, coef: number, thread: number, threads: number,
+  ): void;
+  /** Group norm job 3: normalise (+ SiLU). */
+  groupNormApply(x: number, out: number, batch: number, positions: number, c: number, silu: number, coef: number, thread: number, threads: number): void;
+  /** Layer norm over rows of n floats; gamma/beta 0 for none. */
+  layerNorm(x: number, out: number, gamma: number, beta: number, rows: number, n: number, eps: number, thread: number, threads: number): void;
+  /** Softmax over rows of n floats with TFLite's beta. */
+  softmax(x: number, out: number, rows: number, n: number, beta: number, thread: number, threads: number): void;
+  /** Broadcasting binary op with fused activation; codes and offsets in ../elementwise.ts. */
+  binary(
+    op: number, act: number, a: number, b: number, out: number, rows: number, inner: number, sa: number, sb: number,
+    aRow: number, bRow: number, offsets: number, thread: number, threads: number,
+  ): void;
+  /** Unary math op over n floats; codes in ../elementwise.ts. */
+  unary(op: number, x: number, out: number, n: number, thread: number, threads: number): void;
+  /** GEGLU over rows of 2·half floats. */
+  geglu(x: number, out: number, rows: number, half: number, approximate: number, thread: number, threads: number): void;
 }

@@ -4,3 +4,6 @@
 export { simdPeak, simdPeakParallel } from './peak';
 export { gemm } from './gemm';
 export { attention, attentionScratchBytes } from './attention';
+export { groupNormStats, groupNormReduce, groupNormApply, layerNorm } from './norms';
+export { softmax } from './softmax';
+export { binary, unary, geglu } from './elementwise';

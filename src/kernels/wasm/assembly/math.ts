@@ -99,7 +99,8 @@ export function siluV(x: v128): v128 {
 
 /**
  * tanh: x * P(x^2) for |x| < 0.625 (relative error 1e-7), else
- * sign(x) * (1 - 2 / (e^(2|x|) + 1)) (1.3e-7), which is exactly 1 past |x| = 9.
+ * sign(x) * (1 - 2 / (e^(2|x|) + 1)) (1.3e-7), with |x| clamped to 9.5, past
+ * which tanh rounds to 1.
  */
 // @ts-ignore: decorator
 @inline
@@ -112,7 +113,7 @@ export function tanhV(x: v128): v128 {
   p = madd(p, x2, splat(-0.3333325982093811));
   p = madd(p, x2, splat(1.0));
   const small = f32x4.mul(x, p);
-  const a9 = f32x4.pmin(a, splat(9));
+  const a9 = f32x4.pmin(a, splat(9.5));
   const e = expV(f32x4.add(a9, a9));
   const big = f32x4.sub(splat(1), f32x4.div(splat(2), f32x4.add(e, splat(1))));
   const signed = v128.or(big, v128.and(x, i32x4.splat(0x80000000)));

@@ -1,0 +1,211 @@
+import { madd } from './simd';
+import { siluV, sumLanes } from './math';
+
+// Group norm (channels last, [B, P, C] with P spatial positions) in three
+// jobs, and layer norm over the last axis.
+//
+// Group norm statistics must not depend on the thread count, so the sums are
+// taken over fixed chunks of GN_CHUNK positions (any thread may do a chunk),
+// one partial per chunk and channel, then combined in float64 in chunk
+// order. Each partial sums x - shift with shift = x[b, 0, c], so the squares
+// do not lose the variance to a large mean. The normalisation then reads x
+// a second time: two passes over memory in all.
+
+/** Positions per statistics chunk. */
+export const GN_CHUNK: i32 = 256;
+
+/** Partial sums of chunk (b, i): [sum(x - shift) for each c, sum((x - shift)^2) for each c]. */
+function chunkSums(x: usize, c: i32, rows: i32, shift: usize, out: usize): void {
+  const rowBytes = <usize>c << 2;
+  let ch = 0;
+  // 16 channels at a time: 8 accumulators in registers.
+  for (; ch + 16 <= c; ch += 16) {
+    const o = <usize>ch << 2;
+    const h0 = v128.load(shift + o), h1 = v128.load(shift + o, 16), h2 = v128.load(shift + o, 32), h3 = v128.load(shift + o, 48);
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+    let q0 = f32x4.splat(0), q1 = f32x4.splat(0), q2 = f32x4.splat(0), q3 = f32x4.splat(0);
+    let p = x + o;
+    for (let r = 0; r < rows; r++) {
+      const d0 = f32x4.sub(v128.load(p), h0);
+      const d1 = f32x4.sub(v128.load(p, 16), h1);
+      const d2 = f32x4.sub(v128.load(p, 32), h2);
+      const d3 = f32x4.sub(v128.load(p, 48), h3);
+      s0 = f32x4.add(s0, d0); q0 = madd(d0, d0, q0);
+      s1 = f32x4.add(s1, d1); q1 = madd(d1, d1, q1);
+      s2 = f32x4.add(s2, d2); q2 = madd(d2, d2, q2);
+      s3 = f32x4.add(s3, d3); q3 = madd(d3, d3, q3);
+      p += rowBytes;
+    }
+    const qo = out + rowBytes + o;
+    v128.store(out + o, s0); v128.store(out + o, s1, 16); v128.store(out + o, s2, 32); v128.store(out + o, s3, 48);
+    v128.store(qo, q0); v128.store(qo, q1, 16); v128.store(qo, q2, 32); v128.store(qo, q3, 48);
+  }
+  for (; ch < c; ch++) {
+    const o = <usize>ch << 2;
+    const h = load<f32>(shift + o);
+    let s: f32 = 0, q: f32 = 0;
+    let p = x + o;
+    for (let r = 0; r < rows; r++) {
+      const d = load<f32>(p) - h;
+      s += d;
+      q += d * d;
+      p += rowBytes;
+    }
+    store<f32>(out + o, s);
+    store<f32>(out + rowBytes + o, q);
+  }
+}
+
+/** Job 1: partial sums for every (sample, chunk); `partials` holds B·ceil(P/GN_CHUNK)·2C floats. */
+export function groupNormStats(x: usize, batch: i32, positions: i32, c: i32, partials: usize, thread: i32, threads: i32): void {
+  const chunks = (positions + GN_CHUNK - 1) / GN_CHUNK;
+  const items = batch * chunks;
+  const i0 = (thread * items) / threads, i1 = ((thread + 1) * items) / threads;
+  const sampleBytes = (<usize>positions * <usize>c) << 2;
+  for (let item = i0; item < i1; item++) {
+    const b = item / chunks, k = item % chunks;
+    const sample = x + <usize>b * sampleBytes;
+    const p0 = k * GN_CHUNK;
+    chunkSums(
+      sample + ((<usize>p0 * <usize>c) << 2), c, min(GN_CHUNK, positions - p0),
+      sample, partials + ((<usize>item * <usize>c) << 3),
+    );
+  }
+}
+
+/**
+ * Job 2: per (sample, group) mean and 1/std from the partials, written as
+ * per-channel coefficients coef[b] = [mean of c's group (C), gamma[c]/std (C), beta[c] (C)].
+ */
+export function groupNormReduce(
+  x: usize, gamma: usize, beta: usize, batch: i32, positions: i32, c: i32, groups: i32, eps: f32,
+  partials: usize, coef: usize, thread: i32, threads: i32,
+): void {
+  const chunks = (positions + GN_CHUNK - 1) / GN_CHUNK;
+  const perGroup = c / groups;
+  const items = batch * groups;
+  const i0 = (thread * items) / threads, i1 = ((thread + 1) * items) / threads;
+  const n = <f64>positions;
+  for (let item = i0; item < i1; item++) {
+    const b = item / groups, g = item % groups;
+    const sample = x + ((<usize>b * <usize>positions * <usize>c) << 2);
+    const part = partials + ((<usize>b * <usize>chunks * <usize>c) << 3);
+    const bc = coef + ((<usize>b * 3 * <usize>c) << 2);
+    // Channel means and squared deviations (Chan et al.'s pairwise combination).
+    let meanSum: f64 = 0;
+    for (let i = 0; i < perGroup; i++) {
+      const ch = g * perGroup + i;
+      let s: f64 = 0;
+      for (let k = 0; k < chunks; k++) s += <f64>load<f32>(part + ((<usize>k * <usize>c) << 3) + (<usize>ch << 2));
+      meanSum += <f64>load<f32>(sample + (<usize>ch << 2)) + s / n;
+    }
+    const mean = meanSum / <f64>perGroup;
+    let m2: f64 = 0;
+    for (let i = 0; i < perGroup; i++) {
+      const ch = g * perGroup + i;
+      let s: f64 = 0, q: f64 = 0;
+      for (let k = 0; k < chunks; k++) {
+        const at = part + ((<usize>k * <usize>c) << 3) + (<usize>ch << 2);
+        s += <f64>load<f32>(at);
+        q += <f64>load<f32>(at + (<usize>c << 2));
+      }
+      const channelMean = <f64>load<f32>(sample + (<usize>ch << 2)) + s / n;
+      const dm = channelMean - mean;
+      m2 += max(q - (s * s) / n, 0) + n * dm * dm;
+    }
+    const invStd = 1 / Math.sqrt(m2 / (n * <f64>perGroup) + <f64>eps);
+    for (let i = 0; i < perGroup; i++) {
+      const o = <usize>(g * perGroup + i) << 2;
+      store<f32>(bc + o, <f32>mean);
+      store<f32>(bc + (<usize>c << 2) + o, <f32>(<f64>load<f32>(gamma + o) * invStd));
+      store<f32>(bc + (<usize>c << 3) + o, load<f32>(beta + o));
+    }
+  }
+}
+
+/** Job 3: out = (x - mean) * (gamma / std) + beta, then SiLU when `silu`; rows split over threads. */
+export function groupNormApply(
+  x: usize, out: usize, batch: i32, positions: i32, c: i32, silu: i32, coef: usize, thread: i32, threads: i32,
+): void {
+  const rows = batch * positions;
+  const r0 = <i32>((<i64>thread * rows) / threads), r1 = <i32>((<i64>(thread + 1) * rows) / threads);
+  const rowBytes = <usize>c << 2;
+  const c4 = c & ~3;
+  for (let r = r0; r < r1; r++) {
+    const bc = coef + <usize>(r / positions) * 3 * rowBytes;
+    const src = x + <usize>r * rowBytes, dst = out + <usize>r * rowBytes;
+    let o: usize = 0;
+    const end4 = <usize>c4 << 2;
+    if (silu) {
+      for (; o < end4; o += 16) {
+        const y = madd(f32x4.sub(v128.load(src + o), v128.load(bc + o)), v128.load(bc + rowBytes + o), v128.load(bc + 2 * rowBytes + o));
+        v128.store(dst + o, siluV(y));
+      }
+    } else {
+      for (; o < end4; o += 16) {
+        const y = madd(f32x4.sub(v128.load(src + o), v128.load(bc + o)), v128.load(bc + rowBytes + o), v128.load(bc + 2 * rowBytes + o));
+        v128.store(dst + o, y);
+      }
+    }
+    for (; o < rowBytes; o += 4) {
+      const y = (load<f32>(src + o) - load<f32>(bc + o)) * load<f32>(bc + rowBytes + o) + load<f32>(bc + 2 * rowBytes + o);
+      store<f32>(dst + o, silu ? f32x4.extract_lane(siluV(f32x4.splat(y)), 0) : y);
+    }
+  }
+}
+
+/** Sum of n floats at p: four lanes, then the lanes, then the tail, in that order. */
+// @ts-ignore: decorator
+@inline
+function rowSum(p: usize, n: i32): f32 {
+  const n4 = n & ~3;
+  let acc = f32x4.splat(0);
+  for (let i = 0; i < n4; i += 4) acc = f32x4.add(acc, v128.load(p + (<usize>i << 2)));
+  let s = sumLanes(acc);
+  for (let i = n4; i < n; i++) s += load<f32>(p + (<usize>i << 2));
+  return s;
+}
+
+/**
+ * Layer norm over rows of n floats: out = (x - mean) / sqrt(var + eps) *
+ * gamma + beta (gamma, beta: n floats, or 0 for 1 and 0). Two passes over
+ * each row (mean, then squared deviations); rows split over threads.
+ */
+export function layerNorm(
+  x: usize, out: usize, gamma: usize, beta: usize, rows: i32, n: i32, eps: f32, thread: i32, threads: i32,
+): void {
+  const r0 = <i32>((<i64>thread * rows) / threads), r1 = <i32>((<i64>(thread + 1) * rows) / threads);
+  const rowBytes = <usize>n << 2;
+  const n4 = n & ~3;
+  for (let r = r0; r < r1; r++) {
+    const src = x + <usize>r * rowBytes, dst = out + <usize>r * rowBytes;
+    const mean = rowSum(src, n) / <f32>n;
+    const mv = f32x4.splat(mean);
+    let acc = f32x4.splat(0);
+    for (let i = 0; i < n4; i += 4) {
+      const d = f32x4.sub(v128.load(src + (<usize>i << 2)), mv);
+      acc = madd(d, d, acc);
+    }
+    let sq = sumLanes(acc);
+    for (let i = n4; i < n; i++) {
+      const d = load<f32>(src + (<usize>i << 2)) - mean;
+      sq += d * d;
+    }
+    const inv = <f32>(1 / Math.sqrt(<f64>(sq / <f32>n) + <f64>eps));
+    const iv = f32x4.splat(inv);
+    for (let i = 0; i < n4; i += 4) {
+      const o = <usize>i << 2;
+      let y = f32x4.mul(f32x4.sub(v128.load(src + o), mv), iv);
+      if (gamma) y = f32x4.mul(y, v128.load(gamma + o));
+      if (beta) y = f32x4.add(y, v128.load(beta + o));
+      v128.store(dst + o, y);
+    }
+    for (let i = n4; i < n; i++) {
+      const o = <usize>i << 2;
+      let y = (load<f32>(src + o) - mean) * inv;
+      if (gamma) y *= load<f32>(gamma + o);
+      if (beta) y += load<f32>(beta + o);
+      store<f32>(dst + o, y);
+    }
+  }
+}

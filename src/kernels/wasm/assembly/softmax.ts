@@ -1,0 +1,36 @@
+import { expV, sumLanes } from './math';
+
+// SOFTMAX over the last axis with TFLite's beta:
+// y = e^(beta x - max(beta x)) / sum(e^(beta x - max(beta x))).
+// Rows are split over threads; each row's sums have a fixed order.
+
+export function softmax(x: usize, out: usize, rows: i32, n: i32, beta: f32, thread: i32, threads: i32): void {
+  const r0 = <i32>((<i64>thread * rows) / threads), r1 = <i32>((<i64>(thread + 1) * rows) / threads);
+  const rowBytes = <usize>n << 2;
+  const end4 = <usize>(n & ~3) << 2;
+  const bv = f32x4.splat(beta);
+  for (let r = r0; r < r1; r++) {
+    const src = x + <usize>r * rowBytes, dst = out + <usize>r * rowBytes;
+    let mx = f32x4.splat(-Infinity);
+    let o: usize = 0;
+    for (; o < end4; o += 16) mx = f32x4.pmax(mx, f32x4.mul(v128.load(src + o), bv));
+    let m = max(max(f32x4.extract_lane(mx, 0), f32x4.extract_lane(mx, 1)), max(f32x4.extract_lane(mx, 2), f32x4.extract_lane(mx, 3)));
+    for (; o < rowBytes; o += 4) m = max(m, load<f32>(src + o) * beta);
+    const mv = f32x4.splat(m);
+    let acc = f32x4.splat(0);
+    for (o = 0; o < end4; o += 16) {
+      const e = expV(f32x4.sub(f32x4.mul(v128.load(src + o), bv), mv));
+      v128.store(dst + o, e);
+      acc = f32x4.add(acc, e);
+    }
+    let sum = sumLanes(acc);
+    for (; o < rowBytes; o += 4) {
+      const e = f32x4.extract_lane(expV(f32x4.splat(load<f32>(src + o) * beta - m)), 0);
+      store<f32>(dst + o, e);
+      sum += e;
+    }
+    const sv = f32x4.splat(sum);
+    for (o = 0; o < end4; o += 16) v128.store(dst + o, f32x4.div(v128.load(dst + o), sv));
+    for (; o < rowBytes; o += 4) store<f32>(dst + o, load<f32>(dst + o) / sum);
+  }
+}
