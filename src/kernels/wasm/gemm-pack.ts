@@ -57,29 +57,39 @@ function halfToFloatTable(): Float32Array {
   return halfTable;
 }
 
-/** A function giving the float32 value of source element `i` (output channel n). */
-function elementReader(w: GemmWeights): (i: number, n: number) => number {
+/** Source index of element (kk, col): the stride between k steps and the start of a column. */
+function columnIndexing(w: GemmWeights): { kStride: number; start: (col: number) => number } {
+  return w.layout === 'nk' ? { kStride: 1, start: (col) => col * w.k } : { kStride: w.n, start: (col) => col };
+}
+
+/** A function writing the float32 values of output channel `col` (K of them) to `dst`. */
+function columnExpander(w: GemmWeights): (col: number, dst: Float32Array) => void {
+  const { k } = w;
+  const { kStride, start } = columnIndexing(w);
   switch (w.dtype) {
     case 'float32': {
       const data = w.data;
-      return (i) => data[i]!;
+      return (col, dst) => {
+        for (let kk = 0, i = start(col); kk < k; kk++, i += kStride) dst[kk] = data[i]!;
+      };
     }
     case 'float16': {
       const data = w.data;
       const table = halfToFloatTable();
-      return (i) => table[data[i]!]!;
+      return (col, dst) => {
+        for (let kk = 0, i = start(col); kk < k; kk++, i += kStride) dst[kk] = table[data[i]!]!;
+      };
     }
     case 'int8': {
       const { data, scales } = w;
       if (scales.length !== w.n && scales.length !== 1) {
         throw new UsageError(`int8 weights: ${scales.length} scales for ${w.n} output channels (need ${w.n} or 1)`);
       }
-      // Math.fround of the double product equals the float32 product q * scale.
-      if (scales.length === 1) {
-        const s = scales[0]!;
-        return (i) => Math.fround(data[i]! * s);
-      }
-      return (i, n) => Math.fround(data[i]! * scales[n]!);
+      return (col, dst) => {
+        // Math.fround of the double product equals the float32 product q * scale.
+        const scale = scales[scales.length === 1 ? 0 : col]!;
+        for (let kk = 0, i = start(col); kk < k; kk++, i += kStride) dst[kk] = Math.fround(data[i]! * scale);
+      };
     }
   }
 }
@@ -108,18 +118,15 @@ export function packGemmWeights(arena: WasmArena, w: GemmWeights): PackedGemm {
   const panels = Math.ceil(n / 8);
   const ptr = arena.alloc(panels * k * 32);
   const out = arena.f32(ptr, panels * k * 8);
-  const read = elementReader(w);
-  const nk = w.layout === 'nk';
+  const expand = columnExpander(w);
+  const column = new Float32Array(k);
   for (let p = 0; p < panels; p++) {
     const base = p * k * 8;
     for (let j = 0; j < 8; j++) {
       const col = p * 8 + j;
-      if (col >= n) {
-        for (let kk = 0; kk < k; kk++) out[base + kk * 8 + j] = 0;
-        continue;
-      }
-      if (nk) for (let kk = 0; kk < k; kk++) out[base + kk * 8 + j] = read(col * k + kk, col);
-      else for (let kk = 0; kk < k; kk++) out[base + kk * 8 + j] = read(kk * n + col, col);
+      if (col < n) expand(col, column);
+      else column.fill(0);
+      for (let kk = 0, o = base + j; kk < k; kk++, o += 8) out[o] = column[kk]!;
     }
   }
   let biasPtr = 0;
