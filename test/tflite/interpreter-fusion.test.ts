@@ -12,7 +12,7 @@ import type { TypedArray } from '../../src/kernels/reference/typed-tensor.js';
 import { Interpreter } from '../../src/tflite/interpreter/interpreter.js';
 import { TfliteModelBuilder, type SubgraphBuilder } from '../../src/tflite/writer.js';
 import { relativeError } from '../support/f64-reference-ops.js';
-import { addAttention, addGroupNorm, addLayerNorm, addTanhGelu } from './interpreter-graphs.js';
+import { addAttention, addGroupNorm, addGroupNormChannelStats, addLayerNorm, addTanhGelu } from './interpreter-graphs.js';
 import { bytesOf, random, size } from './ops-harness.js';
 
 /** Builds a model with `build` (which adds inputs and returns outputs) and runs it fused and unfused. */
@@ -80,6 +80,31 @@ describe('group norm', () => {
   });
 });
 
+describe('group norm from channel statistics (our converter), with SiLU', () => {
+  const shape: [number, number, number, number] = [2, 3, 5, 8];
+  const x = random(size(shape), 8, -1, 3);
+  const gamma = random(8, 9, 0.5, 1.5);
+  const beta = random(8, 10);
+
+  it.each([false, true])('silu %s: one FUSED_GROUP_NORM matching the reference', (silu) => {
+    const r = both((g) => [addGroupNormChannelStats(g, g.addInput('x', 'FLOAT32', shape), constant(g, 'g', gamma), constant(g, 'b', beta), shape, 4, 1e-6, silu)], { x });
+    expect(r.ops).toEqual(['FUSED_GROUP_NORM']);
+    const want = groupNorm({ data: x, shape }, { data: gamma, shape: [8] }, { data: beta, shape: [8] }, { groups: 4, eps: 1e-6, silu });
+    expect(r.fused).toEqual(want.data);
+    expect(relativeError(r.plain, want.data)).toBeLessThan(1e-5);
+  });
+
+  it('leaves the SiLU out when the norm output is also read elsewhere', () => {
+    const r = both((g) => {
+      const y = addGroupNormChannelStats(g, g.addInput('x', 'FLOAT32', shape), constant(g, 'g', gamma), constant(g, 'b', beta), shape, 4, 1e-6, true);
+      const normOut = g.operators[g.operators.length - 2]!.inputs[0]!; // LOGISTIC's input: the norm's output
+      return [y, normOut];
+    }, { x });
+    expect(r.ops).toEqual(['FUSED_GROUP_NORM', 'LOGISTIC', 'MUL']);
+    expect(relativeError(r.fused, r.plain)).toBeLessThan(1e-5);
+  });
+});
+
 describe('GELU (tanh form)', () => {
   it('fuses and matches GELU approximate', () => {
     const shape = [3, 11];
@@ -120,6 +145,25 @@ describe('attention', () => {
     });
     expect(relativeError(r.fused, want.data)).toBeLessThan(1e-6);
     expect(relativeError(r.plain, want.data)).toBeLessThan(1e-5);
+  });
+
+  it('takes in a scale applied to Q before the product (our converter writes q * scale)', () => {
+    const r = both((g) => {
+      const qi = g.addInput('q', 'FLOAT32', [2, 5, 4]);
+      const ki = g.addInput('k', 'FLOAT32', [2, 6, 4]);
+      const vi = g.addInput('v', 'FLOAT32', [2, 6, 3]);
+      const qs = g.addTensor('qs', 'FLOAT32', [2, 5, 4]);
+      g.addOperator('MUL', [qi, g.addConstant('s', 'FLOAT32', [], bytesOf(Float32Array.of(0.5)))], [qs]);
+      const scores = g.addTensor('scores', 'FLOAT32', [2, 5, 6]);
+      g.addOperator('BATCH_MATMUL', [qs, ki], [scores], { adjY: true });
+      const p = g.addTensor('p', 'FLOAT32', [2, 5, 6]);
+      g.addOperator('SOFTMAX', [scores], [p], { beta: 1 });
+      const o = g.addTensor('o', 'FLOAT32', [2, 5, 3]);
+      g.addOperator('BATCH_MATMUL', [p, vi], [o]);
+      return [o];
+    }, { q: random(40, 30), k: random(48, 31), v: random(36, 32) });
+    expect(r.ops).toEqual(['FUSED_ATTENTION']);
+    expect(relativeError(r.fused, r.plain)).toBeLessThan(1e-5);
   });
 
   it('takes keys as [H, S] and a DIV scale; falls back when batch dims broadcast', () => {

@@ -122,3 +122,53 @@ export function addTanhGelu(g: SubgraphBuilder, x: number, shape: number[]): num
   g.addOperator('MUL', [x, half], [y]);
   return y;
 }
+
+/**
+ * Group norm from per-channel statistics (the form our converter writes so H
+ * and W may stay dynamic), optionally followed by SiLU as y * LOGISTIC(y).
+ */
+export function addGroupNormChannelStats(
+  g: SubgraphBuilder, x: number, gamma: number, beta: number, shape: [number, number, number, number], groups: number, eps: number, silu: boolean,
+): number {
+  const [n, , , c] = shape;
+  const stat = [n, 1, 1, c];
+  const channelGroup = i32(g, ...Array.from({ length: c }, (_, i) => Math.floor(i / (c / groups))));
+  const groupMean = (perChannel: number) => {
+    const grouped = tensor(g, [n, groups, c / groups]);
+    g.addOperator('RESHAPE', [perChannel, i32(g, n, groups, c / groups)], [grouped]);
+    const means = tensor(g, [n, groups]);
+    g.addOperator('MEAN', [grouped, i32(g, 2)], [means], { keepDims: false });
+    const spread = tensor(g, [n, c]);
+    g.addOperator('GATHER', [means, channelGroup], [spread], { axis: 1 });
+    const back = tensor(g, stat);
+    g.addOperator('RESHAPE', [spread, i32(g, ...stat)], [back]);
+    return back;
+  };
+  const spatialMean = (t: number) => {
+    const m = tensor(g, stat);
+    g.addOperator('MEAN', [t, i32(g, 1, 2)], [m], { keepDims: true });
+    return m;
+  };
+  const mean = groupMean(spatialMean(x));
+  const d = tensor(g, shape);
+  g.addOperator('SUB', [x, mean], [d]);
+  const sq = tensor(g, shape);
+  g.addOperator('MUL', [d, d], [sq]);
+  const variance = groupMean(spatialMean(sq));
+  const ve = tensor(g, stat);
+  g.addOperator('ADD', [variance, scalar(g, eps)], [ve]);
+  const rs = tensor(g, stat);
+  g.addOperator('RSQRT', [ve], [rs]);
+  const scale = tensor(g, stat);
+  g.addOperator('MUL', [rs, gamma], [scale]);
+  const scaled = tensor(g, shape);
+  g.addOperator('MUL', [d, scale], [scaled]);
+  const y = tensor(g, shape);
+  g.addOperator('ADD', [scaled, beta], [y]);
+  if (!silu) return y;
+  const sig = tensor(g, shape);
+  g.addOperator('LOGISTIC', [y], [sig]);
+  const out = tensor(g, shape);
+  g.addOperator('MUL', [y, sig], [out]);
+  return out;
+}

@@ -1,7 +1,7 @@
 /**
  * Attention written as builtin ops:
  *
- *   scores = BATCH_MATMUL(Q, K)         Q [..., T, H]; K [..., S, H] with adj_y, else [..., H, S]
+ *   scores = BATCH_MATMUL(Q, K)         Q [..., T, H] (or Q' * scale); K [..., S, H] with adj_y, else [..., H, S]
  *   logits = scores (* scale | / d) (+ mask)     scale a scalar constant; mask broadcasts to [..., T, S]
  *   out    = BATCH_MATMUL(SOFTMAX(logits), V)    V [..., S, Hv]
  *
@@ -125,10 +125,26 @@ export const attentionPattern: FusionPattern = {
         });
     if (!found) return undefined;
     const o1 = found.bmm.node.options as { adjX?: boolean; adjY?: boolean };
-    const [q, k] = found.bmm.node.inputs;
+    let [q] = found.bmm.node.inputs;
+    const k = found.bmm.node.inputs[1];
     const v = anchor.node.inputs[1];
     if (o1.adjX || !q || !k || !v || !region.sealed(y)) return undefined;
-    const state: AttentionState = { scale: found.scale, keysRowMajor: o1.adjY ?? false };
+    // Q scaled before the product (our converter writes q * scale): take the scale in, if nothing else reads q * scale.
+    let scale = found.scale;
+    const preScaled = region.attempt(() => {
+      const mul = region.take(q, 'MUL');
+      if (!mul || !noActivation(mul)) return undefined;
+      const r = region.firstOf(bothOrders(mul), ([x, c]) => {
+        const value = scalarConstant(c);
+        return x && value !== undefined && x !== k && x !== v ? { x, value } : undefined;
+      });
+      return r && region.sealed(y) ? r : undefined;
+    });
+    if (preScaled) {
+      q = preScaled.x;
+      scale *= preScaled.value;
+    }
+    const state: AttentionState = { scale, keysRowMajor: o1.adjY ?? false };
     return { region: region.steps, step: fusedStep(kernel, state, region.steps, order, [q, k, v, found.mask], y) };
   },
 };

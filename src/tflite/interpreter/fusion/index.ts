@@ -27,7 +27,9 @@ export function fuseSubgraph(steps: readonly Step[], graphOutputs: readonly Runt
       const m = pattern.match(anchor, graph, steps);
       if (!m || [...m.region].some((s) => taken.has(s))) continue;
       for (const s of m.region) taken.add(s);
-      fusedAt.set(anchor, m.step);
+      // The fused step takes the place of the region's last step (a region may extend past its anchor, e.g. a SiLU).
+      const last = steps.reduce((at, s, k) => (m.region.has(s) ? k : at), i);
+      fusedAt.set(steps[last]!, m.step);
       break;
     }
   }
