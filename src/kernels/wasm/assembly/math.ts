@@ -56,19 +56,35 @@ function expReduced(r: v128): v128 {
 }
 
 /**
+ * e^x for x in [-86.5, 88.72] (no range checks): n = round(x / ln 2) by the
+ * magic-number trick, whose low mantissa bits then give 2^n directly.
+ */
+// @ts-ignore: decorator
+@inline
+function expInRange(x: v128): v128 {
+  const t = madd(x, splat(LOG2E), splat(ROUND_MAGIC));
+  const n = f32x4.sub(t, splat(ROUND_MAGIC));
+  const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, splat(LN2_HI))), f32x4.mul(n, splat(LN2_LO)));
+  // 2^(n-1) * 2, so that n = 128 (x near 88.7) still has a normal scale factor.
+  const scale = i32x4.add(i32x4.shl(t, 23), i32x4.splat(126 << 23));
+  return f32x4.mul(f32x4.mul(expReduced(r), scale), splat(2));
+}
+
+/** e^x with x clamped to [-86.5, 88.72]: ~3e-38 for smaller x and FLT_MAX-ish for larger. */
+// @ts-ignore: decorator
+@inline
+function expClamped(x: v128): v128 {
+  return expInRange(f32x4.pmin(f32x4.pmax(x, splat(-86.5)), splat(88.72)));
+}
+
+/**
  * e^x, under 2 ulp for x in [-86.5, 88.7]; +inf above 88.72, 0 below -86.5
  * (where the exact value is under 3e-38), NaN for NaN.
  */
 // @ts-ignore: decorator
 @inline
 export function expV(x: v128): v128 {
-  const xc = f32x4.pmin(f32x4.pmax(x, splat(-86.5)), splat(88.72));
-  const n = f32x4.nearest(f32x4.mul(xc, splat(LOG2E)));
-  const r = f32x4.sub(f32x4.sub(xc, f32x4.mul(n, splat(LN2_HI))), f32x4.mul(n, splat(LN2_LO)));
-  const p = expReduced(r);
-  // 2^(n-1) * 2, so that n = 128 (x near 88.7) still has a normal scale factor.
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(126)), 23);
-  let y = f32x4.mul(f32x4.mul(p, scale), splat(2));
+  let y = expClamped(x);
   y = v128.bitselect(splat(Infinity), y, f32x4.gt(x, splat(88.72)));
   return v128.andnot(y, f32x4.lt(x, splat(-86.5)));
 }
@@ -77,10 +93,10 @@ export function expV(x: v128): v128 {
 // @ts-ignore: decorator
 @inline
 function expSmallNegative(x: v128): v128 {
-  const n = f32x4.nearest(f32x4.mul(x, splat(LOG2E)));
+  const t = madd(x, splat(LOG2E), splat(ROUND_MAGIC));
+  const n = f32x4.sub(t, splat(ROUND_MAGIC));
   const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, splat(LN2_HI))), f32x4.mul(n, splat(LN2_LO)));
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  return f32x4.mul(expReduced(r), scale);
+  return f32x4.mul(expReduced(r), i32x4.add(i32x4.shl(t, 23), i32x4.splat(127 << 23)));
 }
 
 /** 1 / (1 + e^-x). */
@@ -90,11 +106,15 @@ export function sigmoidV(x: v128): v128 {
   return f32x4.div(splat(1), f32x4.add(splat(1), expV(f32x4.neg(x))));
 }
 
-/** x * sigmoid(x) = x / (1 + e^-x). */
+/**
+ * x * sigmoid(x) = x / (1 + e^-x). The exponent is clamped rather than
+ * range-checked: below x = -88.7 the result is about x * 3e-39 instead of
+ * x * e^x, both negligible.
+ */
 // @ts-ignore: decorator
 @inline
 export function siluV(x: v128): v128 {
-  return f32x4.div(x, f32x4.add(splat(1), expV(f32x4.neg(x))));
+  return f32x4.div(x, f32x4.add(splat(1), expClamped(f32x4.neg(x))));
 }
 
 /**
@@ -114,7 +134,7 @@ export function tanhV(x: v128): v128 {
   p = madd(p, x2, splat(1.0));
   const small = f32x4.mul(x, p);
   const a9 = f32x4.pmin(a, splat(9.5));
-  const e = expV(f32x4.add(a9, a9));
+  const e = expInRange(f32x4.add(a9, a9));
   const big = f32x4.sub(splat(1), f32x4.div(splat(2), f32x4.add(e, splat(1))));
   const signed = v128.or(big, v128.and(x, i32x4.splat(0x80000000)));
   return v128.bitselect(small, signed, f32x4.lt(a, splat(0.625)));

@@ -14,45 +14,31 @@ import { siluV, sumLanes } from './math';
 /** Positions per statistics chunk. */
 export const GN_CHUNK: i32 = 256;
 
-/** Partial sums of chunk (b, i): [sum(x - shift) for each c, sum((x - shift)^2) for each c]. */
+/**
+ * Partial sums of one chunk: out = [sum(x - shift) for each c, sum((x - shift)^2)
+ * for each c], running over the rows in order. The rows are read whole and
+ * in sequence (DRAM streams them well; reading channel strips down the rows
+ * ran at a fraction of the bandwidth), with the sums kept in `out`, in L1.
+ */
 function chunkSums(x: usize, c: i32, rows: i32, shift: usize, out: usize): void {
   const rowBytes = <usize>c << 2;
-  let ch = 0;
-  // 16 channels at a time: 8 accumulators in registers.
-  for (; ch + 16 <= c; ch += 16) {
-    const o = <usize>ch << 2;
-    const h0 = v128.load(shift + o), h1 = v128.load(shift + o, 16), h2 = v128.load(shift + o, 32), h3 = v128.load(shift + o, 48);
-    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
-    let q0 = f32x4.splat(0), q1 = f32x4.splat(0), q2 = f32x4.splat(0), q3 = f32x4.splat(0);
-    let p = x + o;
-    for (let r = 0; r < rows; r++) {
-      const d0 = f32x4.sub(v128.load(p), h0);
-      const d1 = f32x4.sub(v128.load(p, 16), h1);
-      const d2 = f32x4.sub(v128.load(p, 32), h2);
-      const d3 = f32x4.sub(v128.load(p, 48), h3);
-      s0 = f32x4.add(s0, d0); q0 = madd(d0, d0, q0);
-      s1 = f32x4.add(s1, d1); q1 = madd(d1, d1, q1);
-      s2 = f32x4.add(s2, d2); q2 = madd(d2, d2, q2);
-      s3 = f32x4.add(s3, d3); q3 = madd(d3, d3, q3);
-      p += rowBytes;
+  const qOut = out + rowBytes;
+  memory.fill(out, 0, rowBytes << 1);
+  const end4 = <usize>(c & ~3) << 2;
+  let p = x;
+  for (let r = 0; r < rows; r++) {
+    let o: usize = 0;
+    for (; o < end4; o += 16) {
+      const d = f32x4.sub(v128.load(p + o), v128.load(shift + o));
+      v128.store(out + o, f32x4.add(v128.load(out + o), d));
+      v128.store(qOut + o, madd(d, d, v128.load(qOut + o)));
     }
-    const qo = out + rowBytes + o;
-    v128.store(out + o, s0); v128.store(out + o, s1, 16); v128.store(out + o, s2, 32); v128.store(out + o, s3, 48);
-    v128.store(qo, q0); v128.store(qo, q1, 16); v128.store(qo, q2, 32); v128.store(qo, q3, 48);
-  }
-  for (; ch < c; ch++) {
-    const o = <usize>ch << 2;
-    const h = load<f32>(shift + o);
-    let s: f32 = 0, q: f32 = 0;
-    let p = x + o;
-    for (let r = 0; r < rows; r++) {
-      const d = load<f32>(p) - h;
-      s += d;
-      q += d * d;
-      p += rowBytes;
+    for (; o < rowBytes; o += 4) {
+      const d = load<f32>(p + o) - load<f32>(shift + o);
+      store<f32>(out + o, load<f32>(out + o) + d);
+      store<f32>(qOut + o, load<f32>(qOut + o) + d * d);
     }
-    store<f32>(out + o, s);
-    store<f32>(out + rowBytes + o, q);
+    p += rowBytes;
   }
 }
 
