@@ -123,6 +123,7 @@ const cases: Case[] = [
   { m: 9, n: 24, k: 33, dtype: 'float32', layout: 'nk', bias: true, lda: 40, ldc: 27 },
   { m: 3, n: 1, k: 600, dtype: 'float32', layout: 'kn', bias: true },
   { m: 37, n: 29, k: 1100, dtype: 'float32', layout: 'nk', bias: true },
+  { m: 5, n: 9, k: 2100, dtype: 'float32', layout: 'kn', bias: true },
   { m: 21, n: 13, k: 1030, dtype: 'float32', layout: 'nk', bias: true, clamp: [0, Infinity] },
   { m: 6, n: 11, k: 9, dtype: 'float32', layout: 'kn', bias: true, clamp: [0, 0.5] },
   { m: 9, n: 8, k: 40, dtype: 'float32', layout: 'kn', bias: false, clamp: [-0.25, 0.25] },
