@@ -149,7 +149,7 @@ describe('load-time checks', () => {
     m.main.markOutput(c);
     const load = () => Interpreter.load(m.toBuffer());
     expect(load).toThrow(SdError);
-    expect(load).toThrow(/unsupported op CUSTOM:MyFancyOp \(subgraph 0, operator 1\); supported ops: ADD, AVERAGE_POOL_2D, .*CONV_2D.*STABLEHLO_COMPOSITE/);
+    expect(load).toThrow(/unsupported op CUSTOM:MyFancyOp \(subgraph 0, operator 1\); supported ops: ABS, ADD, AVERAGE_POOL_2D, .*CONV_2D.*STABLEHLO_COMPOSITE/);
   });
 
   it('names the operator when a shape does not fit', () => {

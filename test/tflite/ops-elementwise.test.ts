@@ -50,6 +50,12 @@ const UNARY: Array<[string, (x: number) => number, number, number]> = [
   ['HARD_SWISH', (x) => (x * Math.min(6, Math.max(0, x + 3))) / 6, -5, 5],
   ['SIN', Math.sin, -7, 7],
   ['COS', Math.cos, -7, 7],
+  ['ABS', Math.abs, -3, 3],
+  ['NEG', (x) => -x, -3, 3],
+  ['SQUARE', (x) => x * x, -3, 3],
+  ['FLOOR', Math.floor, -3, 3],
+  ['CEIL', Math.ceil, -3, 3],
+  ['RELU_N1_TO_1', (x) => Math.min(1, Math.max(-1, x)), -3, 3],
 ];
 
 describe('unary ops', () => {

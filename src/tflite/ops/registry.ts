@@ -1,8 +1,10 @@
 /** The op registry: every builtin op the interpreter runs, by its schema name. */
+import { absOp } from './abs.js';
 import { addOp } from './add.js';
 import { averagePool2dOp } from './average-pool-2d.js';
 import { batchMatmulOp } from './batch-matmul.js';
 import { castOp } from './cast.js';
+import { ceilOp } from './ceil.js';
 import { concatenationOp } from './concatenation.js';
 import { conv2dOp } from './conv-2d.js';
 import { cosOp } from './cos.js';
@@ -11,6 +13,7 @@ import { dequantizeOp } from './dequantize.js';
 import { divOp } from './div.js';
 import { expOp } from './exp.js';
 import { expandDimsOp } from './expand-dims.js';
+import { floorOp } from './floor.js';
 import { fullyConnectedOp } from './fully-connected.js';
 import { gatherOp } from './gather.js';
 import { geluOp } from './gelu.js';
@@ -22,10 +25,12 @@ import { maximumOp } from './maximum.js';
 import { meanOp } from './mean.js';
 import { minimumOp } from './minimum.js';
 import { mulOp } from './mul.js';
+import { negOp } from './neg.js';
 import type { OpDefinition } from './op.js';
 import { padOpDef } from './pad.js';
 import { padV2Op } from './padv2.js';
 import { reluOp } from './relu.js';
+import { reluN1To1Op } from './relu-n1-to-1.js';
 import { relu6Op } from './relu6.js';
 import { reshapeOp } from './reshape.js';
 import { resizeBilinearOp } from './resize-bilinear.js';
@@ -38,6 +43,7 @@ import { softmaxOp } from './softmax.js';
 import { splitOp } from './split.js';
 import { splitVOp } from './split-v.js';
 import { sqrtOp } from './sqrt.js';
+import { squareOp } from './square.js';
 import { squaredDifferenceOp } from './squared-difference.js';
 import { squeezeOp } from './squeeze.js';
 import { stablehloCompositeOp } from './stablehlo-composite.js';
@@ -48,12 +54,12 @@ import { tanhOp } from './tanh.js';
 import { transposeOp } from './transpose.js';
 
 const OPS: readonly OpDefinition[] = [
-  addOp, averagePool2dOp, batchMatmulOp, castOp, concatenationOp, conv2dOp, cosOp, depthwiseConv2dOp, dequantizeOp,
-  divOp, expOp, expandDimsOp, fullyConnectedOp, gatherOp, geluOp, hardSwishOp, logOp, logisticOp, maxPool2dOp, maximumOp,
-  meanOp, minimumOp, mulOp, padOpDef, padV2Op, reluOp, relu6Op, reshapeOp, resizeBilinearOp, resizeNearestNeighborOp,
-  rsqrtOp, shapeOp, sinOp,
-  sliceOp, softmaxOp, splitOp, splitVOp, sqrtOp, squaredDifferenceOp, squeezeOp, stablehloCompositeOp, stridedSliceOp,
-  subOp, sumOp, tanhOp, transposeOp,
+  absOp, addOp, averagePool2dOp, batchMatmulOp, castOp, ceilOp, concatenationOp, conv2dOp, cosOp, depthwiseConv2dOp,
+  dequantizeOp, divOp, expandDimsOp, expOp, floorOp, fullyConnectedOp, gatherOp, geluOp, hardSwishOp, logisticOp,
+  logOp, maximumOp, maxPool2dOp, meanOp, minimumOp, mulOp, negOp, padOpDef, padV2Op, relu6Op, reluN1To1Op, reluOp,
+  reshapeOp, resizeBilinearOp, resizeNearestNeighborOp, rsqrtOp, shapeOp, sinOp, sliceOp, softmaxOp, splitOp,
+  splitVOp, sqrtOp, squaredDifferenceOp, squareOp, squeezeOp, stablehloCompositeOp, stridedSliceOp, subOp, sumOp,
+  tanhOp, transposeOp,
 ];
 
 const REGISTRY = new Map(OPS.map((op) => [op.name, op]));

@@ -1,0 +1,5 @@
+/** FLOOR elementwise (reference: src/kernels/reference/unary.ts). */
+import { UNARY_FUNCTIONS } from '../../kernels/reference/unary.js';
+import { unaryOp } from './unary-op.js';
+
+export const floorOp = unaryOp('FLOOR', () => UNARY_FUNCTIONS.FLOOR);

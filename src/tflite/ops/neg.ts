@@ -1,0 +1,5 @@
+/** NEG elementwise (reference: src/kernels/reference/unary.ts). */
+import { UNARY_FUNCTIONS } from '../../kernels/reference/unary.js';
+import { unaryOp } from './unary-op.js';
+
+export const negOp = unaryOp('NEG', () => UNARY_FUNCTIONS.NEG);
