@@ -1,6 +1,8 @@
 /**
  * The `kernels` benchmark suite: SIMD peak, then GEMM at the issue's
- * FULLY_CONNECTED shapes, per kernel variant and thread count. Prints a table
+ * FULLY_CONNECTED shapes, fused attention, group norm and layer norm, per
+ * kernel variant and thread count. Norm rows are in GB/s against the copy
+ * bandwidth measured in the same run. Prints a table
  * and writes JSON (default build/bench/kernels.json).
  *
  *   npm run bench -- kernels [--threads 1,2] [--variant simd|relaxed|both]
@@ -17,7 +19,12 @@ import { setFlagsFromString } from 'node:v8';
 import { UsageError } from '../../src/errors.js';
 import type { KernelVariant } from '../../src/kernels/wasm/loader.js';
 import { createKernelRuntime } from '../../src/kernels/wasm/runtime.js';
+import { ATTENTION_SHAPES, attentionFlops, attentionLabel, timeAttention } from './attention.js';
 import { FC_SHAPES, gemmFlops, shapeLabel, timeGemm } from './gemm.js';
+import {
+  GROUP_NORM_SHAPES, LAYER_NORM_SHAPES, copyBandwidth, groupNormBytes, groupNormLabel, layerNormBytes, layerNormLabel,
+  timeGroupNorm, timeLayerNorm,
+} from './norms.js';
 import { measurePeak } from './peak.js';
 
 interface Options {
@@ -63,6 +70,8 @@ interface PeakRow {
   threads: number;
   gflops: number;
   gflopsPerCpuSecond: number;
+  /** Memory copy bandwidth (read + write) in the same run, GB/s. */
+  copyGBps: number;
 }
 
 interface KernelRow {
@@ -71,13 +80,18 @@ interface KernelRow {
   variant: KernelVariant;
   threads: number;
   ms: number;
-  gflops: number;
-  /** Share of the SIMD peak of the same variant and thread count. */
+  /** Null for memory-bound rows (norms), which report gbps instead. */
+  gflops: number | null;
+  /** Memory traffic per second for memory-bound rows, GB/s. */
+  gbps: number | null;
+  /** Share of the SIMD peak (flops rows) or of the copy bandwidth (GB/s rows), same variant and thread count. */
   shareOfPeak: number;
   /** Process CPU time per call (all threads), ms. */
   cpuMs: number;
   /** GFLOP per CPU-second per thread: the speed a thread reaches when it has a core to itself. */
-  gflopsPerCpuSecond: number;
+  gflopsPerCpuSecond: number | null;
+  /** Scratch memory the kernel used beyond inputs and outputs (attention), bytes. */
+  workspaceBytes: number | null;
   rmePercent: number;
   /**
    * The same op in LiteRT.js (a single-op model from our writer, run by
@@ -90,20 +104,22 @@ function printTable(peaks: PeakRow[], rows: KernelRow[]): void {
   console.log('\nWebAssembly SIMD peak (8 independent multiply-add chains, operands in L1):');
   for (const p of peaks) {
     console.log(
-      `  ${p.variant.padEnd(8)} ${p.threads} thread(s): ${p.gflops.toFixed(1)} GFLOP/s (${p.gflopsPerCpuSecond.toFixed(1)} GFLOP/cpu-s)`,
+      `  ${p.variant.padEnd(8)} ${p.threads} thread(s): ${p.gflops.toFixed(1)} GFLOP/s (${p.gflopsPerCpuSecond.toFixed(1)} GFLOP/cpu-s); copy ${p.copyGBps.toFixed(1)} GB/s`,
     );
   }
-  const header = ['op', 'shape', 'variant', 'thr', 'ms', 'GFLOP/s', '% peak', '±%', 'GFLOP/cpu-s', 'LiteRT.js ms', 'speed-up'];
+  const header = ['op', 'shape', 'variant', 'thr', 'ms', 'GFLOP/s', 'GB/s', '% peak', '±%', 'GFLOP/cpu-s', 'work MB', 'LiteRT.js ms', 'speed-up'];
   const table = rows.map((r) => [
     r.op,
     r.shape,
     r.variant,
     String(r.threads),
     r.ms.toFixed(2),
-    r.gflops.toFixed(1),
+    r.gflops === null ? '—' : r.gflops.toFixed(1),
+    r.gbps === null ? '—' : r.gbps.toFixed(1),
     (100 * r.shareOfPeak).toFixed(0),
     r.rmePercent.toFixed(1),
-    r.gflopsPerCpuSecond.toFixed(1),
+    r.gflopsPerCpuSecond === null ? '—' : r.gflopsPerCpuSecond.toFixed(1),
+    r.workspaceBytes === null ? '—' : (r.workspaceBytes / 2 ** 20).toFixed(1),
     r.litert ? r.litert.ms.toFixed(2) : '—',
     r.litert ? `${r.litert.ratio.toFixed(2)}x` : '—',
   ]);
@@ -112,6 +128,7 @@ function printTable(peaks: PeakRow[], rows: KernelRow[]): void {
   console.log(`\n${line(header)}`);
   for (const row of table) console.log(line(row));
   console.log('GFLOP/cpu-s: flops over the process CPU time (all threads), i.e. per-core speed when not waiting for a core.');
+  console.log('% peak: of the SIMD peak for GFLOP/s rows, of the copy bandwidth for GB/s rows. Attention flops: 4·B·N·T·S·d.');
   console.log('(LiteRT.js column: not measured yet; it will come from bench/peers/litert.ts on single-op models.)');
 }
 
@@ -126,7 +143,8 @@ export async function run(args: string[]): Promise<void> {
       const rt = await createKernelRuntime({ threads, variant });
       try {
         const peak = measurePeak(rt, options.maxTime);
-        peaks.push({ variant, threads, ...peak });
+        const copyGBps = copyBandwidth(rt, options.maxTime);
+        peaks.push({ variant, threads, ...peak, copyGBps });
         console.log(`peak ${variant} x${threads}: ${peak.gflops.toFixed(1)} GFLOP/s`);
         for (const shape of FC_SHAPES) {
           const t = timeGemm(rt, shape, options.maxTime);
@@ -138,14 +156,40 @@ export async function run(args: string[]): Promise<void> {
             threads,
             ms: t.medianMs,
             gflops,
+            gbps: null,
             shareOfPeak: gflops / peak.gflops,
             rmePercent: t.rmePercent,
             cpuMs: t.cpuMs,
             gflopsPerCpuSecond: gemmFlops(shape) / t.cpuMs / 1e6,
+            workspaceBytes: null,
             litert: null,
           };
           rows.push(row);
           console.log(`  ${row.op} ${row.shape}: ${row.ms.toFixed(2)} ms, ${gflops.toFixed(1)} GFLOP/s`);
+        }
+        for (const shape of ATTENTION_SHAPES) {
+          const t = timeAttention(rt, shape, options.maxTime);
+          const gflops = attentionFlops(shape) / t.medianMs / 1e6;
+          rows.push({
+            op: 'ATTENTION', shape: attentionLabel(shape), variant, threads, ms: t.medianMs, gflops, gbps: null,
+            shareOfPeak: gflops / peak.gflops, rmePercent: t.rmePercent, cpuMs: t.cpuMs,
+            gflopsPerCpuSecond: attentionFlops(shape) / t.cpuMs / 1e6, workspaceBytes: t.workspaceBytes, litert: null,
+          });
+          console.log(`  ATTENTION ${attentionLabel(shape)}: ${t.medianMs.toFixed(2)} ms, ${gflops.toFixed(1)} GFLOP/s`);
+        }
+        const norms = [
+          ...GROUP_NORM_SHAPES.map((s) => ({ op: 'GROUP_NORM', label: groupNormLabel(s), bytes: groupNormBytes(s), run: () => timeGroupNorm(rt, s, options.maxTime) })),
+          ...LAYER_NORM_SHAPES.map((s) => ({ op: 'LAYER_NORM', label: layerNormLabel(s), bytes: layerNormBytes(s), run: () => timeLayerNorm(rt, s, options.maxTime) })),
+        ];
+        for (const norm of norms) {
+          const t = norm.run();
+          const gbps = norm.bytes / t.medianMs / 1e6;
+          rows.push({
+            op: norm.op, shape: norm.label, variant, threads, ms: t.medianMs, gflops: null, gbps,
+            shareOfPeak: gbps / copyGBps, rmePercent: t.rmePercent, cpuMs: t.cpuMs,
+            gflopsPerCpuSecond: null, workspaceBytes: null, litert: null,
+          });
+          console.log(`  ${norm.op} ${norm.label}: ${t.medianMs.toFixed(2)} ms, ${gbps.toFixed(1)} GB/s`);
         }
       } finally {
         await rt.close();
