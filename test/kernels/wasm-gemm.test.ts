@@ -1,13 +1,12 @@
-import { setFlagsFromString } from 'node:v8';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gemm } from '../../src/kernels/wasm/gemm.js';
 import { packGemmWeights, type GemmWeights, type WeightLayout } from '../../src/kernels/wasm/gemm-pack.js';
 import { createKernelRuntime, type KernelRuntime } from '../../src/kernels/wasm/runtime.js';
-import type { KernelVariant } from '../../src/kernels/wasm/loader.js';
+import { enableRelaxedSimd, type KernelVariant } from '../../src/kernels/wasm/loader.js';
 
 // Lets this test process also compile and check the relaxed-SIMD variant
 // (plain Node 20 needs --experimental-wasm-relaxed-simd for it).
-setFlagsFromString('--experimental-wasm-relaxed-simd');
+const relaxedAvailable = enableRelaxedSimd();
 
 function random(seed: number): () => number {
   let s = seed >>> 0;
@@ -182,10 +181,20 @@ for (const variant of ['simd', 'relaxed'] as KernelVariant[]) {
 }
 
 describe('gemm packing', () => {
-  it('decodes known half-precision values', () => {
-    const halves = Uint16Array.from([0x3c00, 0xc000, 0x7bff, 0x0001, 0x3555, 0x8000]);
-    const values = [1, -2, 65504, 2 ** -24, 0.333251953125, -0];
-    const w: GemmWeights = { k: 1, n: 6, layout: 'kn', dtype: 'float16', data: halves };
-    expect(Array.from(denseB(w))).toEqual(values);
+  it('runs the relaxed variant in this process', () => {
+    expect(relaxedAvailable).toBe(true);
+  });
+
+  it('expands known half-precision values exactly', async () => {
+    const halves = Uint16Array.from([0x3c00, 0xc000, 0x7bff, 0x0001, 0x3555, 0xfbff, 0x0400]);
+    const values = [1, -2, 65504, 2 ** -24, 0.333251953125, -65504, 2 ** -14];
+    const rt = await createKernelRuntime({ threads: 1, variant: 'simd', maximumPages: 64 });
+    try {
+      const w: GemmWeights = { k: 1, n: values.length, layout: 'kn', dtype: 'float16', data: halves };
+      const out = runCase(rt, { m: 1, n: values.length, k: 1, dtype: 'float16', layout: 'kn', bias: false }, Float32Array.of(1), w);
+      expect(Array.from(out)).toEqual(values);
+    } finally {
+      await rt.close();
+    }
   });
 });
