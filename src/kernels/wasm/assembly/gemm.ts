@@ -47,9 +47,10 @@ function storeCols(p: usize, v: v128, cols: i32): void {
  * kc steps. `init` is the bias pointer (0 = zeros) when `fromC` is false, and
  * C's current value when it is true (a later K block). With `clamp` (on the
  * last K block) the results are clamped to [lo, hi] before they are stored.
- * Rows past mr read row 0 of A again and are not stored.
+ * Rows past mr read row 0 of A again and are not stored. Exported for other
+ * kernels built on the same micro-kernel (e.g. convolution as implicit GEMM).
  */
-function tile4x8(
+export function tile4x8(
   a: usize, ldaBytes: usize, mr: i32,
   bp: usize, kc: i32,
   c: usize, ldcBytes: usize, nr: i32,
