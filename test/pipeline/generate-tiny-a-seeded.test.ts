@@ -8,7 +8,13 @@ import { openCheckpoint } from '../../src/models/checkpoint/checkpoint.js';
 import { COMPONENTS } from '../../src/models/checkpoint/component-weights.js';
 import { loadModelConfig } from '../../src/models/config.js';
 import { checkComponents, writeComponent } from '../../src/models/convert.js';
+import type { PipelineComponents } from '../../src/pipeline/components.js';
 import { decodeImage } from '../../src/pipeline/image/decode.js';
+import { NumpyLegacyRandom } from '../../src/pipeline/rng/index.js';
+import { createSampler } from '../../src/pipeline/samplers/index.js';
+import { StableDiffusion } from '../../src/pipeline/stable-diffusion.js';
+import { loadTfliteComponents } from '../../src/pipeline/tflite-components.js';
+import { ClipTokenizer } from '../../src/pipeline/tokenizer/clip-tokenizer.js';
 
 /*
  * End to end against the reference pipeline: tiny-a converted by our
@@ -39,8 +45,8 @@ beforeAll(() => {
   try {
     const weights = checkComponents(checkpoint, COMPONENTS, config);
     for (const c of COMPONENTS) {
-      // Pinned to the goldens' 64x64 (our interpreter does not yet run the SHAPE op of dynamic-size graphs).
-      writeComponent(c, weights.get(c)!, join(models, `${c}.tflite`), { config, precision: 'fp32', target: 'cpu', height: 64, width: 64 });
+      // The default conversion: dynamic spatial sizes, resized by the pipeline per run.
+      writeComponent(c, weights.get(c)!, join(models, `${c}.tflite`), { config, precision: 'fp32', target: 'cpu' });
     }
   } finally {
     checkpoint.close();
@@ -104,5 +110,51 @@ describe.sequential('generate on converted tiny-a vs the reference pipeline (tin
     expect(again.png.equals(one.png)).toBe(true);
     expect(two.png.equals(one.png)).toBe(true);
     expect(two.latents).toEqual(one.latents);
+  });
+
+  it('img2img on the real encoder at a non-square size: encoder noise, then latent noise, from the seed', async () => {
+    const loaded = await loadTfliteComponents(models, 1);
+    const encoded: Float32Array[] = [];
+    const unetIn: Float32Array[] = [];
+    const { denoiser, imageEncoder } = loaded;
+    const encoder = imageEncoder!;
+    // The real components, recording what goes into the UNet and comes out of the encoder.
+    const components: PipelineComponents = {
+      textEncoder: loaded.textEncoder,
+      decoder: loaded.decoder,
+      denoiser: {
+        latentChannels: denoiser.latentChannels,
+        contextWidth: denoiser.contextWidth,
+        timeEmbeddingWidth: denoiser.timeEmbeddingWidth,
+        sizeRule: denoiser.sizeRule,
+        run: (x, ctx, t, size) => (unetIn.push(x), denoiser.run(x, ctx, t, size)),
+      },
+      imageEncoder: {
+        latentChannels: encoder.latentChannels,
+        sizeRule: encoder.sizeRule,
+        run: (img, noise, size) => (encoded.push(encoder.run(img, noise, size)), encoded.at(-1)!),
+      },
+    };
+    const sd = new StableDiffusion(components, ClipTokenizer.load(join(FIXTURES, 'clip-tokenizer')), () => loaded.close());
+    const init = decodeImage(readFileSync(join(SEEDED, 'k_euler_s42_p0.png')), 'init');
+    const r = sd.generate({ prompt: 'a cat', seed: 3, steps: 4, strength: 0.5, width: 128, height: 64, initImage: init, tokenizerMode: 'seed' });
+    sd.close();
+    expect([r.image.width, r.image.height]).toEqual([128, 64]);
+    expect(r.latentShape).toEqual([1, 4, 8, 16]);
+    expect(unetIn.length).toBe(2);
+
+    const rng = new NumpyLegacyRandom(3);
+    rng.normal(512); // the encoder's noise
+    const sampler = createSampler('k_euler', 4);
+    sampler.setStrength(0.5);
+    const noise = sampler.scaleInitialNoise(rng.normalFloat32(512));
+    const start = sampler.scaleModelInput(encoded[0]!.map((v, i) => v + noise[i]!));
+    expect(unetIn[0]!.subarray(0, 512)).toEqual(start);
+  });
+
+  it('a size the dynamic UNet cannot take is refused before any work', async () => {
+    const sd = await StableDiffusion.load({ models, tokenizer: join(FIXTURES, 'clip-tokenizer') });
+    expect(() => sd.generate({ prompt: 'x', width: 96, height: 64, steps: 1 })).toThrow(/diffusion.tflite takes widths and heights that are multiples of 64 pixels; got 96x64/);
+    sd.close();
   });
 });
