@@ -13,7 +13,7 @@ import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../../src
 import { openCheckpoint } from '../../src/models/checkpoint/checkpoint.js';
 import { COMPONENTS, componentSpecs } from '../../src/models/checkpoint/component-weights.js';
 import { diffusersLocation } from '../../src/models/checkpoint/diffusers-names.js';
-import { buildComponent, checkComponents } from '../../src/models/convert.js';
+import { buildComponent, checkComponents, writeComponent } from '../../src/models/convert.js';
 import { TINY_A_CKPT, TINY_A_CONFIG_FILE, tinyAConfig } from './convert-tiny-a.js';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -211,6 +211,33 @@ describe('bad checkpoints', () => {
     expect(cli.stderr).toContain('missing tensor "cond_stage_model.transformer.text_model.final_layer_norm.bias" (expected shape [32])');
     expect(cli.stderr).not.toContain('internal error');
     expect(fs.existsSync(out) ? fs.readdirSync(out) : []).toEqual([]);
+  });
+});
+
+describe('writing', () => {
+  it('a failed write (here: the disk filling up after 10 tensors) is a clear error and leaves no file behind', () => {
+    const ckpt = openCheckpoint(TINY_A_CKPT, config);
+    const out = fs.mkdtempSync(path.join(dir, 'full-disk-'));
+    try {
+      const source = checkComponents(ckpt, ['decoder'], config).get('decoder')!;
+      let reads = 0;
+      const failing = {
+        shape: (name: string) => source.shape(name),
+        read: (name: string) => {
+          if (++reads > 10) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+          return source.read(name);
+        },
+      };
+      const file = path.join(out, 'decoder.tflite');
+      expect(() => writeComponent('decoder', failing, file, { config, precision: 'fp32', target: 'cpu' })).toThrow(UsageError);
+      reads = 0;
+      expect(() => writeComponent('decoder', failing, file, { config, precision: 'fp32', target: 'cpu' })).toThrow(
+        `cannot write ${file}: ENOSPC: no space left on device, write`,
+      );
+      expect(fs.readdirSync(out)).toEqual([]);
+    } finally {
+      ckpt.close();
+    }
   });
 });
 
