@@ -96,6 +96,11 @@ describe('tiny-a converted by npm run convert (fp32, cpu), in LiteRT.js', () => 
     );
     expect(cli.stderr).not.toMatch(/error/);
     expect(cli.status).toBe(0);
+    // A finished progress bar per component: tensors and bytes written.
+    for (const c of ['clip', 'diffusion', 'decoder', 'encoder']) {
+      expect(cli.stderr).toMatch(new RegExp(`${c}\\.tflite \\[#{24}\\] (\\d+)/\\1 .* ([\\d.]+ [kM]B) / \\2`));
+      expect(cli.stdout).toContain(`wrote ${path.join(dir, `${c}.tflite`)}`);
+    }
     const files = Object.fromEntries(
       await Promise.all((['clip', 'diffusion', 'decoder', 'encoder'] as const).map(async (c) => [c, await rt.loadModel(path.join(dir, `${c}.tflite`))])),
     );
