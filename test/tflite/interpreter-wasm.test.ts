@@ -88,3 +88,99 @@ describe('FULLY_CONNECTED on the WebAssembly GEMM', () => {
     expect(relativeError(value.data as Float32Array, want)).toBeLessThan(1e-4);
   });
 });
+
+/** The WebAssembly overrides with a count of the nodes each one ran. */
+function counted(runtime: KernelRuntime) {
+  const options = wasmInterpreterOptions(runtime);
+  const runs: Record<string, number> = {};
+  const kernels = Object.fromEntries(Object.entries(options.kernels).map(([op, k]) => [op, {
+    ...k,
+    run: (node: Parameters<typeof k.run>[0], ctx: Parameters<typeof k.run>[1]) => {
+      runs[op] = (runs[op] ?? 0) + 1;
+      k.run(node, ctx);
+    },
+  }]));
+  return { options: { ...options, kernels }, runs };
+}
+
+describe('graphs on the WebAssembly kernels agree with the reference kernels', () => {
+  function compare(build: (g: import('../../src/tflite/writer.js').SubgraphBuilder) => number, feeds: Record<string, Float32Array>, expectRuns: Record<string, number>) {
+    const m = new TfliteModelBuilder();
+    m.main.markOutput(build(m.main));
+    const bytes = m.toBuffer();
+    const reference = Interpreter.load(bytes).getSignatureRunner().invoke(feeds);
+    const { options, runs } = counted(runtime);
+    const fast = Interpreter.load(bytes, options).getSignatureRunner().invoke(feeds);
+    const name = Object.keys(reference)[0]!;
+    expect(fast[name]!.shape).toEqual(reference[name]!.shape);
+    expect(relativeError(fast[name]!.data as Float32Array, reference[name]!.data as Float32Array)).toBeLessThan(2e-6);
+    expect(runs).toEqual(expectRuns);
+  }
+
+  it('converter-style group norm + SiLU, 1x1 conv, elementwise', async () => {
+    const { addGroupNormChannelStats } = await import('./interpreter-graphs.js');
+    const shape: [number, number, number, number] = [2, 5, 3, 16];
+    compare((g) => {
+      const x = g.addInput('x', 'FLOAT32', shape);
+      const gamma = g.addConstant('g', 'FLOAT32', [16], bytesOf(random(16, 1, 0.5, 1.5)));
+      const beta = g.addConstant('b', 'FLOAT32', [16], bytesOf(random(16, 2)));
+      const n = addGroupNormChannelStats(g, x, gamma, beta, shape, 4, 1e-5, true);
+      const y = g.addTensor('y', 'FLOAT32', [2, 5, 3, 7]);
+      g.addOperator('CONV_2D', [n, g.addConstant('w', 'FLOAT32', [7, 1, 1, 16], bytesOf(random(112, 3))), g.addConstant('bias', 'FLOAT32', [7], bytesOf(random(7, 4)))], [y], {
+        padding: 'SAME', strideH: 1, strideW: 1, fusedActivationFunction: 'RELU',
+      });
+      const z = g.addTensor('z', 'FLOAT32', [2, 5, 3, 7]);
+      g.addOperator('MUL', [y, g.addConstant('s', 'FLOAT32', [7], bytesOf(random(7, 5)))], [z]);
+      const e = g.addTensor('e', 'FLOAT32', [2, 5, 3, 7]);
+      g.addOperator('TANH', [z], [e]);
+      return e;
+    }, { x: random(2 * 5 * 3 * 16, 6, -2, 2) }, { FUSED_GROUP_NORM: 1, CONV_2D: 1, MUL: 1, TANH: 1 });
+  });
+
+  it.each([
+    ['3x3 SAME stride 1', [3, 3], 'SAME', [1, 1], [1, 1]],
+    ['3x3 VALID stride 2', [3, 3], 'VALID', [2, 2], [1, 1]],
+    ['3x2 SAME stride 2x1 dilation 1x2', [3, 2], 'SAME', [2, 1], [1, 2]],
+  ] as const)('CONV_2D %s (im2col + GEMM), fp16 weights', (_, [kh, kw], padding, [sh, sw], [dh, dw]) => {
+    const half = f32ArrayToF16(random(9 * kh * kw * 6, 13));
+    compare((g) => {
+      const x = g.addInput('x', 'FLOAT32', [2, 11, 9, 6]);
+      const w16 = g.addConstant('w16', 'FLOAT16', [9, kh, kw, 6], bytesOf(half));
+      const w = g.addTensor('w', 'FLOAT32', [9, kh, kw, 6]);
+      g.addOperator('DEQUANTIZE', [w16], [w]);
+      const y = g.addTensor('y', 'FLOAT32', [1]);
+      g.addOperator('CONV_2D', [x, w, g.addConstant('b', 'FLOAT32', [9], bytesOf(random(9, 14)))], [y], {
+        padding, strideH: sh, strideW: sw, dilationHFactor: dh, dilationWFactor: dw, fusedActivationFunction: 'RELU6',
+      });
+      return y;
+    }, { x: random(2 * 11 * 9 * 6, 15) }, { CONV_2D: 1 });
+  });
+
+  it('CONV_2D over more positions than one im2col chunk holds (8 MB: 3640 rows of 3x3x64)', () => {
+    compare((g) => {
+      const x = g.addInput('x', 'FLOAT32', [1, 64, 64, 64]);
+      const y = g.addTensor('y', 'FLOAT32', [1]);
+      g.addOperator('CONV_2D', [x, g.addConstant('w', 'FLOAT32', [4, 3, 3, 64], bytesOf(random(4 * 9 * 64, 16))), -1], [y], { padding: 'SAME', strideH: 1, strideW: 1 });
+      return y;
+    }, { x: random(64 * 64 * 64, 17) }, { CONV_2D: 1 });
+  });
+
+  it('layer norm, attention with a mask, softmax and GELU', async () => {
+    const { addAttention, addLayerNorm } = await import('./interpreter-graphs.js');
+    const dims = { b: 2, t: 5, s: 7, n: 3, h: 8 };
+    compare((g) => {
+      const q0 = g.addInput('q', 'FLOAT32', [2, 5, 3, 8]);
+      const q = addLayerNorm(g, q0, g.addConstant('lg', 'FLOAT32', [8], bytesOf(random(8, 7, 0.5, 1.5))), g.addConstant('lb', 'FLOAT32', [8], bytesOf(random(8, 8))), [2, 5, 3, 8], 1e-5);
+      const k = g.addInput('k', 'FLOAT32', [2, 7, 3, 8]);
+      const v = g.addInput('v', 'FLOAT32', [2, 7, 3, 8]);
+      const mask = g.addInput('mask', 'FLOAT32', [1, 1, 5, 7]);
+      const o = addAttention(g, q, k, v, mask, dims, 0.35);
+      const sm = g.addTensor('sm', 'FLOAT32', [2, 5, 3, 8]);
+      g.addOperator('SOFTMAX', [o], [sm], { beta: 0.7 });
+      const y = g.addTensor('y', 'FLOAT32', [2, 5, 3, 8]);
+      g.addOperator('GELU', [sm], [y], { approximate: false });
+      return y;
+    }, { q: random(240, 9), k: random(336, 10), v: random(336, 11), mask: Float32Array.from(random(35, 12), (m) => (m > 0.7 ? -1e9 : 0)) },
+    { FUSED_LAYER_NORM: 1, FUSED_ATTENTION: 1, SOFTMAX: 1, GELU: 1 });
+  });
+});

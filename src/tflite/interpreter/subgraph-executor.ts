@@ -188,6 +188,7 @@ export class SubgraphExecutor {
     this.bindIfMoved();
     for (const step of this.steps) {
       if (step.atPrepare) continue;
+      this.bindIfMoved(); // a kernel taking scratch may have grown a WebAssembly memory
       const started = timer ? performance.now() : 0;
       this.guard(step.node, () => step.run(step.node, this.ctx));
       if (timer) timer(step.node, performance.now() - started);

@@ -22,11 +22,11 @@ import { input, optionsOf, output, setShape, store } from './node-access.js';
 import type { CallableSubgraph, Node, OpContext, OpDefinition } from './op.js';
 import { floatOperand } from './shared.js';
 
-type FastPath =
+export type FastPath =
   | { kind: 'group_norm'; groups: number; eps: number }
   | { kind: 'attention'; scale: number; causal: boolean };
 
-interface CompositeState {
+export interface CompositeState {
   attrs: Record<string, unknown>;
   fast: FastPath | undefined;
   callee: CallableSubgraph | undefined;

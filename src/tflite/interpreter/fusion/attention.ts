@@ -22,7 +22,7 @@ import { bothOrders, noActivation, Region, scalarConstant } from './graph-index.
 import { fusedStep, type FusedKernel } from './fused-op.js';
 import type { FusionPattern } from './pattern.js';
 
-interface AttentionState {
+export interface AttentionState {
   scale: number;
   /** K is [..., S, H] (the first BATCH_MATMUL had adj_y) rather than [..., H, S]. */
   keysRowMajor: boolean;

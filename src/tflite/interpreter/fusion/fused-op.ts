@@ -19,7 +19,7 @@ export interface FusedKernel<S> {
   run(node: Node, state: S): void;
 }
 
-interface FusedState<S> {
+export interface FusedState<S> {
   readonly kernel: S;
   readonly original: readonly Step[];
   fallback: boolean;
@@ -67,4 +67,9 @@ export function fusedStep<S>(
     },
   };
   return { node, def, run: def.run };
+}
+
+/** The state of a fused node: its kernel's parameters and whether the last prepare fell back to the original ops. */
+export function fusedState<S>(node: Node): FusedState<S> {
+  return node.state as FusedState<S>;
 }

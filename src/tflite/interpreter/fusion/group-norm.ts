@@ -23,7 +23,7 @@ import { fusedStep, type FusedKernel } from './fused-op.js';
 import { matchNormCore, peelAffine } from './normalization-core.js';
 import type { FusionPattern } from './pattern.js';
 
-interface GroupNormState {
+export interface GroupNormState {
   eps: number;
   groups: number;
   silu: boolean;

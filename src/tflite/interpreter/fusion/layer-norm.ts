@@ -11,7 +11,11 @@ import { fusedStep, type FusedKernel } from './fused-op.js';
 import { matchNormCore, peelAffine } from './normalization-core.js';
 import type { FusionPattern } from './pattern.js';
 
-const kernel: FusedKernel<{ eps: number }> = {
+export interface LayerNormState {
+  eps: number;
+}
+
+const kernel: FusedKernel<LayerNormState> = {
   name: 'FUSED_LAYER_NORM',
   prepare(node) {
     const x = input(node, 0);

@@ -1,22 +1,48 @@
 /**
  * The WebAssembly kernels as interpreter plug-ins, one file per op (more
- * ops join here as their fast kernels land):
+ * join here as fast kernels land; CONV_2D runs as im2col + GEMM for now):
  *
  *   const runtime = await createKernelRuntime({ threads: 2 });
  *   const interp = Interpreter.load(file, wasmInterpreterOptions(runtime));
  *
  * Activations then live in the kernels' shared memory, so a fast kernel
- * takes tensors by pointer (view.byteOffset); ops without a fast kernel
- * keep running on the reference kernels over the same memory.
+ * takes tensors by pointer (view.byteOffset); nodes a fast kernel declines
+ * run on the reference kernels over the same memory.
  */
 import type { KernelRuntime } from '../../../kernels/wasm/runtime.js';
 import type { InterpreterOptions } from '../../interpreter/interpreter.js';
 import { WasmMemoryArena } from '../../interpreter/tensor-arena.js';
 import type { KernelOverrides } from '../op.js';
+import { wasmFusedAttention } from './attention.js';
+import { wasmBinary } from './binary.js';
+import { wasmComposite } from './composite.js';
+import { wasmConv2d } from './conv-2d.js';
 import { wasmFullyConnected } from './fully-connected.js';
+import { wasmFusedGroupNorm } from './group-norm.js';
+import { wasmLayerNorm } from './layer-norm.js';
+import { wasmSoftmax } from './softmax.js';
+import { wasmUnary } from './unary.js';
 
 export function wasmKernels(runtime: KernelRuntime): KernelOverrides {
-  return { FULLY_CONNECTED: wasmFullyConnected(runtime) };
+  return {
+    FULLY_CONNECTED: wasmFullyConnected(runtime),
+    CONV_2D: wasmConv2d(runtime),
+    SOFTMAX: wasmSoftmax(runtime),
+    ADD: wasmBinary(runtime, 'ADD'),
+    SUB: wasmBinary(runtime, 'SUB'),
+    MUL: wasmBinary(runtime, 'MUL'),
+    DIV: wasmBinary(runtime, 'DIV'),
+    SQUARED_DIFFERENCE: wasmBinary(runtime, 'SQUARED_DIFFERENCE'),
+    EXP: wasmUnary(runtime, () => 'EXP'),
+    LOGISTIC: wasmUnary(runtime, () => 'LOGISTIC'),
+    TANH: wasmUnary(runtime, () => 'TANH'),
+    GELU: wasmUnary(runtime, (node) => ((node.options as { approximate?: boolean }).approximate ? 'GELU_TANH' : 'GELU')),
+    FUSED_GELU: wasmUnary(runtime, () => 'GELU_TANH'),
+    FUSED_LAYER_NORM: wasmLayerNorm(runtime),
+    FUSED_GROUP_NORM: wasmFusedGroupNorm(runtime),
+    FUSED_ATTENTION: wasmFusedAttention(runtime),
+    STABLEHLO_COMPOSITE: wasmComposite(runtime),
+  };
 }
 
 export function wasmInterpreterOptions(runtime: KernelRuntime): Required<Pick<InterpreterOptions, 'threads' | 'kernels' | 'arena'>> {
