@@ -1,10 +1,15 @@
 import { madd } from './simd';
-import { exp2NonPositive, maxLanes, sumLanes } from './math';
+import { exp2NonPositive } from './math';
 
 // Fused attention: out = softmax(scale * Q·Kᵀ + mask) · V, computed per
 // query tile with an online softmax (running max m and sum l per query row,
 // the output accumulator rescaled when the max grows), so the T x S score
-// matrix never exists: only a 4 x KB block of it at a time.
+// matrix never exists: only a 4-row x key-block piece of it at a time.
+//
+// The unit of work is a group of 4 query rows: 4x8 register tiles compute
+// its scores (stored key-major, one vector of 4 rows per key), the softmax
+// step then runs on all 4 rows at once (lane i = row i), and 4x8 tiles add
+// P·V into the rows' output accumulators.
 //
 // Layouts (last dim contiguous, element strides derived here):
 //   0 BTNH: q [B,T,N,d], k [B,S,KN,d], v [B,S,KN,dv], out [B,T,N,dv]
@@ -24,15 +29,15 @@ import { exp2NonPositive, maxLanes, sumLanes } from './math';
 // Per-thread scratch (its size: attentionScratchBytes, which ../attention.ts calls):
 //   kPack  ceil(S/8) panels of d rows x 8 keys (keys past S are zero)
 //   vPack  S8 rows of dv8 floats (S8 = S rounded up to 8, dv8 likewise; zero padded)
-//   qTile  TQ rows of d floats, scaled
+//   qTile  TQ rows of d floats, scaled, interleaved per group of 4 rows ([group][h][4])
 //   oTile  TQ rows of dv8 floats, the unnormalised output
 //   rowM, rowL  TQ floats each: running max and sum
-//   scores 4 rows of KB floats
+//   scores KB_MAX keys x 4 rows, key-major
 
 /** Query rows per work item. */
 export const TQ: i32 = 64;
-/** Keys per block: a 4 x KB score block plus KB packed keys and values stay in L1. */
-export const KB: i32 = 64;
+/** Most keys per block (the score block's capacity). */
+const KB_MAX: i32 = 128;
 
 const LOG2E: f32 = 1.4426950408889634;
 
@@ -42,39 +47,77 @@ function roundUp(x: i32, m: i32): i32 {
   return ((x + m - 1) / m) * m;
 }
 
-/** Scores for 4 query rows x 8 keys: s[r][j] = q[r] . k[j] over d. */
+/**
+ * Keys per block: all of them when S <= KB_MAX (cross-attention, CLIP),
+ * else as many as keep a block's packed keys and values within about 20 KiB
+ * of L1 (64 for d = 40), a multiple of 8.
+ */
 // @ts-ignore: decorator
 @inline
-function scoreTile(q: usize, qRowBytes: usize, kp: usize, d: i32, out: usize): void {
+function keyBlock(s8: i32, d: i32, dv8: i32): i32 {
+  if (s8 <= KB_MAX) return s8;
+  return max(16, min(64, (20480 / ((d + dv8) << 2)) & ~7));
+}
+
+// Shuffles of a 4x4 transpose: lo2/hi2 interleave two rows, loPairs/hiPairs
+// then gather the columns.
+// @ts-ignore: decorator
+@inline
+function lo2(a: v128, b: v128): v128 { return v128.shuffle<f32>(a, b, 0, 4, 1, 5); }
+// @ts-ignore: decorator
+@inline
+function hi2(a: v128, b: v128): v128 { return v128.shuffle<f32>(a, b, 2, 6, 3, 7); }
+// @ts-ignore: decorator
+@inline
+function loPairs(a: v128, b: v128): v128 { return v128.shuffle<f32>(a, b, 0, 1, 4, 5); }
+// @ts-ignore: decorator
+@inline
+function hiPairs(a: v128, b: v128): v128 { return v128.shuffle<f32>(a, b, 2, 3, 6, 7); }
+
+/** Stores the 4x4 transpose of rows a, b, c, d as four vectors at out. */
+// @ts-ignore: decorator
+@inline
+function storeTransposed(out: usize, a: v128, b: v128, c: v128, d: v128): void {
+  const t0 = lo2(a, b), t1 = hi2(a, b), t2 = lo2(c, d), t3 = hi2(c, d);
+  v128.store(out, loPairs(t0, t2));
+  v128.store(out, hiPairs(t0, t2), 16);
+  v128.store(out, loPairs(t1, t3), 32);
+  v128.store(out, hiPairs(t1, t3), 48);
+}
+
+/**
+ * Scores of 4 query rows x 8 keys over d, stored key-major: out[j] holds
+ * (q0.kj, q1.kj, q2.kj, q3.kj). `qp` is the group's interleaved queries
+ * ([h][4 rows]); `kp` an 8-key panel ([h][8 keys]).
+ */
+// @ts-ignore: decorator
+@inline
+function scoreTile(qp: usize, kp: usize, d: i32, out: usize): void {
   let x00 = f32x4.splat(0), x01 = f32x4.splat(0), x10 = f32x4.splat(0), x11 = f32x4.splat(0);
   let x20 = f32x4.splat(0), x21 = f32x4.splat(0), x30 = f32x4.splat(0), x31 = f32x4.splat(0);
-  let q0 = q, q1 = q + qRowBytes, q2 = q + 2 * qRowBytes, q3 = q + 3 * qRowBytes;
+  // One step per iteration: unrolled, V8 hoists the loads of both steps and spills accumulators.
   const end = kp + (<usize>d << 5);
   for (; kp < end; kp += 32) {
     const b0 = v128.load(kp);
     const b1 = v128.load(kp, 16);
-    let s = v128.load32_splat(q0);
-    x00 = madd(s, b0, x00);
-    x01 = madd(s, b1, x01);
-    s = v128.load32_splat(q1);
-    x10 = madd(s, b0, x10);
-    x11 = madd(s, b1, x11);
-    s = v128.load32_splat(q2);
-    x20 = madd(s, b0, x20);
-    x21 = madd(s, b1, x21);
-    s = v128.load32_splat(q3);
-    x30 = madd(s, b0, x30);
-    x31 = madd(s, b1, x31);
-    q0 += 4; q1 += 4; q2 += 4; q3 += 4;
+    let s = v128.load32_splat(qp);
+    x00 = madd(s, b0, x00); x01 = madd(s, b1, x01);
+    s = v128.load32_splat(qp, 4);
+    x10 = madd(s, b0, x10); x11 = madd(s, b1, x11);
+    s = v128.load32_splat(qp, 8);
+    x20 = madd(s, b0, x20); x21 = madd(s, b1, x21);
+    s = v128.load32_splat(qp, 12);
+    x30 = madd(s, b0, x30); x31 = madd(s, b1, x31);
+    qp += 16;
   }
-  const rowBytes: usize = <usize>KB << 2;
-  v128.store(out, x00); v128.store(out, x01, 16);
-  v128.store(out + rowBytes, x10); v128.store(out + rowBytes, x11, 16);
-  v128.store(out + 2 * rowBytes, x20); v128.store(out + 2 * rowBytes, x21, 16);
-  v128.store(out + 3 * rowBytes, x30); v128.store(out + 3 * rowBytes, x31, 16);
+  storeTransposed(out, x00, x10, x20, x30);
+  storeTransposed(out + 64, x01, x11, x21, x31);
 }
 
-/** o[r][0..8) += sum_j p[r][j] * v[j][0..8) for 4 rows over n keys. */
+/**
+ * o[r][0..8) += sum_j p[j][r] * v[j][0..8) for the 4 rows of a group over n
+ * keys; p is key-major ([j][4 rows]).
+ */
 // @ts-ignore: decorator
 @inline
 function valueTile(p: usize, vp: usize, vRowBytes: usize, n: i32, o: usize, oRowBytes: usize): void {
@@ -83,23 +126,18 @@ function valueTile(p: usize, vp: usize, vRowBytes: usize, n: i32, o: usize, oRow
   let x10 = v128.load(o1), x11 = v128.load(o1, 16);
   let x20 = v128.load(o2), x21 = v128.load(o2, 16);
   let x30 = v128.load(o3), x31 = v128.load(o3, 16);
-  const pRow: usize = <usize>KB << 2;
-  const end = p + (<usize>n << 2);
-  for (; p < end; p += 4) {
+  const end = p + (<usize>n << 4);
+  for (; p < end; p += 16) {
     const b0 = v128.load(vp);
     const b1 = v128.load(vp, 16);
     let s = v128.load32_splat(p);
-    x00 = madd(s, b0, x00);
-    x01 = madd(s, b1, x01);
-    s = v128.load32_splat(p + pRow);
-    x10 = madd(s, b0, x10);
-    x11 = madd(s, b1, x11);
-    s = v128.load32_splat(p + 2 * pRow);
-    x20 = madd(s, b0, x20);
-    x21 = madd(s, b1, x21);
-    s = v128.load32_splat(p + 3 * pRow);
-    x30 = madd(s, b0, x30);
-    x31 = madd(s, b1, x31);
+    x00 = madd(s, b0, x00); x01 = madd(s, b1, x01);
+    s = v128.load32_splat(p, 4);
+    x10 = madd(s, b0, x10); x11 = madd(s, b1, x11);
+    s = v128.load32_splat(p, 8);
+    x20 = madd(s, b0, x20); x21 = madd(s, b1, x21);
+    s = v128.load32_splat(p, 12);
+    x30 = madd(s, b0, x30); x31 = madd(s, b1, x31);
     vp += vRowBytes;
   }
   v128.store(o0, x00); v128.store(o0, x01, 16);
@@ -109,60 +147,97 @@ function valueTile(p: usize, vp: usize, vRowBytes: usize, n: i32, o: usize, oRow
 }
 
 /**
- * Online-softmax step for one query row over a block of scores (n8 entries,
- * the first `valid` real): adds the mask, applies causality, turns the
- * scores into 2^(s - m) in place, updates m and l and rescales the row's
- * output accumulator.
+ * Online-softmax step for a group of 4 query rows over a block of n8 keys
+ * (the first `valid` real), scores key-major at sp: adds the mask (row i's
+ * mask row at mask0 + min(i, lastRow) * maskRowBytes), hides keys past the
+ * causal limit (row i sees block keys j <= causal0 + i when `causal`),
+ * turns scores into 2^(s - m) in place, and updates the rows' running max m,
+ * sum l and output accumulators, all four rows at once, lane i being row i.
  */
-function softmaxStep(
+function softmaxGroup(
   sp: usize, valid: i32, n8: i32,
-  maskRow: usize, maskStep: i32, causalLimit: i32,
-  mPtr: usize, lPtr: usize, oRow: usize, dv8: i32,
+  mask0: usize, maskRowBytes: usize, maskS: i32, lastRow: i32,
+  causal: i32, causal0: i32,
+  mPtr: usize, lPtr: usize, oRows: usize, dv8: i32,
 ): void {
-  if (maskRow) {
-    if (maskStep) {
+  if (mask0) {
+    const m1 = mask0 + <usize>min(1, lastRow) * maskRowBytes;
+    const m2 = mask0 + <usize>min(2, lastRow) * maskRowBytes;
+    const m3 = mask0 + <usize>min(3, lastRow) * maskRowBytes;
+    const l2e = f32x4.splat(LOG2E);
+    if (maskS) {
       let j = 0;
       for (; j + 4 <= valid; j += 4) {
-        const at = sp + (<usize>j << 2);
-        v128.store(at, madd(v128.load(maskRow + (<usize>j << 2)), f32x4.splat(LOG2E), v128.load(at)));
+        const o = <usize>j << 2;
+        const a = v128.load(mask0 + o), b = v128.load(m1 + o), c = v128.load(m2 + o), d = v128.load(m3 + o);
+        const t0 = lo2(a, b), t1 = hi2(a, b), t2 = lo2(c, d), t3 = hi2(c, d);
+        const at = sp + (<usize>j << 4);
+        v128.store(at, madd(loPairs(t0, t2), l2e, v128.load(at)));
+        v128.store(at, madd(hiPairs(t0, t2), l2e, v128.load(at, 16)), 16);
+        v128.store(at, madd(loPairs(t1, t3), l2e, v128.load(at, 32)), 32);
+        v128.store(at, madd(hiPairs(t1, t3), l2e, v128.load(at, 48)), 48);
       }
       for (; j < valid; j++) {
-        const at = sp + (<usize>j << 2);
-        store<f32>(at, load<f32>(maskRow + (<usize>j << 2)) * LOG2E + load<f32>(at));
+        const o = <usize>j << 2;
+        let mv = f32x4.splat(load<f32>(mask0 + o));
+        mv = f32x4.replace_lane(mv, 1, load<f32>(m1 + o));
+        mv = f32x4.replace_lane(mv, 2, load<f32>(m2 + o));
+        mv = f32x4.replace_lane(mv, 3, load<f32>(m3 + o));
+        const at = sp + (<usize>j << 4);
+        v128.store(at, madd(mv, l2e, v128.load(at)));
       }
     } else {
-      const m = load<f32>(maskRow) * LOG2E;
+      let mv = f32x4.splat(load<f32>(mask0));
+      mv = f32x4.replace_lane(mv, 1, load<f32>(m1));
+      mv = f32x4.replace_lane(mv, 2, load<f32>(m2));
+      mv = f32x4.replace_lane(mv, 3, load<f32>(m3));
       for (let j = 0; j < valid; j++) {
-        const at = sp + (<usize>j << 2);
-        store<f32>(at, m + load<f32>(at));
+        const at = sp + (<usize>j << 4);
+        v128.store(at, madd(mv, l2e, v128.load(at)));
       }
     }
   }
-  // Keys past the causal limit or past S get -inf.
-  for (let j = max(0, min(causalLimit, valid)); j < n8; j++) store<f32>(sp + (<usize>j << 2), -Infinity);
+  const minusInf = f32x4.splat(-Infinity);
+  if (causal) {
+    const lanes = i32x4(0, 1, 2, 3);
+    for (let j = max(0, causal0 + 1); j < valid; j++) {
+      const at = sp + (<usize>j << 4);
+      const hidden = i32x4.gt_s(i32x4.splat(j - causal0), lanes);
+      v128.store(at, v128.bitselect(minusInf, v128.load(at), hidden));
+    }
+  }
+  for (let j = valid; j < n8; j++) v128.store(sp + (<usize>j << 4), minusInf);
 
+  const end = sp + (<usize>n8 << 4);
   let mx = v128.load(sp);
-  for (let j = 4; j < n8; j += 4) mx = f32x4.pmax(mx, v128.load(sp + (<usize>j << 2)));
-  const mOld = load<f32>(mPtr);
-  const mNew = max(mOld, maxLanes(mx));
-  // A row with nothing visible so far keeps m = -inf; subtracting 0 then keeps its p at ~0.
-  const mUse: f32 = mNew == -Infinity ? 0 : mNew;
-  const mUseV = f32x4.splat(mUse);
+  for (let at = sp + 16; at < end; at += 16) mx = f32x4.pmax(mx, v128.load(at));
+  const mOld = v128.load(mPtr);
+  const mNew = f32x4.pmax(mx, mOld);
+  // Rows with nothing visible so far keep m = -inf; subtracting 0 then keeps their p at ~0.
+  const mUse = v128.andnot(mNew, f32x4.eq(mNew, minusInf));
   let sum = f32x4.splat(0);
-  for (let j = 0; j < n8; j += 4) {
-    const at = sp + (<usize>j << 2);
-    const p = exp2NonPositive(f32x4.sub(v128.load(at), mUseV));
+  for (let at = sp; at < end; at += 16) {
+    const p = exp2NonPositive(f32x4.sub(v128.load(at), mUse));
     v128.store(at, p);
     sum = f32x4.add(sum, p);
   }
-  // Exactly 1 when the max did not move (the polynomial's 2^0 is 1 + 1 ulp).
-  const alpha: f32 = mOld == mUse ? 1 : f32x4.extract_lane(exp2NonPositive(f32x4.splat(mOld - mUse)), 0);
-  store<f32>(mPtr, mNew);
-  store<f32>(lPtr, load<f32>(lPtr) * alpha + sumLanes(sum));
-  if (alpha != 1) {
-    const a = f32x4.splat(alpha);
-    const end = oRow + (<usize>dv8 << 2);
-    for (let o = oRow; o < end; o += 16) v128.store(o, f32x4.mul(v128.load(o), a));
+  // Exactly 1 where the max did not move (the polynomial's 2^0 is 1 + 1 ulp).
+  const one = f32x4.splat(1);
+  const same = f32x4.eq(mOld, mUse);
+  const alpha = v128.bitselect(one, exp2NonPositive(f32x4.sub(mOld, mUse)), same);
+  v128.store(mPtr, mNew);
+  v128.store(lPtr, f32x4.add(f32x4.mul(v128.load(lPtr), alpha), sum));
+  if (!i32x4.all_true(same)) {
+    const rowBytes = <usize>dv8 << 2;
+    const a0 = f32x4.splat(f32x4.extract_lane(alpha, 0)), a1 = f32x4.splat(f32x4.extract_lane(alpha, 1));
+    const a2 = f32x4.splat(f32x4.extract_lane(alpha, 2)), a3 = f32x4.splat(f32x4.extract_lane(alpha, 3));
+    for (let o: usize = 0; o < rowBytes; o += 16) {
+      const p = oRows + o;
+      v128.store(p, f32x4.mul(v128.load(p), a0));
+      v128.store(p + rowBytes, f32x4.mul(v128.load(p + rowBytes), a1));
+      v128.store(p + 2 * rowBytes, f32x4.mul(v128.load(p + 2 * rowBytes), a2));
+      v128.store(p + 3 * rowBytes, f32x4.mul(v128.load(p + 3 * rowBytes), a3));
+    }
   }
 }
 
@@ -189,7 +264,7 @@ function packHead(
 /** Bytes of scratch one thread needs for these sizes (a multiple of 16). */
 export function attentionScratchBytes(s: i32, d: i32, dv: i32): i32 {
   const s8 = roundUp(s, 8), dv8 = roundUp(dv, 8);
-  return 4 * (s8 * d + s8 * dv8 + TQ * d + TQ * dv8 + 2 * TQ + 4 * KB);
+  return 4 * (s8 * d + s8 * dv8 + TQ * d + TQ * dv8 + 2 * TQ + 4 * KB_MAX);
 }
 
 /**
@@ -207,6 +282,7 @@ export function attention(
   thread: i32, threads: i32,
 ): void {
   const s8 = roundUp(s, 8), dv8 = roundUp(dv, 8);
+  const kb = keyBlock(s8, d, dv8);
   const base = scratch + <usize>thread * <usize>scratchStride;
   const kPack = base;
   const vPack = kPack + ((<usize>s8 * <usize>d) << 2);
@@ -224,6 +300,7 @@ export function attention(
   const oB = <usize>t * heads * dv, oT = btnh ? <usize>heads * dv : <usize>dv, oN = btnh ? <usize>dv : <usize>t * dv;
   const group = heads / kvHeads;
   const qScale = scale * LOG2E;
+  const oRowBytes = <usize>dv8 << 2;
 
   const tiles = (t + TQ - 1) / TQ;
   const items = batch * heads * tiles;
@@ -245,12 +322,12 @@ export function attention(
     const rows = min(TQ, t - t0);
     const rows4 = roundUp(rows, 4);
 
-    // Scaled query rows (zero rows pad to a multiple of 4), fresh accumulators.
+    // Scaled queries, interleaved by groups of 4 rows ([group][h][4]; zero rows pad the last group).
     const qSrc = q + ((<usize>b * qB + <usize>n * qN + <usize>t0 * qT) << 2);
     for (let r = 0; r < rows4; r++) {
-      const dst = qTile + ((<usize>r * d) << 2);
+      const dst = qTile + ((<usize>(r >> 2) * <usize>d) << 4) + (<usize>(r & 3) << 2);
       const src = qSrc + ((<usize>r * qT) << 2);
-      for (let h = 0; h < d; h++) store<f32>(dst + (<usize>h << 2), r < rows ? load<f32>(src + (<usize>h << 2)) * qScale : 0);
+      for (let h = 0; h < d; h++) store<f32>(dst + (<usize>h << 4), r < rows ? load<f32>(src + (<usize>h << 2)) * qScale : 0);
       store<f32>(rowM + (<usize>r << 2), -Infinity);
       store<f32>(rowL + (<usize>r << 2), 0);
     }
@@ -258,33 +335,28 @@ export function attention(
 
     // With causality, key blocks past the tile's last row are skipped.
     const sEnd = causal ? min(s, t0 + rows) : s;
-    for (let s0 = 0; s0 < sEnd; s0 += KB) {
-      const valid = min(KB, s - s0);
+    for (let s0 = 0; s0 < sEnd; s0 += kb) {
+      const valid = min(kb, s - s0);
       const n8 = roundUp(valid, 8);
       const kBlock = kPack + ((<usize>(s0 >> 3) * <usize>d) << 5);
       const vBlock = vPack + ((<usize>s0 * <usize>dv8) << 2);
       for (let r = 0; r < rows4; r += 4) {
-        const qRows = qTile + ((<usize>r * d) << 2);
+        const qGroup = qTile + ((<usize>r * <usize>d) << 2);
         for (let j = 0; j < n8; j += 8) {
-          scoreTile(qRows, <usize>d << 2, kBlock + ((<usize>(j >> 3) * <usize>d) << 5), d, scores + (<usize>j << 2));
+          scoreTile(qGroup, kBlock + ((<usize>(j >> 3) * <usize>d) << 5), d, scores + (<usize>j << 4));
         }
-        for (let i = 0; i < 4; i++) {
-          const row = r + i;
-          // Padding rows reuse the last real row's mask.
-          const tt = t0 + min(row, rows - 1);
-          const maskRow = mask
-            ? mask + ((<usize>b * maskB + <usize>n * maskN + <usize>tt * maskT + <usize>s0 * maskS) << 2)
-            : 0;
-          softmaxStep(
-            scores + ((<usize>i * KB) << 2), valid, n8,
-            maskRow, maskS, causal ? t0 + row + 1 - s0 : valid,
-            rowM + (<usize>row << 2), rowL + (<usize>row << 2),
-            oTile + ((<usize>row * dv8) << 2), dv8,
-          );
-        }
-        const oRows = oTile + ((<usize>r * dv8) << 2);
+        const mask0 = mask
+          ? mask + ((<usize>b * maskB + <usize>n * maskN + <usize>(t0 + r) * maskT + <usize>s0 * maskS) << 2)
+          : 0;
+        const oRows = oTile + <usize>r * oRowBytes;
+        softmaxGroup(
+          scores, valid, n8,
+          mask0, <usize>maskT << 2, maskS, min(3, rows - 1 - r),
+          causal, t0 + r - s0,
+          rowM + (<usize>r << 2), rowL + (<usize>r << 2), oRows, dv8,
+        );
         for (let c = 0; c < dv8; c += 8) {
-          valueTile(scores, vBlock + (<usize>c << 2), <usize>dv8 << 2, n8, oRows + (<usize>c << 2), <usize>dv8 << 2);
+          valueTile(scores, vBlock + (<usize>c << 2), oRowBytes, n8, oRows + (<usize>c << 2), oRowBytes);
         }
       }
     }
@@ -294,7 +366,7 @@ export function attention(
     for (let r = 0; r < rows; r++) {
       const l = load<f32>(rowL + (<usize>r << 2));
       const seen = load<f32>(rowM + (<usize>r << 2)) != -Infinity;
-      const src = oTile + ((<usize>r * dv8) << 2);
+      const src = oTile + <usize>r * oRowBytes;
       const dst = oDst + ((<usize>r * oT) << 2);
       for (let h = 0; h < dv; h++) store<f32>(dst + (<usize>h << 2), seen ? load<f32>(src + (<usize>h << 2)) / l : NaN);
     }
