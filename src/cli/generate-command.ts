@@ -213,7 +213,7 @@ export async function runGenerate(args: GenerateArgs, stderr: NodeJS.WriteStream
       },
     });
   } finally {
-    sd.close();
+    await sd.close();
   }
 
   t0 = performance.now();

@@ -4,7 +4,7 @@
  *   const sd = await StableDiffusion.load({ models: 'out/sd15', tokenizer: 'sd15/tokenizer' });
  *   const { image, seed, timings } = sd.generate({ prompt: 'a red cube', seed: 42 });
  *   writeFileSync('out.png', encodePng(image, generationText(...)));
- *   sd.close();
+ *   await sd.close();
  *
  * `generate` is the reference pipeline (see generation.ts); with a seed it
  * draws every noise value as numpy's legacy RNG does, so the same options
@@ -16,7 +16,7 @@ import { checkLatentChannels } from './latent-size.js';
 import { resolveOptions, type GenerateOptions, type ResolvedOptions } from './generation-options.js';
 import { runPipeline, type PipelineOutput, type PromptTokenizer } from './generation.js';
 import { NumpyLegacyRandom, randomSeed } from './rng/index.js';
-import { loadTfliteComponents } from './tflite-components.js';
+import { loadTfliteComponents, type KernelChoice } from './tflite-components.js';
 import { ClipTokenizer } from './tokenizer/clip-tokenizer.js';
 
 export interface LoadOptions {
@@ -26,6 +26,8 @@ export interface LoadOptions {
   tokenizer: string;
   /** Threads for the kernels; default 1. The result does not depend on it. */
   threads?: number;
+  /** 'wasm' (default): WebAssembly SIMD kernels; 'reference': plain TypeScript kernels (slow). */
+  kernels?: KernelChoice;
 }
 
 export interface GenerateResult extends PipelineOutput {
@@ -43,7 +45,7 @@ export class StableDiffusion {
   constructor(
     private readonly components: PipelineComponents,
     private readonly tokenizer: PromptTokenizer,
-    private readonly onClose: () => void = () => {},
+    private readonly onClose: () => Promise<void> | void = () => {},
   ) {
     checkComponentsFit(components);
   }
@@ -53,11 +55,13 @@ export class StableDiffusion {
     const threads = options.threads ?? 1;
     if (!Number.isInteger(threads) || threads < 1) throw new UsageError(`threads must be a whole number >= 1, got ${threads}`);
     const tokenizer = ClipTokenizer.load(options.tokenizer);
-    const components = await loadTfliteComponents(options.models, threads);
+    const kernels = options.kernels ?? 'wasm';
+    if (kernels !== 'wasm' && kernels !== 'reference') throw new UsageError(`kernels must be 'wasm' or 'reference', got ${JSON.stringify(kernels)}`);
+    const components = await loadTfliteComponents(options.models, threads, kernels);
     try {
       return new StableDiffusion(components, tokenizer, () => components.close());
     } catch (err) {
-      components.close();
+      await components.close();
       throw err;
     }
   }
@@ -74,8 +78,9 @@ export class StableDiffusion {
     return { ...output, seed, options: { ...resolved, seed } };
   }
 
-  close(): void {
-    this.onClose();
+  /** Releases the models and stops the kernel threads. */
+  async close(): Promise<void> {
+    await this.onClose();
   }
 }
 

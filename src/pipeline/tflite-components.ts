@@ -9,7 +9,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FormatError, SdError, UsageError } from '../errors.js';
-import { Interpreter } from '../tflite/interpreter/interpreter.js';
+import { createKernelRuntime, type KernelRuntime } from '../kernels/wasm/runtime.js';
+import { Interpreter, type InterpreterOptions } from '../tflite/interpreter/interpreter.js';
+import { wasmInterpreterOptions } from '../tflite/ops/wasm/index.js';
 import type { SignatureRunner, TensorDetails } from '../tflite/interpreter/signature-runner.js';
 import type { Decoder, Denoiser, ImageEncoder, LatentSize, LatentSizeRule, PipelineComponents, TextEncoder } from './components.js';
 import { VAE_SCALE } from './components.js';
@@ -180,8 +182,15 @@ class TfliteImageEncoder implements ImageEncoder {
   }
 }
 
+/**
+ * `wasm` (default): the WebAssembly SIMD kernels on `threads` threads, one
+ * shared memory for all four files; `reference`: the plain TypeScript
+ * kernels (slow; the yardstick).
+ */
+export type KernelChoice = 'wasm' | 'reference';
+
 export interface LoadedTfliteComponents extends PipelineComponents {
-  close(): void;
+  close(): Promise<void>;
 }
 
 /**
@@ -189,7 +198,7 @@ export interface LoadedTfliteComponents extends PipelineComponents {
  * present, is opened on first use (img2img), so text-to-image neither pays
  * for it nor depends on it.
  */
-export async function loadTfliteComponents(dir: string, threads: number): Promise<LoadedTfliteComponents> {
+export async function loadTfliteComponents(dir: string, threads: number, kernels: KernelChoice = 'wasm'): Promise<LoadedTfliteComponents> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`models folder ${dir} does not exist`);
   const path = (name: string) => join(dir, name);
   for (const name of [MODEL_FILES.clip, MODEL_FILES.diffusion, MODEL_FILES.decoder]) {
@@ -197,13 +206,18 @@ export async function loadTfliteComponents(dir: string, threads: number): Promis
       throw new UsageError(`models folder ${dir} has no ${name} (expected ${Object.values(MODEL_FILES).join(', ')}; make them with npm run convert)`);
     }
   }
+  const runtime: KernelRuntime | undefined = kernels === 'wasm' ? await createKernelRuntime({ threads }) : undefined;
+  const options: InterpreterOptions = runtime ? wasmInterpreterOptions(runtime) : { threads };
   const opened: Interpreter[] = [];
   const entry = (interpreter: Interpreter, name: string, key: string, inputs: number): Entry => {
     opened.push(interpreter);
     return new Entry(interpreter, path(name), key, inputs);
   };
-  const open = async (name: string, key: string, inputs: number) => entry(await Interpreter.load(path(name), { threads }), name, key, inputs);
-  const close = () => opened.splice(0).forEach((i) => i.close());
+  const open = async (name: string, key: string, inputs: number) => entry(await Interpreter.load(path(name), options), name, key, inputs);
+  const close = async () => {
+    opened.splice(0).forEach((i) => i.close());
+    await runtime?.close();
+  };
   try {
     const textEncoder = new TfliteTextEncoder(await open(MODEL_FILES.clip, 'encode', 1));
     const denoiser = new TfliteDenoiser(await open(MODEL_FILES.diffusion, 'diffusion', 3));
@@ -215,14 +229,14 @@ export async function loadTfliteComponents(dir: string, threads: number): Promis
       decoder,
       get imageEncoder() {
         if (imageEncoder === undefined && existsSync(path(MODEL_FILES.encoder))) {
-          imageEncoder = new TfliteImageEncoder(entry(Interpreter.load(path(MODEL_FILES.encoder), { threads }), MODEL_FILES.encoder, 'encode', 2));
+          imageEncoder = new TfliteImageEncoder(entry(Interpreter.load(path(MODEL_FILES.encoder), options), MODEL_FILES.encoder, 'encode', 2));
         }
         return imageEncoder;
       },
       close,
     };
   } catch (err) {
-    close();
+    await close();
     throw err;
   }
 }

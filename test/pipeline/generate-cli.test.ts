@@ -95,7 +95,7 @@ describe.concurrent('npm run generate (as a process)', () => {
     // The CLI is a thin layer: the library gives the same pixels and latents.
     const sd = await StableDiffusion.load({ models, tokenizer: TOKENIZER });
     const lib = sd.generate({ prompt: 'a red cube', negativePrompt: 'blurry', seed: 42, sampler: 'k_euler_ancestral', steps: 3, width: 64, height: 64 });
-    sd.close();
+    await sd.close();
     expect(decodeImage(png, 'p1.png').data).toEqual(lib.image.data);
     const latents = readNpy(out('p1.npy'));
     expect(latents.shape).toEqual([1, 4, 8, 8]);
