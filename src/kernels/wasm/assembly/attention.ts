@@ -241,6 +241,47 @@ function softmaxGroup(
   }
 }
 
+/**
+ * Copies `rows` query rows (stride rowBytes) times `scale` into groups of 4
+ * rows interleaved by h ([group][h][4]), zero-filling the last group's
+ * missing rows.
+ */
+function packQueries(src: usize, rowBytes: usize, rows: i32, d: i32, scale: f32, dst: usize): void {
+  const sv = f32x4.splat(scale);
+  const d4 = d & ~3;
+  for (let r = 0; r < rows; r += 4) {
+    const g = dst + ((<usize>r * <usize>d) << 2);
+    const r0 = src + <usize>r * rowBytes;
+    if (r + 4 <= rows) {
+      const r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
+      let h = 0;
+      for (; h < d4; h += 4) {
+        const o = <usize>h << 2;
+        storeTransposed(
+          g + (<usize>h << 4),
+          f32x4.mul(v128.load(r0 + o), sv), f32x4.mul(v128.load(r1 + o), sv),
+          f32x4.mul(v128.load(r2 + o), sv), f32x4.mul(v128.load(r3 + o), sv),
+        );
+      }
+      for (; h < d; h++) {
+        const o = <usize>h << 2;
+        let v = f32x4.splat(load<f32>(r0 + o));
+        v = f32x4.replace_lane(v, 1, load<f32>(r1 + o));
+        v = f32x4.replace_lane(v, 2, load<f32>(r2 + o));
+        v = f32x4.replace_lane(v, 3, load<f32>(r3 + o));
+        v128.store(g + (<usize>h << 4), f32x4.mul(v, sv));
+      }
+    } else {
+      for (let i = 0; i < 4; i++) {
+        const row = r0 + <usize>i * rowBytes;
+        for (let h = 0; h < d; h++) {
+          store<f32>(g + (<usize>h << 4) + (<usize>i << 2), r + i < rows ? load<f32>(row + (<usize>h << 2)) * scale : 0);
+        }
+      }
+    }
+  }
+}
+
 /** Packs key/value head (b, kh): keys transposed into 8-key panels, values into zero-padded rows. */
 function packHead(
   k: usize, v: usize, kRow: usize, vRow: usize, s: i32, d: i32, dv: i32, dv8: i32,
@@ -324,10 +365,8 @@ export function attention(
 
     // Scaled queries, interleaved by groups of 4 rows ([group][h][4]; zero rows pad the last group).
     const qSrc = q + ((<usize>b * qB + <usize>n * qN + <usize>t0 * qT) << 2);
+    packQueries(qSrc, qT << 2, rows, d, qScale, qTile);
     for (let r = 0; r < rows4; r++) {
-      const dst = qTile + ((<usize>(r >> 2) * <usize>d) << 4) + (<usize>(r & 3) << 2);
-      const src = qSrc + ((<usize>r * qT) << 2);
-      for (let h = 0; h < d; h++) store<f32>(dst + (<usize>h << 4), r < rows ? load<f32>(src + (<usize>h << 2)) * qScale : 0);
       store<f32>(rowM + (<usize>r << 2), -Infinity);
       store<f32>(rowL + (<usize>r << 2), 0);
     }
@@ -363,12 +402,16 @@ export function attention(
 
     // out = o / l; a row that saw no key (all masked) has l = 0 and gives NaN, as PyTorch does.
     const oDst = out + ((<usize>b * oB + <usize>n * oN + <usize>t0 * oT) << 2);
+    const dv4 = dv & ~3;
     for (let r = 0; r < rows; r++) {
-      const l = load<f32>(rowL + (<usize>r << 2));
       const seen = load<f32>(rowM + (<usize>r << 2)) != -Infinity;
+      const l = seen ? load<f32>(rowL + (<usize>r << 2)) : NaN;
+      const lv = f32x4.splat(l);
       const src = oTile + <usize>r * oRowBytes;
       const dst = oDst + ((<usize>r * oT) << 2);
-      for (let h = 0; h < dv; h++) store<f32>(dst + (<usize>h << 2), seen ? load<f32>(src + (<usize>h << 2)) / l : NaN);
+      let h = 0;
+      for (; h < dv4; h += 4) v128.store(dst + (<usize>h << 2), f32x4.div(v128.load(src + (<usize>h << 2)), lv));
+      for (; h < dv; h++) store<f32>(dst + (<usize>h << 2), load<f32>(src + (<usize>h << 2)) / l);
     }
   }
 }
