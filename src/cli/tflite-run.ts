@@ -2,8 +2,11 @@
  * `tflite run`: runs a model on .npy inputs and writes .npy outputs.
  *
  *   npm run tflite -- run MODEL.tflite [--signature KEY] --input NAME=file.npy ...
- *       --output-dir DIR [--threads N] [--repeat N] [--profile]
+ *       --output-dir DIR [--threads N] [--repeat N] [--profile] [--kernels wasm|reference]
  *
+ * Kernels: the WebAssembly SIMD kernels where an op has one (default), on
+ * --threads threads (default: every core); or only the TypeScript
+ * reference kernels.
  * Inputs are named as the signature names them (or by the subgraph's input
  * tensor names when the file has no signature); an input whose .npy shape
  * differs from the model's current shape is resized to it (dims the file
@@ -13,21 +16,25 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import { readNpy, writeNpy, type NpyArray, type NpyDType } from '../io/npy.js';
 import type { TypedArray } from '../kernels/reference/typed-tensor.js';
-import { Interpreter } from '../tflite/interpreter/interpreter.js';
+import { createKernelRuntime, type KernelRuntime } from '../kernels/wasm/runtime.js';
+import { Interpreter, type InterpreterOptions } from '../tflite/interpreter/interpreter.js';
+import { wasmInterpreterOptions } from '../tflite/ops/wasm/index.js';
 import type { TensorValue } from '../tflite/interpreter/signature-runner.js';
 import { formatProfile, Profiler } from '../tflite/interpreter/profiler.js';
 
 export const RUN_USAGE = `usage: npm run tflite -- run MODEL.tflite [--signature KEY] --input NAME=file.npy ...
-           --output-dir DIR [--threads N] [--repeat N] [--profile]
+           --output-dir DIR [--threads N] [--repeat N] [--profile] [--kernels wasm|reference]
 
   --signature KEY    entry point (default: the first signature, or subgraph 0 when there is none)
   --input NAME=FILE  one per model input, by signature input name (or input tensor name)
   --output-dir DIR   where <output name>.npy files and outputs.json go (created if missing)
-  --threads N        kernel threads (default 1)
+  --threads N        kernel threads (default: all cores)
+  --kernels K        wasm (default: WebAssembly SIMD kernels where an op has one) or reference
   --repeat N         invoke N times (default 1) to time it; outputs come from the last run
   --profile          print time per op type and the slowest operators`;
 
@@ -39,6 +46,7 @@ export interface RunArgs {
   threads: number;
   repeat: number;
   profile: boolean;
+  kernels: 'wasm' | 'reference';
 }
 
 function positiveInt(text: string | undefined, flag: string, fallback: number): number {
@@ -60,6 +68,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
         threads: { type: 'string' },
         repeat: { type: 'string' },
         profile: { type: 'boolean' },
+        kernels: { type: 'string' },
       },
       strict: true,
       allowPositionals: true,
@@ -75,6 +84,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
     if (eq <= 0 || eq === spec.length - 1) throw new UsageError(`--input takes NAME=file.npy, got ${JSON.stringify(spec)}`);
     return { name: spec.slice(0, eq), file: spec.slice(eq + 1) };
   });
+  const kernels = values.kernels ?? 'wasm';
+  if (kernels !== 'wasm' && kernels !== 'reference') throw new UsageError(`--kernels must be wasm or reference, got ${JSON.stringify(kernels)}`);
   const seen = new Set<string>();
   for (const i of inputs) {
     if (seen.has(i.name)) throw new UsageError(`input ${i.name} is given twice`);
@@ -85,9 +96,10 @@ export function parseRunArgs(argv: string[]): RunArgs {
     signature: values.signature,
     inputs,
     outputDir: values['output-dir'],
-    threads: positiveInt(values.threads, '--threads', 1),
+    threads: positiveInt(values.threads, '--threads', availableParallelism()),
     repeat: positiveInt(values.repeat, '--repeat', 1),
     profile: values.profile ?? false,
+    kernels,
   };
 }
 
@@ -110,8 +122,21 @@ export interface RunReport {
 }
 
 /** Runs the model as the arguments say, writes the files, and returns what outputs.json holds (plus the profile text). */
-export function runModel(args: RunArgs): { report: RunReport; profile?: string } {
-  const interp = Interpreter.load(args.model, { threads: args.threads });
+export async function runModel(args: RunArgs): Promise<{ report: RunReport; profile?: string }> {
+  let runtime: KernelRuntime | undefined;
+  let options: InterpreterOptions = { threads: args.threads };
+  if (args.kernels === 'wasm') {
+    runtime = await createKernelRuntime({ threads: args.threads });
+    options = wasmInterpreterOptions(runtime);
+  }
+  try {
+    return runLoaded(args, Interpreter.load(args.model, options));
+  } finally {
+    await runtime?.close();
+  }
+}
+
+function runLoaded(args: RunArgs, interp: Interpreter): { report: RunReport; profile?: string } {
   try {
     const runner = interp.getSignatureRunner(args.signature);
     const expected = runner.inputNames;
@@ -157,13 +182,13 @@ export function runModel(args: RunArgs): { report: RunReport; profile?: string }
 }
 
 /** The `run` subcommand. */
-export function tfliteRun(argv: string[]): void {
+export async function tfliteRun(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(`${RUN_USAGE}\n`);
     return;
   }
   const args = parseRunArgs(argv);
-  const { report, profile } = runModel(args);
+  const { report, profile } = await runModel(args);
   if (profile) process.stdout.write(profile);
   const ms = report.invocation_ms;
   const timing = ms.length === 1 ? `${ms[0]!.toFixed(1)} ms` : `${ms.length} runs, best ${Math.min(...ms).toFixed(1)} ms, median ${median(ms).toFixed(1)} ms`;

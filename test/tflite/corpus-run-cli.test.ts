@@ -16,11 +16,11 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tflite-run-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describe('tflite run', () => {
-  it('writes sanitised .npy outputs and outputs.json for a model without signatures', () => {
+  it('writes sanitised .npy outputs and outputs.json for a model without signatures (WebAssembly kernels)', async () => {
     const dir = path.join(tmp, 'mobilenet');
     const run = 'mobilenet_v1_0.25_224_float/default/litert/';
-    const { report } = runModel(parseRunArgs([
-      `${corpus}models/mobilenet_v1_0.25_224_float.tflite`, '--input', `input=${corpus}${run}input_0_input.npy`, '--output-dir', dir, '--repeat', '2',
+    const { report } = await runModel(parseRunArgs([
+      `${corpus}models/mobilenet_v1_0.25_224_float.tflite`, '--input', `input=${corpus}${run}input_0_input.npy`, '--output-dir', dir, '--repeat', '2', '--threads', '2',
     ]));
     const file = 'MobilenetV1_Predictions_Reshape_1.npy';
     expect(fs.readdirSync(dir).sort()).toEqual([file, 'outputs.json']);
@@ -35,13 +35,13 @@ describe('tflite run', () => {
     expect(relativeError(got.data as Float32Array, want.data as Float32Array)).toBeLessThan(1e-4);
   });
 
-  it('picks a signature, resizes nothing needlessly and prints a profile', () => {
+  it('picks a signature and prints a profile (reference kernels)', async () => {
     const dir = path.join(tmp, 'sub');
     const run = 'multi_signature_add_mul_sub/sub/litert/';
     const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     try {
-      tfliteRun([
-        `${corpus}models/multi_signature_add_mul_sub.tflite`, '--signature', 'sub',
+      await tfliteRun([
+        `${corpus}models/multi_signature_add_mul_sub.tflite`, '--signature', 'sub', '--kernels', 'reference',
         '--input', `a=${corpus}${run}input_1_a.npy`, '--input', `b=${corpus}${run}input_0_b.npy`, '--output-dir', dir, '--profile',
       ]);
       const printed = out.mock.calls.map((c) => String(c[0])).join('');
@@ -60,14 +60,16 @@ describe('tflite run', () => {
     expect(sanitizeName('..')).toBe('_..');
   });
 
-  it('reports bad arguments as usage errors', () => {
+  it('reports bad arguments as usage errors', async () => {
     const model = `${corpus}models/tfjs_add4.tflite`;
     const inputs = ['--input', `input_1=${corpus}tfjs_add4/default/litert/input_0_input_1.npy`];
     expect(() => parseRunArgs([model, '--input', 'x', '--output-dir', tmp])).toThrow(/--input takes NAME=file.npy/);
     expect(() => parseRunArgs([model])).toThrow(/--output-dir DIR is required/);
     expect(() => parseRunArgs([model, '--output-dir', tmp, '--repeat', '0'])).toThrow(/--repeat must be a positive integer/);
-    expect(() => runModel(parseRunArgs([model, ...inputs, '--output-dir', tmp]))).toThrow(/missing --input for input_2 \(inputs: input_1, input_2\)/);
-    expect(() => runModel(parseRunArgs([model, ...inputs, '--input', 'zzz=a.npy', '--output-dir', tmp]))).toThrow(UsageError);
-    expect(() => runModel(parseRunArgs([model, '--signature', 'nope', '--output-dir', tmp]))).toThrow(/no signature 'nope'/);
+    expect(() => parseRunArgs([model, '--output-dir', tmp, '--kernels', 'fast'])).toThrow(/--kernels must be wasm or reference/);
+    const ref = ['--kernels', 'reference', '--output-dir', tmp];
+    await expect(runModel(parseRunArgs([model, ...inputs, ...ref]))).rejects.toThrow(/missing --input for input_2 \(inputs: input_1, input_2\)/);
+    await expect(runModel(parseRunArgs([model, ...inputs, '--input', 'zzz=a.npy', ...ref]))).rejects.toThrow(UsageError);
+    await expect(runModel(parseRunArgs([model, '--signature', 'nope', ...ref]))).rejects.toThrow(/no signature 'nope'/);
   });
 });
