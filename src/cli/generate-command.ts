@@ -177,7 +177,7 @@ function ms(milliseconds: number): string {
 /** The per-stage timing summary printed at the end. */
 export function timingSummary(result: GenerateResult, loadMs: number, writeMs: number): string {
   const t = result.timings;
-  const steps = result.options.initImage === undefined ? result.options.steps : Math.floor(result.options.steps * result.options.strength);
+  const steps = result.stepsRun;
   const rows: [string, string][] = [
     ['load models', ms(loadMs)],
     ['tokenize', ms(t.tokenize)],
@@ -218,13 +218,8 @@ export async function runGenerate(args: GenerateArgs, stderr: NodeJS.WriteStream
 
   t0 = performance.now();
   const o = result.options;
-  const image =
-    args.format === 'png'
-      ? encodePng(
-          result.image,
-          generationText({ ...o, strength: o.initImage === undefined ? undefined : o.strength }),
-        )
-      : encodeJpeg(result.image, args.quality);
+  const parameters = generationText({ ...o, strength: o.initImage === undefined ? undefined : o.strength });
+  const image = args.format === 'png' ? encodePng(result.image, parameters) : encodeJpeg(result.image, args.quality);
   if (args.saveLatents !== undefined) {
     const npy = encodeNpy({ dtype: 'float32', shape: result.latentShape, data: result.latents });
     writeFileAtomically(args.saveLatents, (fd) => writeAll(fd, npy));

@@ -41,6 +41,8 @@ export interface PipelineOutput {
   /** Final latents [1, C, height/8, width/8], what the decoder read. */
   latents: Float32Array;
   latentShape: [number, number, number, number];
+  /** Denoising steps run: `steps`, or floor(steps·strength) for img2img. */
+  stepsRun: number;
   timings: StageTimings;
   warnings: string[];
 }
@@ -140,7 +142,7 @@ export function runPipeline(
   const image = imageFromNchw(decoded, options.height, options.width);
   lap('decode');
 
-  return { image, latents, latentShape: [1, channels, size.height, size.width], timings, warnings };
+  return { image, latents, latentShape: [1, channels, size.height, size.width], stepsRun: totalSteps, timings, warnings };
 }
 
 function concat(a: Float32Array, b: Float32Array): Float32Array {

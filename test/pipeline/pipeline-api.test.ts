@@ -78,6 +78,7 @@ describe('StableDiffusion.generate with recording components', () => {
     }
     expect(result.latents).toEqual(latents);
     expect(result.seed).toBe(7);
+    expect(result.stepsRun).toBe(5);
     expect(result.timings.imageEncoder).toBeGreaterThanOrEqual(0);
     expect(result.image.data.every((v) => v === 191)).toBe(true); // (0.5 + 1) · 127.5 = 191.25, truncated
   });

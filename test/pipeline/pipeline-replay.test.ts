@@ -116,6 +116,7 @@ for (const [name, run] of Object.entries(manifest.cases.pipeline)) {
       expect(progress).toEqual([4, 14, 24, 34, 44]);
       expect(out.latents).toEqual(npy(`pipe_${name}_final_latents`));
       expect(out.latentShape).toEqual([1, 4, 8, 8]);
+      expect(out.stepsRun).toBe(run.n_steps);
 
       const ref = readNpy(new URL(`pipe_${name}_image_uint8.npy`, dir).pathname).data as Uint8Array;
       expect(out.image.width).toBe(64);
