@@ -89,6 +89,31 @@ describe('FULLY_CONNECTED on the WebAssembly GEMM', () => {
   });
 });
 
+describe('thread count', () => {
+  it('gives bit-identical results on 1 and 2 threads (converted-style graph: conv, group norm, attention)', async () => {
+    const { addGroupNormChannelStats } = await import('./interpreter-graphs.js');
+    const m = new TfliteModelBuilder();
+    const g = m.main;
+    const shape: [number, number, number, number] = [1, 9, 7, 16];
+    const x = g.addInput('x', 'FLOAT32', shape);
+    const c = g.addTensor('c', 'FLOAT32', shape);
+    g.addOperator('CONV_2D', [x, g.addConstant('w', 'FLOAT32', [16, 3, 3, 16], bytesOf(random(16 * 9 * 16, 20))), -1], [c], { padding: 'SAME', strideH: 1, strideW: 1 });
+    const n = addGroupNormChannelStats(g, c, g.addConstant('g', 'FLOAT32', [16], bytesOf(random(16, 21))), g.addConstant('b', 'FLOAT32', [16], bytesOf(random(16, 22))), shape, 4, 1e-5, true);
+    g.markOutput(n);
+    const bytes = m.toBuffer();
+    const one = await createKernelRuntime({ threads: 1, variant: 'simd' });
+    try {
+      const feeds = { x: random(9 * 7 * 16, 23) };
+      const a = Interpreter.load(bytes, wasmInterpreterOptions(one)).getSignatureRunner().invoke(feeds);
+      const b = Interpreter.load(bytes, wasmInterpreterOptions(runtime)).getSignatureRunner().invoke(feeds);
+      expect(runtime.threads).toBe(2);
+      expect(Object.values(b)[0]!.data).toEqual(Object.values(a)[0]!.data);
+    } finally {
+      await one.close();
+    }
+  });
+});
+
 /** The WebAssembly overrides with a count of the nodes each one ran. */
 function counted(runtime: KernelRuntime) {
   const options = wasmInterpreterOptions(runtime);
