@@ -26,8 +26,10 @@ function runner(component: ComponentName, precision: Precision): SignatureRunner
 }
 
 /**
- * The golden cases (all of them, or the first of each component to save
- * time); each result with the golden it should match and its fp32 tolerance.
+ * The golden cases (all of them, or to save time the first CLIP, UNet and
+ * encoder case: the decoder, slowest in the reference kernels, is covered at
+ * fp16 and int8 by the LiteRT.js tests); each result with the golden it
+ * should match and its fp32 tolerance.
  */
 function runCases(precision: Precision, all: boolean): { name: string; got: ArrayLike<number>; ref: Float32Array; fp32: number }[] {
   const results: { name: string; got: ArrayLike<number>; ref: Float32Array; fp32: number }[] = [];
@@ -46,12 +48,14 @@ function runCases(precision: Precision, all: boolean): { name: string; got: Arra
     expect(got.shape).toEqual([2, 4, c.h, c.w]);
     results.push({ name: c.name, got: got.data, ref: golden(c.out), fp32: 1e-4 });
   }
-  const decoder = runner('decoder', precision);
-  for (const c of all ? DECODER_CASES : DECODER_CASES.slice(0, 1)) {
-    decoder.resizeInput('args_0', [1, 4, c.h, c.w]);
-    const got = decoder.invoke({ args_0: golden(c.z) }).output_0!;
-    expect(got.shape).toEqual([1, 3, 8 * c.h, 8 * c.w]);
-    results.push({ name: c.name, got: got.data, ref: golden(c.out), fp32: 1e-3 });
+  if (all) {
+    const decoder = runner('decoder', precision);
+    for (const c of DECODER_CASES) {
+      decoder.resizeInput('args_0', [1, 4, c.h, c.w]);
+      const got = decoder.invoke({ args_0: golden(c.z) }).output_0!;
+      expect(got.shape).toEqual([1, 3, 8 * c.h, 8 * c.w]);
+      results.push({ name: c.name, got: got.data, ref: golden(c.out), fp32: 1e-3 });
+    }
   }
   const encoder = runner('encoder', precision);
   encoder.resizeInput('args_0', [1, 3, 64, 64]);
@@ -66,11 +70,11 @@ describe('tiny-a, dynamic sizes, in our interpreter', () => {
     for (const r of runCases('fp32', true)) expect(maxRelError(r.got, r.ref), r.name).toBeLessThan(r.fp32);
   });
 
-  it('fp16 (first case of each component): within 1e-2 of max|ref|', () => {
+  it('fp16 (CLIP, UNet, encoder): within 1e-2 of max|ref|', () => {
     for (const r of runCases('fp16', false)) expect(maxRelError(r.got, r.ref), r.name).toBeLessThan(1e-2);
   });
 
-  it('int8 (first case of each component): within 5e-2 relative L2 error', () => {
+  it('int8 (CLIP, UNet, encoder): within 5e-2 relative L2 error', () => {
     for (const r of runCases('int8', false)) {
       expect(relL2Error(r.got, r.ref), r.name).toBeLessThan(5e-2);
       expect(relL2Error(r.got, r.ref), `${r.name}: quantization error expected`).toBeGreaterThan(1e-4);
