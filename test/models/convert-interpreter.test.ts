@@ -81,3 +81,20 @@ describe('tiny-a, dynamic sizes, in our interpreter', () => {
     }
   });
 });
+
+describe('tiny-a, --target gpu, in our interpreter', () => {
+  it('composites (pinned to 64 x 64): CLIP, UNet and encoder within 1e-4 of max|ref|', () => {
+    const run = (component: ComponentName, inputs: Record<string, Float32Array | Int32Array>) => {
+      const options = { config, precision: 'fp32' as const, target: 'gpu' as const, height: 64, width: 64 };
+      const interp = Interpreter.load(buildComponent(component, weights.get(component)!, options).model.toBuffer());
+      opened.push(interp);
+      return interp.getSignatureRunner().invoke(inputs).output_0!.data;
+    };
+    const clip = run('clip', { args_0: rows(goldenInt32('clip_tokens'), 77, 0) });
+    expect(maxRelError(clip, rows(golden('clip_out'), 77 * 32, 0))).toBeLessThan(1e-4);
+    const unet = run('diffusion', { args_0: golden('unet_in_latent'), args_1: golden('unet_in_context'), args_2: golden('unet_in_temb') });
+    expect(maxRelError(unet, golden('unet_out'))).toBeLessThan(1e-4);
+    const encoder = run('encoder', { args_0: golden('vae_enc_in_image'), args_1: golden('vae_enc_in_noise') });
+    expect(maxRelError(encoder, golden('vae_enc_latent'))).toBeLessThan(1e-4);
+  });
+});
