@@ -1,72 +1,101 @@
 import { erfV, exp2NonPositive, expV, geluTanhV, geluV, sigmoidV, siluV, tanhV } from './math';
 
 // Elementwise kernels: broadcasting binary ops with TFLite's fused
-// activations, unary math, and GEGLU. Each op code is a constant argument of
-// an inlined loop, so every (op, broadcast mode) pair compiles to its own
-// branch-free loop.
+// activations, unary math, and GEGLU.
+//
+// Each op is a type parameter (the marker classes below), tested with
+// idof<>() at compile time, so every op gets its own branch-free loop. (Op
+// codes passed as constants into inlined loops do not survive: the
+// optimiser folds the copies back into one loop that switches per vector.)
 
 // Binary op codes (../elementwise.ts mirrors them).
-const ADD = 0, SUB = 1, MUL = 2, DIV = 3, SQUARED_DIFFERENCE = 4;
+const ADD = 0, SUB = 1, MUL = 2, DIV = 3;
 // Fused activation codes.
-const ACT_NONE = 0, ACT_RELU = 1, ACT_RELU_N1_TO_1 = 2, ACT_RELU6 = 3, ACT_TANH = 4;
+const ACT_NONE = 0, ACT_RELU = 1, ACT_RELU_N1_TO_1 = 2, ACT_RELU6 = 3;
 // Unary op codes.
-const EXP = 0, LOGISTIC = 1, TANH = 2, SILU = 3, GELU = 4, GELU_TANH = 5, ERF = 6, EXP2_NONPOSITIVE = 7;
+const EXP = 0, LOGISTIC = 1, TANH = 2, SILU = 3, GELU = 4, GELU_TANH = 5, ERF = 6;
+
+class Add {}
+class Sub {}
+class Mul {}
+class Div {}
+class SquaredDifference {}
+class Exp {}
+class Logistic {}
+class Tanh {}
+class Silu {}
+class Gelu {}
+class GeluTanh {}
+class Erf {}
+class Exp2NonPositive {}
 
 // @ts-ignore: decorator
 @inline
-function binaryOp(op: i32, a: v128, b: v128): v128 {
-  if (op == ADD) return f32x4.add(a, b);
-  if (op == SUB) return f32x4.sub(a, b);
-  if (op == MUL) return f32x4.mul(a, b);
-  if (op == DIV) return f32x4.div(a, b);
+function binaryOp<Op>(a: v128, b: v128): v128 {
+  if (idof<Op>() == idof<Add>()) return f32x4.add(a, b);
+  if (idof<Op>() == idof<Sub>()) return f32x4.sub(a, b);
+  if (idof<Op>() == idof<Mul>()) return f32x4.mul(a, b);
+  if (idof<Op>() == idof<Div>()) return f32x4.div(a, b);
   const d = f32x4.sub(a, b);
   return f32x4.mul(d, d);
 }
 
+/** TFLite's fused activation `act` (a run-time code; ACT_NONE loops never call this). */
 // @ts-ignore: decorator
 @inline
 function activate(act: i32, y: v128): v128 {
-  if (act == ACT_NONE) return y;
   if (act == ACT_RELU) return f32x4.pmax(y, f32x4.splat(0));
   if (act == ACT_RELU_N1_TO_1) return f32x4.pmin(f32x4.pmax(y, f32x4.splat(-1)), f32x4.splat(1));
   if (act == ACT_RELU6) return f32x4.pmin(f32x4.pmax(y, f32x4.splat(0)), f32x4.splat(6));
   return tanhV(y);
 }
 
-/** out[i] = act(a[i*sa] op b[i*sb]) for i in [i0, i1); sa, sb are 1 or 0 (a broadcast scalar). */
 // @ts-ignore: decorator
 @inline
-function binarySpan(op: i32, act: i32, a: usize, sa: i32, b: usize, sb: i32, out: usize, i0: i32, i1: i32): void {
+function binaryActivated<Op>(act: i32, a: v128, b: v128): v128 {
+  const y = binaryOp<Op>(a, b);
+  return act == ACT_NONE ? y : activate(act, y);
+}
+
+/** out[i] = act(a[i*sa] op b[i*sb]) for i in [i0, i1); sa, sb are 1 or 0 (a broadcast scalar). */
+function binarySpan<Op>(act: i32, a: usize, sa: i32, b: usize, sb: i32, out: usize, i0: i32, i1: i32): void {
   let i = i0;
-  if (sa && sb) {
-    for (; i + 4 <= i1; i += 4) {
-      const o = <usize>i << 2;
-      v128.store(out + o, activate(act, binaryOp(op, v128.load(a + o), v128.load(b + o))));
+  if (act == ACT_NONE) {
+    if (sa && sb) {
+      for (; i + 4 <= i1; i += 4) {
+        const o = <usize>i << 2;
+        v128.store(out + o, binaryOp<Op>(v128.load(a + o), v128.load(b + o)));
+      }
+    } else if (sa) {
+      const bv = v128.load32_splat(b);
+      for (; i + 4 <= i1; i += 4) {
+        const o = <usize>i << 2;
+        v128.store(out + o, binaryOp<Op>(v128.load(a + o), bv));
+      }
+    } else if (sb) {
+      const av = v128.load32_splat(a);
+      for (; i + 4 <= i1; i += 4) {
+        const o = <usize>i << 2;
+        v128.store(out + o, binaryOp<Op>(av, v128.load(b + o)));
+      }
     }
-  } else if (sa) {
-    const bv = v128.load32_splat(b);
+  } else {
     for (; i + 4 <= i1; i += 4) {
       const o = <usize>i << 2;
-      v128.store(out + o, activate(act, binaryOp(op, v128.load(a + o), bv)));
-    }
-  } else if (sb) {
-    const av = v128.load32_splat(a);
-    for (; i + 4 <= i1; i += 4) {
-      const o = <usize>i << 2;
-      v128.store(out + o, activate(act, binaryOp(op, av, v128.load(b + o))));
+      const av = sa ? v128.load(a + o) : v128.load32_splat(a);
+      const bv = sb ? v128.load(b + o) : v128.load32_splat(b);
+      v128.store(out + o, binaryActivated<Op>(act, av, bv));
     }
   }
   for (; i < i1; i++) {
     const av = v128.load32_splat(a + (<usize>(i * sa) << 2));
     const bv = v128.load32_splat(b + (<usize>(i * sb) << 2));
-    store<f32>(out + (<usize>i << 2), f32x4.extract_lane(activate(act, binaryOp(op, av, bv)), 0));
+    store<f32>(out + (<usize>i << 2), f32x4.extract_lane(binaryActivated<Op>(act, av, bv), 0));
   }
 }
 
-// @ts-ignore: decorator
-@inline
-function binaryRows(
-  op: i32, act: i32, a: usize, b: usize, out: usize, rows: i32, inner: i32, sa: i32, sb: i32,
+function binaryRows<Op>(
+  act: i32, a: usize, b: usize, out: usize, rows: i32, inner: i32, sa: i32, sb: i32,
   aRow: i32, bRow: i32, offsets: usize, thread: i32, threads: i32,
 ): void {
   // Many rows: each thread takes whole rows. Few rows: each thread takes a 4-aligned part of every row.
@@ -79,19 +108,8 @@ function binaryRows(
   for (let r = r0; r < r1; r++) {
     const ao = offsets ? <usize>load<i32>(offsets + (<usize>r << 3)) : <usize>r * <usize>aRow;
     const bo = offsets ? <usize>load<i32>(offsets + (<usize>r << 3), 4) : <usize>r * <usize>bRow;
-    binarySpan(op, act, a + (ao << 2), sa, b + (bo << 2), sb, out + ((<usize>r * <usize>inner) << 2), i0, i1);
+    binarySpan<Op>(act, a + (ao << 2), sa, b + (bo << 2), sb, out + ((<usize>r * <usize>inner) << 2), i0, i1);
   }
-}
-
-// @ts-ignore: decorator
-@inline
-function binaryWithOp(
-  op: i32, act: i32, a: usize, b: usize, out: usize, rows: i32, inner: i32, sa: i32, sb: i32,
-  aRow: i32, bRow: i32, offsets: usize, thread: i32, threads: i32,
-): void {
-  if (act == ACT_NONE) binaryRows(op, ACT_NONE, a, b, out, rows, inner, sa, sb, aRow, bRow, offsets, thread, threads);
-  else if (act == ACT_RELU) binaryRows(op, ACT_RELU, a, b, out, rows, inner, sa, sb, aRow, bRow, offsets, thread, threads);
-  else binaryRows(op, act, a, b, out, rows, inner, sa, sb, aRow, bRow, offsets, thread, threads);
 }
 
 /**
@@ -105,37 +123,35 @@ export function binary(
   op: i32, act: i32, a: usize, b: usize, out: usize, rows: i32, inner: i32, sa: i32, sb: i32,
   aRow: i32, bRow: i32, offsets: usize, thread: i32, threads: i32,
 ): void {
-  if (op == ADD) binaryWithOp(ADD, act, a, b, out, rows, inner, sa, sb, aRow, bRow, offsets, thread, threads);
-  else if (op == SUB) binaryWithOp(SUB, act, a, b, out, rows, inner, sa, sb, aRow, bRow, offsets, thread, threads);
-  else if (op == MUL) binaryWithOp(MUL, act, a, b, out, rows, inner, sa, sb, aRow, bRow, offsets, thread, threads);
-  else if (op == DIV) binaryWithOp(DIV, act, a, b, out, rows, inner, sa, sb, aRow, bRow, offsets, thread, threads);
-  else binaryWithOp(SQUARED_DIFFERENCE, act, a, b, out, rows, inner, sa, sb, aRow, bRow, offsets, thread, threads);
+  if (op == ADD) binaryRows<Add>(act, a, b, out, rows, inner, sa, sb, aRow, bRow, offsets, thread, threads);
+  else if (op == SUB) binaryRows<Sub>(act, a, b, out, rows, inner, sa, sb, aRow, bRow, offsets, thread, threads);
+  else if (op == MUL) binaryRows<Mul>(act, a, b, out, rows, inner, sa, sb, aRow, bRow, offsets, thread, threads);
+  else if (op == DIV) binaryRows<Div>(act, a, b, out, rows, inner, sa, sb, aRow, bRow, offsets, thread, threads);
+  else binaryRows<SquaredDifference>(act, a, b, out, rows, inner, sa, sb, aRow, bRow, offsets, thread, threads);
 }
 
 // @ts-ignore: decorator
 @inline
-function unaryOp(op: i32, x: v128): v128 {
-  if (op == EXP) return expV(x);
-  if (op == LOGISTIC) return sigmoidV(x);
-  if (op == TANH) return tanhV(x);
-  if (op == SILU) return siluV(x);
-  if (op == GELU) return geluV(x);
-  if (op == GELU_TANH) return geluTanhV(x);
-  if (op == ERF) return erfV(x);
+function unaryOp<Op>(x: v128): v128 {
+  if (idof<Op>() == idof<Exp>()) return expV(x);
+  if (idof<Op>() == idof<Logistic>()) return sigmoidV(x);
+  if (idof<Op>() == idof<Tanh>()) return tanhV(x);
+  if (idof<Op>() == idof<Silu>()) return siluV(x);
+  if (idof<Op>() == idof<Gelu>()) return geluV(x);
+  if (idof<Op>() == idof<GeluTanh>()) return geluTanhV(x);
+  if (idof<Op>() == idof<Erf>()) return erfV(x);
   return exp2NonPositive(x);
 }
 
-// @ts-ignore: decorator
-@inline
-function unarySpan(op: i32, x: usize, out: usize, i0: i32, i1: i32): void {
+function unarySpan<Op>(x: usize, out: usize, i0: i32, i1: i32): void {
   let i = i0;
   for (; i + 4 <= i1; i += 4) {
     const o = <usize>i << 2;
-    v128.store(out + o, unaryOp(op, v128.load(x + o)));
+    v128.store(out + o, unaryOp<Op>(v128.load(x + o)));
   }
   for (; i < i1; i++) {
     const o = <usize>i << 2;
-    store<f32>(out + o, f32x4.extract_lane(unaryOp(op, v128.load32_splat(x + o)), 0));
+    store<f32>(out + o, f32x4.extract_lane(unaryOp<Op>(v128.load32_splat(x + o)), 0));
   }
 }
 
@@ -144,31 +160,29 @@ export function unary(op: i32, x: usize, out: usize, n: i32, thread: i32, thread
   const quads = (n + 3) >> 2;
   const i0 = <i32>((<i64>thread * quads) / threads) * 4;
   const i1 = min(n, <i32>((<i64>(thread + 1) * quads) / threads) * 4);
-  if (op == EXP) unarySpan(EXP, x, out, i0, i1);
-  else if (op == LOGISTIC) unarySpan(LOGISTIC, x, out, i0, i1);
-  else if (op == TANH) unarySpan(TANH, x, out, i0, i1);
-  else if (op == SILU) unarySpan(SILU, x, out, i0, i1);
-  else if (op == GELU) unarySpan(GELU, x, out, i0, i1);
-  else if (op == GELU_TANH) unarySpan(GELU_TANH, x, out, i0, i1);
-  else if (op == ERF) unarySpan(ERF, x, out, i0, i1);
-  else unarySpan(EXP2_NONPOSITIVE, x, out, i0, i1);
+  if (op == EXP) unarySpan<Exp>(x, out, i0, i1);
+  else if (op == LOGISTIC) unarySpan<Logistic>(x, out, i0, i1);
+  else if (op == TANH) unarySpan<Tanh>(x, out, i0, i1);
+  else if (op == SILU) unarySpan<Silu>(x, out, i0, i1);
+  else if (op == GELU) unarySpan<Gelu>(x, out, i0, i1);
+  else if (op == GELU_TANH) unarySpan<GeluTanh>(x, out, i0, i1);
+  else if (op == ERF) unarySpan<Erf>(x, out, i0, i1);
+  else unarySpan<Exp2NonPositive>(x, out, i0, i1);
 }
 
-// @ts-ignore: decorator
-@inline
-function gegluRows(approximate: bool, x: usize, out: usize, r0: i32, r1: i32, half: i32): void {
+/** Rows [r0, r1) of GEGLU with the GELU `Op` (Gelu or GeluTanh). */
+function gegluRows<Op>(x: usize, out: usize, r0: i32, r1: i32, half: i32): void {
   const inRow = <usize>half << 3, outRow = <usize>half << 2;
   const end4 = <usize>(half & ~3) << 2;
   for (let r = r0; r < r1; r++) {
     const src = x + <usize>r * inRow, dst = out + <usize>r * outRow;
     let o: usize = 0;
     for (; o < end4; o += 16) {
-      const g = v128.load(src + outRow + o);
-      v128.store(dst + o, f32x4.mul(v128.load(src + o), approximate ? geluTanhV(g) : geluV(g)));
+      v128.store(dst + o, f32x4.mul(v128.load(src + o), unaryOp<Op>(v128.load(src + outRow + o))));
     }
     for (; o < outRow; o += 4) {
-      const g = v128.load32_splat(src + outRow + o);
-      store<f32>(dst + o, load<f32>(src + o) * f32x4.extract_lane(approximate ? geluTanhV(g) : geluV(g), 0));
+      const g = unaryOp<Op>(v128.load32_splat(src + outRow + o));
+      store<f32>(dst + o, load<f32>(src + o) * f32x4.extract_lane(g, 0));
     }
   }
 }
@@ -176,6 +190,6 @@ function gegluRows(approximate: bool, x: usize, out: usize, r0: i32, r1: i32, ha
 /** GEGLU: x [rows, 2·half] -> out [rows, half] = x[:, :half] * gelu(x[:, half:]); rows split over threads. */
 export function geglu(x: usize, out: usize, rows: i32, half: i32, approximate: i32, thread: i32, threads: i32): void {
   const r0 = <i32>((<i64>thread * rows) / threads), r1 = <i32>((<i64>(thread + 1) * rows) / threads);
-  if (approximate) gegluRows(true, x, out, r0, r1, half);
-  else gegluRows(false, x, out, r0, r1, half);
+  if (approximate) gegluRows<GeluTanh>(x, out, r0, r1, half);
+  else gegluRows<Gelu>(x, out, r0, r1, half);
 }
