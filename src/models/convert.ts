@@ -49,7 +49,7 @@ export function buildComponent(component: ComponentName, source: WeightSource, o
       buildClip(nn, config.text_encoder);
       break;
     case 'diffusion':
-      buildUnet(nn, config.unet, latent(options.height), latent(options.width));
+      buildUnet(nn, config.unet, config.text_encoder.max_position_embeddings, latent(options.height), latent(options.width));
       break;
     case 'decoder':
       buildVaeDecoder(nn, config, latent(options.height), latent(options.width));

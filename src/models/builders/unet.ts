@@ -16,14 +16,13 @@ import type { Nn } from '../graph/nn.js';
 const RES_NORM_EPS = 1e-5;
 const TRANSFORMER_NORM_EPS = 1e-6;
 const LAYER_NORM_EPS = 1e-5;
-/** Tokens of the text context (CLIP's max_position_embeddings). */
-export const CONTEXT_TOKENS = 77;
 
-export function buildUnet(nn: Nn, u: UNetConfig, latentH: number, latentW: number): void {
+/** `contextTokens`: the text encoder's sequence length (max_position_embeddings, 77). */
+export function buildUnet(nn: Nn, u: UNetConfig, contextTokens: number, latentH: number, latentW: number): void {
   const g = nn.g;
   const P = UNET_PREFIX;
   const latents = g.input('args_0', 'FLOAT32', [2, u.in_channels, latentH, latentW]); // [2, 4, h, w]
-  const context = g.input('args_1', 'FLOAT32', [2, CONTEXT_TOKENS, u.context_dim]); // [2, 77, D]
+  const context = g.input('args_1', 'FLOAT32', [2, contextTokens, u.context_dim]); // [2, 77, D]
   const time = g.input('args_2', 'FLOAT32', [-1, u.model_channels]); // [1, mc]
 
   let emb = nn.linear(time, `${P}time_embed.0`); // [1, 4mc]
