@@ -86,8 +86,8 @@ export class Weights {
     };
     const g = this.graph;
     if (this.precision === 'int8' && quantizable) {
-      const channels = shape[0]!;
-      const scale = channelScales(load(), channels);
+      // Dimension 0 is the output channel in both layouts: scales need no transpose.
+      const scale = channelScales(this.source.read(name, rows), shape[0]!);
       const data = this.producer(label, elementCount(shape), (emit) => emit(bytesOf(quantize(load(), scale))));
       const q = g.sg.addConstant(label, 'INT8', shape, data, { quantization: { scale, quantizedDimension: 0 } });
       return g.dequantize({ id: q, shape, type: 'INT8' }, `${label}/dequantize`);
