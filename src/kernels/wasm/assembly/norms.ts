@@ -140,15 +140,41 @@ export function groupNormApply(
   }
 }
 
-/** Sum of n floats at p: four lanes, then the lanes, then the tail, in that order. */
+/**
+ * Sum of n floats at p, or of their squared deviations from `mean` when
+ * `squares`: four accumulators over 16-float steps (independent add chains),
+ * then 4-float steps into the first, the lanes, and the tail, in that order.
+ */
 // @ts-ignore: decorator
 @inline
-function rowSum(p: usize, n: i32): f32 {
-  const n4 = n & ~3;
-  let acc = f32x4.splat(0);
-  for (let i = 0; i < n4; i += 4) acc = f32x4.add(acc, v128.load(p + (<usize>i << 2)));
-  let s = sumLanes(acc);
-  for (let i = n4; i < n; i++) s += load<f32>(p + (<usize>i << 2));
+function rowSum(p: usize, n: i32, squares: bool, mean: f32): f32 {
+  const mv = f32x4.splat(mean);
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  const end16 = p + (<usize>(n & ~15) << 2), end4 = p + (<usize>(n & ~3) << 2), end = p + (<usize>n << 2);
+  let q = p;
+  for (; q < end16; q += 64) {
+    if (squares) {
+      const d0 = f32x4.sub(v128.load(q), mv), d1 = f32x4.sub(v128.load(q, 16), mv);
+      const d2 = f32x4.sub(v128.load(q, 32), mv), d3 = f32x4.sub(v128.load(q, 48), mv);
+      a0 = madd(d0, d0, a0); a1 = madd(d1, d1, a1); a2 = madd(d2, d2, a2); a3 = madd(d3, d3, a3);
+    } else {
+      a0 = f32x4.add(a0, v128.load(q)); a1 = f32x4.add(a1, v128.load(q, 16));
+      a2 = f32x4.add(a2, v128.load(q, 32)); a3 = f32x4.add(a3, v128.load(q, 48));
+    }
+  }
+  for (; q < end4; q += 16) {
+    if (squares) {
+      const d = f32x4.sub(v128.load(q), mv);
+      a0 = madd(d, d, a0);
+    } else {
+      a0 = f32x4.add(a0, v128.load(q));
+    }
+  }
+  let s = sumLanes(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)));
+  for (; q < end; q += 4) {
+    const x = load<f32>(q);
+    s += squares ? (x - mean) * (x - mean) : x;
+  }
   return s;
 }
 
@@ -165,18 +191,9 @@ export function layerNorm(
   const n4 = n & ~3;
   for (let r = r0; r < r1; r++) {
     const src = x + <usize>r * rowBytes, dst = out + <usize>r * rowBytes;
-    const mean = rowSum(src, n) / <f32>n;
+    const mean = rowSum(src, n, false, 0) / <f32>n;
     const mv = f32x4.splat(mean);
-    let acc = f32x4.splat(0);
-    for (let i = 0; i < n4; i += 4) {
-      const d = f32x4.sub(v128.load(src + (<usize>i << 2)), mv);
-      acc = madd(d, d, acc);
-    }
-    let sq = sumLanes(acc);
-    for (let i = n4; i < n; i++) {
-      const d = load<f32>(src + (<usize>i << 2)) - mean;
-      sq += d * d;
-    }
+    const sq = rowSum(src, n, true, mean);
     const inv = <f32>(1 / Math.sqrt(<f64>(sq / <f32>n) + <f64>eps));
     const iv = f32x4.splat(inv);
     for (let i = 0; i < n4; i += 4) {
