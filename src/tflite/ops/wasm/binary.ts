@@ -10,7 +10,7 @@ import { pointer } from './operands.js';
 export function wasmBinary(runtime: KernelRuntime, op: BinaryOp): KernelOverride {
   const activation = (options: Readonly<Record<string, unknown>>) => (options['fusedActivationFunction'] as FusedActivation | undefined) ?? 'NONE';
   return {
-    supports: (node) => input(node, 0).type === 'FLOAT32' && activation(node.options) !== ('SIGN_BIT' as FusedActivation),
+    supports: (node) => input(node, 0).type === 'FLOAT32', // the op's prepare already refused SIGN_BIT
     prepare(node) {
       for (const t of node.inputs) if (t?.isConstant) pointer(runtime, t);
     },
