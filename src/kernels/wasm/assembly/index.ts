@@ -7,3 +7,4 @@ export { attention, attentionScratchBytes } from './attention';
 export { groupNormStats, groupNormReduce, groupNormApply, layerNorm } from './norms';
 export { softmax } from './softmax';
 export { binary, unary, geglu } from './elementwise';
+export { winogradConv3x3, winogradScratchBytes } from './winograd';

@@ -1,0 +1,75 @@
+/**
+ * 3x3 stride-1 convolution on NHWC activations by Winograd F(4x4, 3x3) on
+ * the WebAssembly kernels (assembly/winograd.ts), weights packed once by
+ * packWinogradWeights. Results are bit-identical for any thread count.
+ * Accuracy: within about 1e-6 of max |output| on SD-like data (see
+ * test/kernels/wasm-conv-winograd.test.ts and bench/kernels/conv.ts).
+ */
+import { UsageError } from '../../errors.js';
+import { JOB_COUNTER_PTR, type KernelRuntime } from './runtime.js';
+import type { PackedWinograd } from './winograd-pack.js';
+
+/** The kernels' exports this file calls (not in KernelExports, whose file another module owns). */
+interface WinogradExports {
+  winogradScratchBytes(cin: number, blockTiles: number): number;
+}
+
+export interface WinogradOperands {
+  /** Byte offset of the NHWC input [batch, inH, inW, cin]. */
+  x: number;
+  /** Byte offset of the NHWC output [batch, outH, outW, cout]; must not overlap x. */
+  out: number;
+  batch: number;
+  inH: number;
+  inW: number;
+  outH: number;
+  outW: number;
+  /** Padding before the first row and column: output (oy, ox) reads input rows oy - padTop .. oy - padTop + 2. */
+  padTop: number;
+  padLeft: number;
+  /** Fused activation as a clamp (RELU = [0, Infinity]). */
+  clamp?: { min: number; max: number };
+}
+
+/** Bytes of transformed inputs per thread the tile block is sized for (the L2 is 1-2 MB per core on the machines seen). */
+const V_BUDGET_BYTES = 1 << 20;
+
+/** Tiles per block: V[36][T][Cin] within V_BUDGET_BYTES, T a multiple of 4 in [4, 64]. */
+export function winogradBlockTiles(cin: number): number {
+  const cinP = Math.ceil(cin / 4) * 4;
+  return Math.max(4, Math.min(64, Math.floor(V_BUDGET_BYTES / (36 * 4 * cinP) / 4) * 4));
+}
+
+export function winogradConv3x3(runtime: KernelRuntime, w: PackedWinograd, op: WinogradOperands, blockTiles = winogradBlockTiles(w.cin)): void {
+  const { x, out, batch, inH, inW, outH, outW, padTop, padLeft, clamp } = op;
+  const dims = [batch, inH, inW, outH, outW, padTop, padLeft];
+  if (!dims.every((d) => Number.isInteger(d) && d >= 0) || batch < 1 || inH < 1 || inW < 1 || outH < 1 || outW < 1) {
+    throw new UsageError(`winogradConv3x3: bad sizes ${dims.join(', ')}`);
+  }
+  if (x % 4 !== 0 || out % 4 !== 0) throw new UsageError('winogradConv3x3: x and out must be 4-byte aligned');
+  if (!(blockTiles >= 4 && blockTiles % 4 === 0)) throw new UsageError(`winogradConv3x3: blockTiles ${blockTiles} must be a positive multiple of 4`);
+  const min = clamp?.min ?? -Infinity;
+  const max = clamp?.max ?? Infinity;
+  if (!(min <= max)) throw new UsageError(`winogradConv3x3: bad clamp [${min}, ${max}]`);
+
+  const tiles = batch * Math.ceil(outH / 4) * Math.ceil(outW / 4);
+  const blocks = Math.ceil(tiles / blockTiles);
+  const subs = Math.ceil(w.cout / 64);
+  // Enough jobs to balance the threads; a job's channel range never changes its results.
+  const chunksWanted = Math.min(subs, Math.ceil((4 * runtime.threads) / blocks));
+  const chunkSubs = Math.ceil(subs / chunksWanted);
+
+  const kernels = runtime.kernels as unknown as WinogradExports;
+  const stride = Math.ceil(kernels.winogradScratchBytes(w.cin, blockTiles) / 64) * 64;
+  const mark = runtime.arena.top;
+  try {
+    const scratch = runtime.arena.alloc(stride * runtime.threads, 64);
+    runtime.resetJobCounter();
+    runtime.pool.run('winogradConv3x3', [
+      x, batch, inH, inW, w.cin, w.ptr, w.biasPtr, out, outH, outW, w.cout,
+      padTop, padLeft, min, max, blockTiles, chunkSubs, scratch, stride, JOB_COUNTER_PTR,
+    ]);
+  } finally {
+    runtime.arena.reset(mark);
+  }
+}
