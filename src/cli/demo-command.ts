@@ -27,8 +27,8 @@ README).
 
   --out DIR        where the checkpoint, models and image go (default sd-tflite-demo)
   --prompt TEXT    default "a photograph of an astronaut riding a horse"
-  --steps N        default 10
-  --size N         image width and height in pixels, a multiple of 64 (default 64)
+  --steps N        default 20
+  --size N         image width and height in pixels, a multiple of 64 (default 128)
   --seed N         default 42
   --tokenizer DIR  vocab.json + merges.txt (default: the copy of the real CLIP
                    vocabulary in this package, test/fixtures/clip-tokenizer)`;
@@ -91,12 +91,12 @@ export function parseDemoArgs(argv: string[]): DemoArgs | undefined {
     if (!/^\d{1,10}$/.test(text)) throw new UsageError(`--${flag} must be a whole number, got ${JSON.stringify(text)}`);
     return Number(text);
   };
-  const size = int('size', values.size, 64);
+  const size = int('size', values.size, 128);
   if (size < 64 || size % 64 !== 0 || size > 1024) throw new UsageError(`--size must be a multiple of 64 from 64 to 1024, got ${size}`);
   return {
     out: values.out ?? 'sd-tflite-demo',
     prompt: values.prompt ?? 'a photograph of an astronaut riding a horse',
-    steps: int('steps', values.steps, 10),
+    steps: int('steps', values.steps, 20),
     size,
     seed: int('seed', values.seed, 42),
     tokenizer: values.tokenizer ?? join(packageRoot(), 'test', 'fixtures', 'clip-tokenizer'),
