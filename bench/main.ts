@@ -16,6 +16,7 @@ const SUITES: Record<string, Suite> = {
     description: 'WebAssembly SIMD peak and kernels (GEMM) at the issue shapes, 1 and 2 threads',
     load: () => import('./kernels/suite.js'),
   },
+  conv: { description: 'CONV_2D 3x3 kernels (Winograd F(4x4,3x3), im2col + GEMM) at the issue shapes', load: () => import('./kernels/conv.js') },
 };
 
 function usage(): string {

@@ -1,0 +1,246 @@
+/**
+ * The `conv` benchmark suite: CONV_2D 3x3 stride 1 (SAME) at the shapes of
+ * issue 4 on the WebAssembly kernels, per kernel variant and thread count:
+ * the Winograd F(4x4,3x3) kernel and, for comparison, the im2col + GEMM
+ * path the interpreter used before it (chunks of 8 MB). GFLOP/s are
+ * effective: the direct convolution's 2·H·W·Cin·Cout·9 flops over the time.
+ * Also prints the Winograd kernel's error at 64x64x320 on SD-like data
+ * (SiLU of normal activations, PyTorch-default uniform weights) against the
+ * plain reference convolution, over 16 output channels.
+ *
+ *   npm run bench -- conv [--threads 1,2] [--variant simd|relaxed|both]
+ *                         [--shapes 64x64x320,...] [--methods winograd,im2col]
+ *                         [--max-time SECONDS] [--out FILE]
+ */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { UsageError } from '../../src/errors.js';
+import { conv2d } from '../../src/kernels/reference/conv2d.js';
+import { gemm } from '../../src/kernels/wasm/gemm.js';
+import { packGemmWeights } from '../../src/kernels/wasm/gemm-pack.js';
+import type { KernelVariant } from '../../src/kernels/wasm/loader.js';
+import { createKernelRuntime, type KernelRuntime } from '../../src/kernels/wasm/runtime.js';
+import { winogradConv3x3 } from '../../src/kernels/wasm/winograd.js';
+import { filterChannels, packWinogradWeights } from '../../src/kernels/wasm/winograd-pack.js';
+import { time, type Timing } from './measure.js';
+
+/** H x W x C -> C (3x3, stride 1, SAME), the CONV_2D shapes of issue 4. */
+const SHAPES = ['64x64x320', '32x32x640', '16x16x1280', '8x8x1280', '128x128x512', '256x256x256', '512x512x128'];
+
+type Method = 'winograd' | 'im2col';
+
+interface Options {
+  threads: number[];
+  variants: KernelVariant[];
+  shapes: string[];
+  methods: Method[];
+  maxTime: number;
+  out: string;
+}
+
+function parseOptions(args: string[]): Options {
+  const o: Options = { threads: [1, 2], variants: ['relaxed'], shapes: SHAPES, methods: ['winograd', 'im2col'], maxTime: 1, out: 'build/bench/conv.json' };
+  for (let i = 0; i < args.length; i += 2) {
+    const flag = args[i]!;
+    const value = args[i + 1];
+    if (value === undefined) throw new UsageError(`${flag} needs a value`);
+    switch (flag) {
+      case '--threads':
+        o.threads = value.split(',').map(Number);
+        if (!o.threads.every((t) => Number.isInteger(t) && t >= 1)) throw new UsageError(`--threads: bad list ${value}`);
+        break;
+      case '--variant':
+        if (value === 'both') o.variants = ['simd', 'relaxed'];
+        else if (value === 'simd' || value === 'relaxed') o.variants = [value];
+        else throw new UsageError(`--variant must be simd, relaxed or both, got ${value}`);
+        break;
+      case '--shapes':
+        o.shapes = value.split(',');
+        if (!o.shapes.every((s) => /^\d+x\d+x\d+$/.test(s))) throw new UsageError(`--shapes: expected HxWxC items, got ${value}`);
+        break;
+      case '--methods':
+        o.methods = value.split(',') as Method[];
+        if (!o.methods.every((m) => m === 'winograd' || m === 'im2col')) throw new UsageError(`--methods: winograd and/or im2col, got ${value}`);
+        break;
+      case '--max-time':
+        o.maxTime = Number(value);
+        if (!(o.maxTime > 0)) throw new UsageError(`--max-time must be a positive number of seconds, got ${value}`);
+        break;
+      case '--out':
+        o.out = value;
+        break;
+      default:
+        throw new UsageError(`unknown option ${flag}`);
+    }
+  }
+  return o;
+}
+
+function parseShape(s: string): { h: number; w: number; c: number } {
+  const [h, w, c] = s.split('x').map(Number) as [number, number, number];
+  return { h, w, c };
+}
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s + 0.5) / 2 ** 32;
+  };
+}
+
+/** SD-like activations: SiLU of standard normal values (what a group norm + SiLU feeds a conv). */
+function activations(n: number, seed: number): Float32Array {
+  const r = rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const z = Math.sqrt(-2 * Math.log(r())) * Math.cos(2 * Math.PI * r());
+    out[i] = z / (1 + Math.exp(-z));
+  }
+  return out;
+}
+
+/** PyTorch's default conv init: uniform in ±1/sqrt(fan_in). */
+function uniform(n: number, bound: number, seed: number): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: n }, () => (2 * r() - 1) * bound);
+}
+
+interface Problem {
+  h: number;
+  w: number;
+  c: number;
+  x: Float32Array;
+  filter: Float32Array;
+  bias: Float32Array;
+}
+
+function problem(shape: string): Problem {
+  const { h, w, c } = parseShape(shape);
+  const bound = 1 / Math.sqrt(9 * c);
+  return { h, w, c, x: activations(h * w * c, 1), filter: uniform(c * 9 * c, bound, 2), bias: uniform(c, bound, 3) };
+}
+
+/** A runnable convolution of `p` on `rt` (weights packed, buffers allocated); call before timing. */
+function prepare(rt: KernelRuntime, p: Problem, method: Method): { run(): void; outPtr: number } {
+  const { h, w, c } = p;
+  const x = rt.arena.alloc(h * w * c * 4);
+  rt.arena.f32(x, h * w * c).set(p.x);
+  const out = rt.arena.alloc(h * w * c * 4);
+  if (method === 'winograd') {
+    const packed = packWinogradWeights(rt.arena, { cin: c, cout: c, bias: p.bias, channel: filterChannels({ dtype: 'float32', data: p.filter }, 9 * c) });
+    return { outPtr: out, run: () => winogradConv3x3(rt, packed, { x, out, batch: 1, inH: h, inW: w, outH: h, outW: w, padTop: 1, padLeft: 1 }) };
+  }
+  const k = 9 * c;
+  const packed = packGemmWeights(rt.arena, { k, n: c, layout: 'nk', dtype: 'float32', data: p.filter, bias: p.bias });
+  const chunk = Math.max(1, Math.min(h * w, Math.floor((8 << 20) / (k * 4))));
+  const col = rt.arena.alloc(chunk * k * 4);
+  return {
+    outPtr: out,
+    run: () => {
+      const xs = rt.arena.f32(x, h * w * c);
+      const cols = rt.arena.f32(col, chunk * k);
+      for (let first = 0; first < h * w; first += chunk) {
+        const rows = Math.min(chunk, h * w - first);
+        for (let r = 0; r < rows; r++) {
+          const oy = Math.floor((first + r) / w), ox = (first + r) % w;
+          for (let ky = 0; ky < 3; ky++) {
+            for (let kx = 0; kx < 3; kx++) {
+              const iy = oy + ky - 1, ix = ox + kx - 1;
+              const at = (r * 9 + ky * 3 + kx) * c;
+              if (iy < 0 || iy >= h || ix < 0 || ix >= w) cols.fill(0, at, at + c);
+              else cols.set(xs.subarray((iy * w + ix) * c, (iy * w + ix + 1) * c), at);
+            }
+          }
+        }
+        gemm(rt, packed, { a: col, c: out + first * c * 4, m: rows });
+      }
+    },
+  };
+}
+
+/** max |winograd - reference| / max |reference| over the first 16 output channels. */
+function winogradError(rt: KernelRuntime, p: Problem): number {
+  const mark = rt.arena.top;
+  try {
+    const conv = prepare(rt, p, 'winograd');
+    conv.run();
+    const got = rt.arena.f32(conv.outPtr, p.h * p.w * p.c);
+    const n = 16;
+    const ref = conv2d(
+      { data: p.x, shape: [1, p.h, p.w, p.c] },
+      { data: p.filter.subarray(0, n * 9 * p.c), shape: [n, 3, 3, p.c] },
+      { data: p.bias.subarray(0, n), shape: [n] },
+      { padding: 'SAME' },
+    ).data;
+    let maxRef = 0, maxErr = 0;
+    for (let i = 0; i < p.h * p.w; i++) {
+      for (let o = 0; o < n; o++) {
+        maxRef = Math.max(maxRef, Math.abs(ref[i * n + o]!));
+        maxErr = Math.max(maxErr, Math.abs(ref[i * n + o]! - got[i * p.c + o]!));
+      }
+    }
+    return maxErr / maxRef;
+  } finally {
+    rt.arena.reset(mark);
+  }
+}
+
+interface Row {
+  shape: string;
+  method: Method;
+  variant: KernelVariant;
+  threads: number;
+  ms: number;
+  rmePercent: number;
+  gflops: number;
+  cpuMs: number;
+  gflopsPerCpuSecond: number;
+}
+
+export async function run(args: string[]): Promise<void> {
+  const o = parseOptions(args);
+  setFlagsFromString('--experimental-wasm-relaxed-simd');
+  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(', ')}`);
+  const rows: Row[] = [];
+  let error: number | undefined;
+  for (const variant of o.variants) {
+    for (const threads of o.threads) {
+      const rt = await createKernelRuntime({ threads, variant });
+      try {
+        if (error === undefined && o.methods.includes('winograd')) {
+          error = winogradError(rt, problem('64x64x320'));
+          console.log(`Winograd error at 64x64x320 (SD-like data, ${variant}): ${error.toExponential(2)} of max |output|`);
+        }
+        for (const shape of o.shapes) {
+          const p = problem(shape);
+          const flops = 2 * p.h * p.w * p.c * p.c * 9;
+          for (const method of o.methods) {
+            const mark = rt.arena.top;
+            const conv = prepare(rt, p, method);
+            const t: Timing = time(`${method} ${shape} x${threads}`, conv.run, o.maxTime);
+            rt.arena.reset(mark);
+            const row: Row = {
+              shape: `${shape}->${p.c}`, method, variant, threads, ms: t.medianMs, rmePercent: t.rmePercent,
+              gflops: flops / t.medianMs / 1e6, cpuMs: t.cpuMs, gflopsPerCpuSecond: flops / t.cpuMs / 1e6,
+            };
+            rows.push(row);
+            console.log(
+              `${row.shape.padEnd(20)} ${method.padEnd(9)} ${variant.padEnd(8)} x${threads}  ${row.ms.toFixed(1).padStart(8)} ms ` +
+              `±${row.rmePercent.toFixed(1)}%  ${row.gflops.toFixed(1).padStart(6)} GFLOP/s  ${row.gflopsPerCpuSecond.toFixed(1).padStart(6)} per CPU-s`,
+            );
+          }
+        }
+      } finally {
+        await rt.close();
+      }
+    }
+  }
+  const out = resolve(o.out);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(`${out}.tmp`, JSON.stringify({ loadAverage: loadavg(), winogradError64x64x320: error, rows }, null, 2));
+  renameSync(`${out}.tmp`, out);
+  console.log(`wrote ${out}; load average at end: ${loadavg().map((l) => l.toFixed(2)).join(', ')}`);
+}
