@@ -156,5 +156,9 @@ describe.sequential('generate on converted tiny-a vs the reference pipeline (tin
     const sd = await StableDiffusion.load({ models, tokenizer: join(FIXTURES, 'clip-tokenizer') });
     expect(() => sd.generate({ prompt: 'x', width: 96, height: 64, steps: 1 })).toThrow(/diffusion.tflite takes widths and heights that are multiples of 64 pixels; got 96x64/);
     await sd.close();
+    // Past the size rule, the graph's own shape inference is the last check, also a UsageError.
+    const loaded = await loadTfliteComponents(models, 1, 'reference');
+    expect(() => loaded.denoiser.prepare!({ height: 9, width: 8 })).toThrow(/diffusion.tflite cannot take 64x72: .*CONCATENATION/);
+    await loaded.close();
   });
 });
