@@ -2,11 +2,20 @@
  * The `kernels` benchmark suite: SIMD peak, then GEMM at the issue's
  * FULLY_CONNECTED shapes, fused attention, group norm and layer norm, per
  * kernel variant and thread count. Norm rows are in GB/s against the copy
- * bandwidth measured in the same run. Prints a table
- * and writes JSON (default build/bench/kernels.json).
+ * bandwidth measured in the same run. Then (versus-litert.ts) every shape
+ * of issue 4 as a single-op .tflite run by our interpreter and by LiteRT.js
+ * in the same run. Prints tables and writes JSON (default
+ * build/bench/kernels.json).
  *
  *   npm run bench -- kernels [--threads 1,2] [--variant simd|relaxed|both]
  *                            [--max-time SECONDS] [--out FILE]
+ *                            [--part raw|versus|all] [--shapes TEXT,...]
+ *                            [--no-litert] [--quick]
+ *
+ * --shapes keeps the versus cases whose label contains one of the texts
+ * (e.g. "CONV_2D", "64x64x320"); --quick runs the versus part only, on one
+ * shape per op, relaxed variant, 0.3 s per measurement (options given
+ * after it still apply).
  *
  * The relaxed-SIMD variant needs a V8 flag in Node 20; the suite sets it
  * itself so both variants are measured in one run (the library uses relaxed
@@ -25,19 +34,37 @@ import {
   GROUP_NORM_SHAPES, LAYER_NORM_SHAPES, copyBandwidth, groupNormBytes, groupNormLabel, layerNormBytes, layerNormLabel,
   timeGroupNorm, timeLayerNorm,
 } from './norms.js';
+import { OP_CASES, QUICK_LABELS } from './op-models.js';
 import { measurePeak } from './peak.js';
+import { runVersus, type CaseResult } from './versus-litert.js';
+import { printVersus, speedRatio } from './versus-table.js';
 
 interface Options {
   threads: number[];
   variants: KernelVariant[];
   maxTime: number;
   out: string;
+  raw: boolean;
+  versus: boolean;
+  shapes: string[] | null;
+  litert: boolean;
 }
 
 function parseOptions(args: string[]): Options {
-  const options: Options = { threads: [1, 2], variants: ['simd', 'relaxed'], maxTime: 1, out: 'build/bench/kernels.json' };
+  const options: Options = {
+    threads: [1, 2], variants: ['simd', 'relaxed'], maxTime: 1, out: 'build/bench/kernels.json',
+    raw: true, versus: true, shapes: null, litert: true,
+  };
   for (let i = 0; i < args.length; i++) {
     const flag = args[i]!;
+    if (flag === '--quick') {
+      Object.assign(options, { raw: false, variants: ['relaxed'], maxTime: 0.3, shapes: QUICK_LABELS });
+      continue;
+    }
+    if (flag === '--no-litert') {
+      options.litert = false;
+      continue;
+    }
     const value = args[i + 1];
     if (value === undefined) throw new UsageError(`${flag} needs a value`);
     i++;
@@ -57,6 +84,14 @@ function parseOptions(args: string[]): Options {
         break;
       case '--out':
         options.out = value;
+        break;
+      case '--part':
+        if (!['raw', 'versus', 'all'].includes(value)) throw new UsageError(`--part must be raw, versus or all, got ${value}`);
+        options.raw = value !== 'versus';
+        options.versus = value !== 'raw';
+        break;
+      case '--shapes':
+        options.shapes = value.split(',');
         break;
       default:
         throw new UsageError(`unknown option ${flag}`);
@@ -95,7 +130,8 @@ interface KernelRow {
   rmePercent: number;
   /**
    * The same op in LiteRT.js (a single-op model from our writer, run by
-   * bench/peers/litert.ts) in the same run: not wired in yet, so null.
+   * bench/peers/litert.ts) in the same run; null when the versus part did
+   * not run that shape or LiteRT.js failed on it.
    */
   litert: { ms: number; ratio: number } | null;
 }
@@ -129,7 +165,27 @@ function printTable(peaks: PeakRow[], rows: KernelRow[]): void {
   for (const row of table) console.log(line(row));
   console.log('GFLOP/cpu-s: flops over the process CPU time (all threads), i.e. per-core speed when not waiting for a core.');
   console.log('% peak: of the SIMD peak for GFLOP/s rows, of the copy bandwidth for GB/s rows. Attention flops: 4·B·N·T·S·d.');
-  console.log('(LiteRT.js column: not measured yet; it will come from bench/peers/litert.ts on single-op models.)');
+  console.log('LiteRT.js column: the same shape as a single-op model in LiteRT.js (table below), when the versus part ran; speed-up = its ms / this kernel\'s ms.');
+}
+
+function versusCases(options: Options) {
+  if (!options.versus) return [];
+  const wanted = options.shapes?.map((s) => s.toLowerCase());
+  const cases = wanted ? OP_CASES.filter((c) => wanted.some((w) => c.label.toLowerCase().includes(w))) : OP_CASES;
+  if (cases.length === 0) throw new UsageError(`--shapes matches no case; cases:\n  ${OP_CASES.map((c) => c.label).join('\n  ')}`);
+  return cases;
+}
+
+/** The LiteRT.js measurement of the versus case with this raw kernel row's shape and thread count, if any. */
+function litertOfRawRow(row: KernelRow, cases: CaseResult[]): KernelRow['litert'] {
+  const label =
+    row.op === 'FULLY_CONNECTED' ? `FULLY_CONNECTED ${row.shape}`
+    : row.op === 'ATTENTION' ? `ATTENTION ${row.shape.split(' ').at(-1)}`
+    : row.op === 'GROUP_NORM' ? `GROUP_NORM 32g ${row.shape}`
+    : undefined;
+  const litert = cases.find((c) => c.label === label)?.results.find((r) => r.engine === 'litert' && r.threads === row.threads);
+  const ratio = speedRatio(row.ms, litert?.ms);
+  return litert?.ms && ratio !== null ? { ms: litert.ms, ratio } : null;
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -138,7 +194,8 @@ export async function run(args: string[]): Promise<void> {
   const loadStart = loadavg();
   const peaks: PeakRow[] = [];
   const rows: KernelRow[] = [];
-  for (const variant of options.variants) {
+  const cases = versusCases(options);
+  for (const variant of options.raw ? options.variants : []) {
     for (const threads of options.threads) {
       const rt = await createKernelRuntime({ threads, variant });
       try {
@@ -196,7 +253,12 @@ export async function run(args: string[]): Promise<void> {
       }
     }
   }
-  printTable(peaks, rows);
+  const versus = options.versus
+    ? await runVersus({ cases, variants: options.variants, threads: options.threads, maxTime: options.maxTime, litert: options.litert }, console.log)
+    : null;
+  if (versus) for (const row of rows) row.litert = litertOfRawRow(row, versus.cases);
+  if (options.raw) printTable(peaks, rows);
+  if (versus) printVersus(versus.peaks, versus.cases, options.threads);
   const report = {
     suite: 'kernels',
     date: new Date().toISOString(),
@@ -206,6 +268,8 @@ export async function run(args: string[]): Promise<void> {
     loadAverage: { start: loadStart, end: loadavg() },
     peak: peaks,
     results: rows,
+    /** Single-op models in our interpreter and in LiteRT.js (versus-litert.ts). */
+    versus,
   };
   const out = resolve(options.out);
   mkdirSync(dirname(out), { recursive: true });
