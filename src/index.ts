@@ -5,6 +5,7 @@
 export { StableDiffusion, type GenerateResult, type LoadOptions } from './pipeline/stable-diffusion.js';
 export { DEFAULTS, type GenerateOptions, type ResolvedOptions, type StepProgress } from './pipeline/generation-options.js';
 export type { StageTimings } from './pipeline/generation.js';
+export { loadTfliteComponents, type KernelChoice, type LoadedTfliteComponents } from './pipeline/tflite-components.js';
 export type { Decoder, Denoiser, ImageEncoder, LatentSize, LatentSizeRule, PipelineComponents, TextEncoder } from './pipeline/components.js';
 export { generationText, type GenerationParameters } from './pipeline/generation-parameters.js';
 export { ClipTokenizer, CONTEXT_LENGTH, TOKENIZER_MODES, truncationWarning, type EncodedPrompt, type TokenizerMode } from './pipeline/tokenizer/clip-tokenizer.js';
