@@ -196,3 +196,18 @@ describe('argument checks', () => {
     await expect(StableDiffusion.load({ models: '.', tokenizer: tok, threads: 0 })).rejects.toThrow(/threads must be a whole number >= 1/);
   });
 });
+
+describe('public API (src/index.ts)', () => {
+  it('exports the pipeline, tokenizer, samplers, RNG, image helpers and errors', async () => {
+    const api = await import('../../src/index.js');
+    expect(api.StableDiffusion).toBe(StableDiffusion);
+    expect(api.ClipTokenizer).toBe(ClipTokenizer);
+    expect(api.SAMPLER_NAMES).toEqual(['k_euler', 'k_euler_ancestral', 'k_lms', 'ddim', 'dpmpp_2m']);
+    expect(api.createSampler('k_lms', 4).timesteps).toEqual([999, 666, 333, 0]);
+    expect(new api.NumpyLegacyRandom(7).normal(2)).toEqual(new NumpyLegacyRandom(7).normal(2));
+    expect(api.UsageError).toBe(UsageError);
+    expect(typeof api.encodePng).toBe('function');
+    expect(typeof api.loadTfliteComponents).toBe('function');
+    expect(api.DEFAULTS).toMatchObject({ steps: 20, sampler: 'k_euler', cfg: 7.5, width: 512, height: 512, strength: 0.8 });
+  });
+});
