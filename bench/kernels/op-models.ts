@@ -41,7 +41,8 @@ export interface OpCase {
 export const SIGNATURE = 'main';
 export const inputName = (i: number) => `args_${i}`;
 
-function random(count: number, seed: number): Float32Array {
+/** Deterministic values in [-0.5, 0.5): inputs use seeds 3 and up, weights (gamma) 1, biases (beta) 2. */
+export function random(count: number, seed: number): Float32Array {
   const data = new Float32Array(count);
   let s = seed >>> 0;
   for (let i = 0; i < count; i++) {
