@@ -57,6 +57,12 @@ export interface EngineResult {
   cpuMs: number | null;
   /** GFLOP (or GB) per CPU-second: speed per core when not waiting for one. */
   perCpuSecond: number | null;
+  /**
+   * Ours, flops cases: perCpuSecond over the peak's GFLOP per CPU-second,
+   * a share of peak that other processes' load does not move (as long as
+   * our threads spin little).
+   */
+  shareOfPeakPerCpu: number | null;
   /** Ours: benchmark.js relative margin of error, percent. */
   rmePercent: number | null;
   /** LiteRT.js: the timed runs, ms. */
@@ -120,6 +126,7 @@ export async function runVersus(options: VersusOptions, log: (line: string) => v
         results.push({
           engine: 'ours', variant: rt.variant, threads: rt.threads, ms: t.invoke.medianMs, graphMs: t.graph.medianMs, ...r,
           shareOfPeak: r.gflops !== null ? r.gflops / peak.gflops : r.gbps! / peak.copyGBps,
+          shareOfPeakPerCpu: r.gflops !== null ? r.perCpuSecond / peak.gflopsPerCpuSecond : null,
           cpuMs: t.graph.cpuMs, rmePercent: t.invoke.rmePercent, runs: null, steps: t.steps, workingBytes: t.workingBytes, failure: null,
         });
         log(`  ${c.label} ours ${rt.variant} x${rt.threads}: ${t.invoke.medianMs.toFixed(2)} ms (graph ${t.graph.medianMs.toFixed(2)} ms) [${t.steps.join(', ')}]`);
@@ -129,7 +136,7 @@ export async function runVersus(options: VersusOptions, log: (line: string) => v
           if (threads !== 1 && threads !== 2) continue; // the harness runs LiteRT.js's 1- and 2-thread builds only
           const rt = await withLiteRt(threads, litert);
           const t = await timeLiteRt(rt, model, inputs, { maxTimeSeconds: options.maxTime, minRuns: 5, maxRuns: 30 });
-          const base = { engine: 'litert' as const, variant: null, threads, graphMs: null, shareOfPeak: null, rmePercent: null, steps: null, workingBytes: null };
+          const base = { engine: 'litert' as const, variant: null, threads, graphMs: null, shareOfPeak: null, shareOfPeakPerCpu: null, rmePercent: null, steps: null, workingBytes: null };
           if (t.ok) {
             results.push({ ...base, ms: t.medianMs, ...rates(c, t.medianMs, t.cpuMs), cpuMs: t.cpuMs, runs: t.runs, failure: null });
             log(`  ${c.label} LiteRT.js x${threads}: ${t.medianMs.toFixed(2)} ms`);

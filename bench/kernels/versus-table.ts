@@ -63,6 +63,7 @@ export function printVersus(peaks: RuntimePeak[], cases: CaseResult[], threads: 
   console.log('GF/s|GB/s and %pk: of the graph time; %pk of the SIMD peak (GFLOP/s rows) or copy bandwidth (GB/s rows), same variant and threads.');
   console.log('x LiteRT: speed of ours over LiteRT.js run() at that thread count, by invoke | by graph time (LiteRT.js ms / our ms; >1 is faster).');
   console.log('2T/1T: speed-up from the second thread (ours: graph time).');
+  console.log('Flops are the direct algorithm\'s (conv 2·H·W·9·Cin·Cout, FC 2·M·K·N, attention 4·B·N·T·S·d): an effective rate when a kernel does less work (Winograd).');
   console.log('work MB: memory beyond inputs and output (planned intermediates + fused-attention scratch).');
 
   const detail: string[][] = [];
@@ -76,13 +77,15 @@ export function printVersus(peaks: RuntimePeak[], cases: CaseResult[], threads: 
         ms(r.graphMs),
         rate(r),
         fixed(r.perCpuSecond, 1),
+        r.shareOfPeakPerCpu === null ? '—' : (100 * r.shareOfPeakPerCpu).toFixed(0),
         r.rmePercent === null ? (r.runs ? `${r.runs.length} runs` : '—') : `±${r.rmePercent.toFixed(1)}%`,
         r.steps ? r.steps.join(' ') : '—',
       ]);
     }
   }
-  console.log('\nEvery measurement (median ms; per cpu-s: GFLOP or GB per CPU-second of the engine\'s process, all threads):');
-  for (const l of table(['op / shape', 'engine', 'thr', 'ms', 'graph ms', 'GF/s|GB/s', 'per cpu-s', 'spread', 'steps run'], detail, 3)) {
+  console.log('\nEvery measurement (median ms; per cpu-s: GFLOP or GB per CPU-second of the engine\'s process, all threads;');
+  console.log('%pk/cpu-s: that over the peak\'s GFLOP per CPU-second, a share of peak the machine\'s other load does not move):');
+  for (const l of table(['op / shape', 'engine', 'thr', 'ms', 'graph ms', 'GF/s|GB/s', 'per cpu-s', '%pk/cpu-s', 'spread', 'steps run'], detail, 3)) {
     console.log(l);
   }
 }
