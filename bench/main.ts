@@ -13,7 +13,7 @@ interface Suite {
 
 const SUITES: Record<string, Suite> = {
   kernels: {
-    description: 'WebAssembly SIMD peak and kernels (GEMM) at the issue shapes, 1 and 2 threads',
+    description: 'SIMD peak, raw kernels (GEMM, attention, norms), and every issue-4 shape as a single-op .tflite in our interpreter vs LiteRT.js, 1 and 2 threads (--quick: one shape per op)',
     load: () => import('./kernels/suite.js'),
   },
   conv: { description: 'CONV_2D 3x3 kernels (Winograd F(4x4,3x3), im2col + GEMM) at the issue shapes', load: () => import('./kernels/conv.js') },
