@@ -75,7 +75,16 @@ function makeInputs(c: Case) {
   return { q, k, v, mask, kn, dv };
 }
 
-function runWasm(rt: KernelRuntime, c: Case, layout: AttentionLayout, inputs: ReturnType<typeof makeInputs>): Float32Array {
+/** [B, H, S, D] -> [B, H, D, S]. */
+function transposeLast(data: Float32Array, outer: number, s: number, d: number): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let o = 0; o < outer; o++) for (let i = 0; i < s; i++) for (let j = 0; j < d; j++) out[(o * d + j) * s + i] = data[(o * s + i) * d + j]!;
+  return out;
+}
+
+function runWasm(
+  rt: KernelRuntime, c: Case, layout: AttentionLayout, inputs: ReturnType<typeof makeInputs>, keysTransposed = false,
+): Float32Array {
   const { kn, dv } = inputs;
   let { q, k, v } = inputs;
   if (layout === 'BNTH') {
@@ -83,12 +92,13 @@ function runWasm(rt: KernelRuntime, c: Case, layout: AttentionLayout, inputs: Re
     k = swapMiddle(k, c.b, c.s, kn, c.d);
     v = swapMiddle(v, c.b, c.s, kn, dv);
   }
+  if (keysTransposed) k = transposeLast(swapMiddle(inputs.k, c.b, c.s, kn, c.d), c.b * kn, c.s, c.d);
   const result = withArena(rt, () => {
     const out = alloc(rt, c.b * c.t * c.n * dv);
     attention(rt, {
       q: put(rt, q), k: put(rt, k), v: put(rt, v), out,
       batch: c.b, queries: c.t, keys: c.s, heads: c.n, kvHeads: kn, dim: c.d, valueDim: dv,
-      layout, scale: 1 / Math.sqrt(c.d), causal: c.causal,
+      layout, keysTransposed, scale: 1 / Math.sqrt(c.d), causal: c.causal,
       mask: inputs.mask ? { ptr: put(rt, inputs.mask), shape: c.mask! } : null,
     });
     return { ptr: out, length: c.b * c.t * c.n * dv };
@@ -125,6 +135,10 @@ for (const variant of VARIANTS) {
       expect(relativeToMaxError(results[0]!, want)).toBeLessThan(1e-5);
       const heads = runWasm(runtimes[1]!, c, 'BNTH', inputs);
       expect(sameBits(heads, results[0]!)).toBe(true);
+      // K as [B, KN, d, S] (a matmul's right operand), with either layout of Q, V and out.
+      for (const layout of ['BNTH', 'BTNH'] as const) {
+        expect(sameBits(runWasm(runtimes[1]!, c, layout, inputs, true), results[0]!)).toBe(true);
+      }
     });
   });
 }

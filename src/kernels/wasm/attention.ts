@@ -10,6 +10,7 @@
  *   'BNTH': q [B,N,T,d], k [B,KN,S,d], v [B,KN,S,dv], out [B,N,T,dv] — heads
  *           split out; SD's graphs' [B·N, T, d] batched matmuls are this
  *           layout with N = KN = 1 (or B, N separate).
+ * K may instead be given transposed, [B, KN, d, S] (`keysTransposed`).
  * Query head n uses key/value head floor(n / (N / KN)). The work is split over
  * the runtime's threads by (batch, head, 64-query tile); results are
  * bit-identical for any thread count. Working memory: `threads` scratch areas
@@ -48,6 +49,8 @@ export interface AttentionOperands {
   /** Value head size dv (default `dim`). */
   valueDim?: number;
   layout?: AttentionLayout;
+  /** K is given as [B, KN, d, S] (keys in columns, as BATCH_MATMUL's right operand without adj_y), in either layout. */
+  keysTransposed?: boolean;
   scale: number;
   mask?: AttentionMask | null;
   /** Query t sees keys 0..t only. */
@@ -108,7 +111,7 @@ export function attention(runtime: KernelRuntime, ops: AttentionOperands): void 
       ops.q, ops.k, ops.v, ops.out,
       maskPtr, maskStrides[0]!, maskStrides[1]!, maskStrides[2]!, maskStrides[3]!,
       batch, queries, keys, heads, kvHeads, dim, valueDim,
-      layout === 'BTNH' ? 0 : 1, ops.causal ? 1 : 0, ops.scale,
+      layout === 'BTNH' ? 0 : 1, ops.keysTransposed ? 1 : 0, ops.causal ? 1 : 0, ops.scale,
       scratch, perThread,
     ]);
   } finally {

@@ -24,7 +24,7 @@ export interface KernelExports {
     q: number, k: number, v: number, out: number,
     mask: number, maskB: number, maskN: number, maskT: number, maskS: number,
     batch: number, t: number, s: number, heads: number, kvHeads: number, d: number, dv: number,
-    layout: number, causal: number, scale: number,
+    layout: number, keysTransposed: number, causal: number, scale: number,
     scratch: number, scratchStride: number,
     thread: number, threads: number,
   ): void;

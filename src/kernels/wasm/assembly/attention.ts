@@ -282,9 +282,12 @@ function packQueries(src: usize, rowBytes: usize, rows: i32, d: i32, scale: f32,
   }
 }
 
-/** Packs key/value head (b, kh): keys transposed into 8-key panels, values into zero-padded rows. */
+/**
+ * Packs key/value head (b, kh): keys into 8-key panels ([h][8 keys]), values
+ * into zero-padded rows. Key (j, h) is at k + j*kRow + h*kCol bytes.
+ */
 function packHead(
-  k: usize, v: usize, kRow: usize, vRow: usize, s: i32, d: i32, dv: i32, dv8: i32,
+  k: usize, v: usize, kRow: usize, kCol: usize, vRow: usize, s: i32, d: i32, dv: i32, dv8: i32,
   kPack: usize, vPack: usize,
 ): void {
   const s8 = roundUp(s, 8);
@@ -292,7 +295,7 @@ function packHead(
     const dst = kPack + ((<usize>(j >> 3) * <usize>d) << 5) + (<usize>(j & 7) << 2);
     if (j < s) {
       const src = k + <usize>j * kRow;
-      for (let h = 0; h < d; h++) store<f32>(dst + (<usize>h << 5), load<f32>(src + (<usize>h << 2)));
+      for (let h = 0; h < d; h++) store<f32>(dst + (<usize>h << 5), load<f32>(src + <usize>h * kCol));
     } else {
       for (let h = 0; h < d; h++) store<f32>(dst + (<usize>h << 5), 0);
     }
@@ -311,14 +314,16 @@ export function attentionScratchBytes(s: i32, d: i32, dv: i32): i32 {
 /**
  * Attention for thread `thread` of `threads`. Pointers are byte offsets;
  * `mask` is 0 or an additive mask read at b*maskB + n*maskN + t*maskT +
- * s*maskS (element strides; maskS is 0 or 1); `causal` hides keys s > t;
+ * s*maskS (element strides; maskS is 0 or 1); `keysTransposed` reads k as
+ * [B, KN, d, S] (a matmul's right-hand side) in either layout; `causal`
+ * hides keys s > t;
  * `scratch` holds `threads` areas of `scratchStride` bytes (16-aligned).
  */
 export function attention(
   q: usize, k: usize, v: usize, out: usize,
   mask: usize, maskB: i32, maskN: i32, maskT: i32, maskS: i32,
   batch: i32, t: i32, s: i32, heads: i32, kvHeads: i32, d: i32, dv: i32,
-  layout: i32, causal: i32, scale: f32,
+  layout: i32, keysTransposed: i32, causal: i32, scale: f32,
   scratch: usize, scratchStride: i32,
   thread: i32, threads: i32,
 ): void {
@@ -336,7 +341,11 @@ export function attention(
   // Element strides of (batch, sequence position, head) per tensor.
   const btnh = layout == 0;
   const qB = <usize>t * heads * d, qT = btnh ? <usize>heads * d : <usize>d, qN = btnh ? <usize>d : <usize>t * d;
-  const kB = <usize>s * kvHeads * d, kS = btnh ? <usize>kvHeads * d : <usize>d, kN = btnh ? <usize>d : <usize>s * d;
+  // Transposed keys are [B, KN, d, S] in either layout.
+  const kB = <usize>s * kvHeads * d;
+  const kS = keysTransposed ? 1 : btnh ? <usize>kvHeads * d : <usize>d;
+  const kH = keysTransposed ? <usize>s : 1;
+  const kN = btnh && !keysTransposed ? <usize>d : <usize>s * d;
   const vB = <usize>s * kvHeads * dv, vS = btnh ? <usize>kvHeads * dv : <usize>dv, vN = btnh ? <usize>dv : <usize>s * dv;
   const oB = <usize>t * heads * dv, oT = btnh ? <usize>heads * dv : <usize>dv, oN = btnh ? <usize>dv : <usize>t * dv;
   const group = heads / kvHeads;
@@ -356,7 +365,7 @@ export function attention(
       packed = b * kvHeads + kh;
       packHead(
         k + ((<usize>b * kB + <usize>kh * kN) << 2), v + ((<usize>b * vB + <usize>kh * vN) << 2),
-        kS << 2, vS << 2, s, d, dv, dv8, kPack, vPack,
+        kS << 2, kH << 2, vS << 2, s, d, dv, dv8, kPack, vPack,
       );
     }
     const t0 = tile * TQ;
