@@ -10,8 +10,29 @@ import { MAX_MEMORY_PAGES, PAGE_BYTES } from './loader.js';
 /** The first 64 KiB stay unused, so pointer 0 is never a valid allocation. */
 export const ARENA_BASE = 65536;
 
+/** Default for WasmArena.residentWeightBudget. */
+export const DEFAULT_RESIDENT_WEIGHT_BYTES = 256 * 1024 * 1024;
+
+/** A region the streamed weights of one layer are packed into just before it runs (see gemm-pack.ts). */
+export interface WeightSlot {
+  readonly ptr: number;
+  readonly bytes: number;
+  /** What the slot holds now, so consecutive calls with the same weights pack once. */
+  holder: object | undefined;
+}
+
 export class WasmArena {
   private end: number;
+  private slot: WeightSlot | undefined;
+  /**
+   * Packed weights kept in this memory for good, at most this many bytes in
+   * all; weights past it are streamed: packed into one shared slot before
+   * each use (gemm-pack.ts). Memory cannot shrink and is limited to 4 GiB,
+   * so big models stream most of their weights.
+   */
+  residentWeightBudget = DEFAULT_RESIDENT_WEIGHT_BYTES;
+  /** Bytes of resident packed weights allocated so far. */
+  residentWeightBytes = 0;
 
   constructor(
     readonly memory: WebAssembly.Memory,
@@ -45,6 +66,16 @@ export class WasmArena {
       throw new UsageError(`arena: reset to ${top} outside [${this.base}, ${this.end}]`);
     }
     this.end = top;
+    if (this.slot && this.slot.ptr + this.slot.bytes > top) this.slot = undefined;
+  }
+
+  /**
+   * The streamed-weights slot, at least `bytes` long: a bigger request
+   * replaces it (the old one stays allocated until a reset below it).
+   */
+  weightSlot(bytes: number): WeightSlot {
+    if (!this.slot || this.slot.bytes < bytes) this.slot = { ptr: this.alloc(bytes, 64), bytes, holder: undefined };
+    return this.slot;
   }
 
   /** A Float32Array view of `length` floats at byte offset `ptr`. */

@@ -26,6 +26,11 @@ export type GemmWeights = GemmWeightData & {
   n: number;
   layout: WeightLayout;
   bias?: Float32Array;
+  /**
+   * Reads `data` afresh (a constant streamed from its file): streamed packed
+   * weights then keep no copy of the values between uses.
+   */
+  source?: () => GemmWeightData['data'];
 };
 
 /** Packed weights in the kernels' memory. */
@@ -57,39 +62,44 @@ function halfToFloatTable(): Float32Array {
   return halfTable;
 }
 
-/** Source index of element (kk, col): the stride between k steps and the start of a column. */
-function columnIndexing(w: GemmWeights): { kStride: number; start: (col: number) => number } {
-  return w.layout === 'nk' ? { kStride: 1, start: (col) => col * w.k } : { kStride: w.n, start: (col) => col };
-}
-
-/** A function writing the float32 values of output channel `col` (K of them) to `dst`. */
-function columnExpander(w: GemmWeights): (col: number, dst: Float32Array) => void {
-  const { k } = w;
-  const { kStride, start } = columnIndexing(w);
-  switch (w.dtype) {
-    case 'float32': {
-      const data = w.data;
-      return (col, dst) => {
-        for (let kk = 0, i = start(col); kk < k; kk++, i += kStride) dst[kk] = data[i]!;
-      };
-    }
-    case 'float16': {
-      const data = w.data;
-      const table = halfToFloatTable();
-      return (col, dst) => {
-        for (let kk = 0, i = start(col); kk < k; kk++, i += kStride) dst[kk] = table[data[i]!]!;
-      };
-    }
-    case 'int8': {
-      const { data, scales } = w;
-      if (scales.length !== w.n && scales.length !== 1) {
-        throw new UsageError(`int8 weights: ${scales.length} scales for ${w.n} output channels (need ${w.n} or 1)`);
+/** Writes the panels of `w` (ceil(n / 8) · k · 8 floats) to `out`, zeros past N; one tight loop per encoding. */
+function packPanels(w: GemmWeights, out: Float32Array): void {
+  const { k, n } = w;
+  const kStride = w.layout === 'nk' ? 1 : n;
+  const colStride = w.layout === 'nk' ? k : 1;
+  const panels = Math.ceil(n / 8);
+  if (w.dtype === 'int8' && w.scales.length !== n && w.scales.length !== 1) {
+    throw new UsageError(`int8 weights: ${w.scales.length} scales for ${n} output channels (need ${n} or 1)`);
+  }
+  for (let p = 0; p < panels; p++) {
+    const base = p * k * 8;
+    for (let j = 0; j < 8; j++) {
+      const col = p * 8 + j;
+      const first = col * colStride;
+      if (col >= n) {
+        for (let kk = 0, o = base + j; kk < k; kk++, o += 8) out[o] = 0;
+        continue;
       }
-      return (col, dst) => {
-        // Math.fround of the double product equals the float32 product q * scale.
-        const scale = scales[scales.length === 1 ? 0 : col]!;
-        for (let kk = 0, i = start(col); kk < k; kk++, i += kStride) dst[kk] = Math.fround(data[i]! * scale);
-      };
+      // float32 stores round the double products once, as a float32 multiply would.
+      switch (w.dtype) {
+        case 'float32': {
+          const d = w.data;
+          for (let kk = 0, i = first, o = base + j; kk < k; kk++, i += kStride, o += 8) out[o] = d[i]!;
+          break;
+        }
+        case 'float16': {
+          const d = w.data;
+          const table = halfToFloatTable();
+          for (let kk = 0, i = first, o = base + j; kk < k; kk++, i += kStride, o += 8) out[o] = table[d[i]!]!;
+          break;
+        }
+        case 'int8': {
+          const d = w.data;
+          const scale = w.scales[w.scales.length === 1 ? 0 : col]!;
+          for (let kk = 0, i = first, o = base + j; kk < k; kk++, i += kStride, o += 8) out[o] = d[i]! * scale;
+          break;
+        }
+      }
     }
   }
 }
@@ -111,30 +121,72 @@ export function packedGemmBytes(k: number, n: number, withBias: boolean): number
   return panels * k * 32 + (withBias ? panels * 32 : 0);
 }
 
-/** Allocates and fills the packed weights (and padded bias) in `arena`. */
+/** Bytes of the panels alone. */
+function panelBytes(k: number, n: number): number {
+  return Math.ceil(n / 8) * k * 32;
+}
+
+function packBias(arena: WasmArena, n: number, bias: Float32Array | undefined): number {
+  if (!bias) return 0;
+  const panels = Math.ceil(n / 8);
+  const ptr = arena.alloc(panels * 32);
+  const view = arena.f32(ptr, panels * 8);
+  view.fill(0);
+  view.set(bias);
+  return ptr;
+}
+
+/**
+ * Weights packed into the arena's shared slot (WasmArena.weightSlot) each
+ * time a kernel asks for `ptr`, unless the slot still holds them: nothing
+ * of them stays in kernel memory between uses. With `source` (a streamed
+ * constant) not even the compact values are kept: they are read again from
+ * the file for each packing.
+ */
+class StreamedGemm implements PackedGemm {
+  readonly k: number;
+  readonly n: number;
+  readonly biasPtr: number;
+  private readonly weights: GemmWeights;
+
+  constructor(
+    private readonly arena: WasmArena,
+    w: GemmWeights,
+  ) {
+    this.k = w.k;
+    this.n = w.n;
+    this.biasPtr = packBias(arena, w.n, w.bias);
+    // Keep only what cannot be read again.
+    this.weights = w.source ? { ...w, data: undefined as never, bias: undefined } : { ...w, bias: undefined };
+    arena.weightSlot(panelBytes(w.k, w.n)); // sized at prepare time, below any run-time scratch
+  }
+
+  get ptr(): number {
+    const bytes = panelBytes(this.k, this.n);
+    const slot = this.arena.weightSlot(bytes);
+    if (slot.holder !== this) {
+      const w = this.weights.source ? ({ ...this.weights, data: this.weights.source() } as GemmWeights) : this.weights;
+      checkShape(w);
+      packPanels(w, this.arena.f32(slot.ptr, bytes / 4));
+      slot.holder = this;
+    }
+    return slot.ptr;
+  }
+}
+
+/**
+ * Packs B for the GEMM. Resident (in the arena for good) while the arena's
+ * residentWeightBudget allows, else streamed (StreamedGemm): packed into a
+ * shared slot before each use. With `w.source` (a streamed constant)
+ * streamed weights keep no copy of the values at all.
+ */
 export function packGemmWeights(arena: WasmArena, w: GemmWeights): PackedGemm {
   checkShape(w);
   const { k, n } = w;
-  const panels = Math.ceil(n / 8);
-  const ptr = arena.alloc(panels * k * 32);
-  const out = arena.f32(ptr, panels * k * 8);
-  const expand = columnExpander(w);
-  const column = new Float32Array(k);
-  for (let p = 0; p < panels; p++) {
-    const base = p * k * 8;
-    for (let j = 0; j < 8; j++) {
-      const col = p * 8 + j;
-      if (col < n) expand(col, column);
-      else column.fill(0);
-      for (let kk = 0, o = base + j; kk < k; kk++, o += 8) out[o] = column[kk]!;
-    }
-  }
-  let biasPtr = 0;
-  if (w.bias) {
-    biasPtr = arena.alloc(panels * 32);
-    const bias = arena.f32(biasPtr, panels * 8);
-    bias.fill(0);
-    bias.set(w.bias);
-  }
-  return { k, n, ptr, biasPtr };
+  const bytes = panelBytes(k, n);
+  if (arena.residentWeightBytes + bytes > arena.residentWeightBudget) return new StreamedGemm(arena, w);
+  arena.residentWeightBytes += bytes;
+  const ptr = arena.alloc(bytes);
+  packPanels(w, arena.f32(ptr, bytes / 4));
+  return { k, n, ptr, biasPtr: packBias(arena, n, w.bias) };
 }

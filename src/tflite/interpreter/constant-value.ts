@@ -8,6 +8,11 @@
  *
  * A DEQUANTIZE whose input is constant is folded at load into a
  * ConstantValue of logical type FLOAT32 over the same compact storage.
+ *
+ * A streamed constant (big weights of a big file, see LoadedModel) holds no
+ * bytes: `raw` reads them from the file on every access and nothing is
+ * cached, so the process keeps no copy of the weights; fast kernels pack them
+ * into kernel memory per run (src/kernels/wasm/gemm-pack.ts).
  */
 import { bf16ArrayToF32, f16ArrayToF32 } from '../../io/half.js';
 import type { TypedArray } from '../../kernels/reference/typed-tensor.js';
@@ -20,12 +25,28 @@ export class ConstantValue {
   constructor(
     /** Element type of `raw`. */
     readonly storageType: TensorTypeName,
-    readonly raw: TypedArray,
+    /** The stored values, or (streamed) a function reading them afresh from the file. */
+    private readonly storage: TypedArray | (() => TypedArray),
     readonly shape: readonly number[],
     /** Type the graph sees: FLOAT32 for a folded DEQUANTIZE, else storageType. */
     readonly logicalType: TensorTypeName = storageType,
     readonly quantization?: Quantization,
   ) {}
+
+  /** The stored values (a fresh read from the file for a streamed constant: keep it only as long as needed). */
+  get raw(): TypedArray {
+    return typeof this.storage === 'function' ? this.storage() : this.storage;
+  }
+
+  /** Reads the stored values afresh, when the constant is streamed from its file. */
+  get source(): (() => TypedArray) | undefined {
+    return typeof this.storage === 'function' ? this.storage : undefined;
+  }
+
+  /** The same storage seen as `logicalType` (a folded DEQUANTIZE); a streamed constant stays streamed. */
+  withLogicalType(logicalType: TensorTypeName): ConstantValue {
+    return new ConstantValue(this.storageType, this.storage, this.shape, logicalType, this.quantization);
+  }
 
   /** The values the graph sees: float32 for a logical FLOAT32 constant, else the raw integers. */
   values(): TypedArray {
@@ -34,18 +55,20 @@ export class ConstantValue {
 
   /** Values as float32, widened or dequantized (f = scale * (q - zero_point), per tensor or per channel). */
   float32(): Float32Array {
-    if (this.raw instanceof Float32Array) return this.raw;
-    this.expanded ??= this.expand();
+    const raw = this.raw;
+    if (raw instanceof Float32Array) return raw;
+    if (this.source) return this.expand(raw); // streamed: no cached copy either
+    this.expanded ??= this.expand(raw);
     return this.expanded;
   }
 
-  private expand(): Float32Array {
-    if (this.storageType === 'FLOAT16') return f16ArrayToF32(this.raw as Uint16Array);
-    if (this.storageType === 'BFLOAT16') return bf16ArrayToF32(this.raw as Uint16Array);
+  private expand(raw: TypedArray): Float32Array {
+    if (this.storageType === 'FLOAT16') return f16ArrayToF32(raw as Uint16Array);
+    if (this.storageType === 'BFLOAT16') return bf16ArrayToF32(raw as Uint16Array);
     const q = this.quantization;
-    const out = new Float32Array(this.raw.length);
+    const out = new Float32Array(raw.length);
     if (!q || q.scale.length === 0) {
-      for (let i = 0; i < out.length; i++) out[i] = Number(this.raw[i]!);
+      for (let i = 0; i < out.length; i++) out[i] = Number(raw[i]!);
       return out;
     }
     // Per-channel: the channel of flat index i along quantizedDimension.
@@ -55,7 +78,7 @@ export class ConstantValue {
     const channels = q.scale.length;
     for (let i = 0; i < out.length; i++) {
       const c = dim < 0 ? 0 : Math.floor(i / inner) % channels;
-      out[i] = q.scale[c]! * (Number(this.raw[i]!) - (q.zeroPoint[c] ?? 0));
+      out[i] = q.scale[c]! * (Number(raw[i]!) - (q.zeroPoint[c] ?? 0));
     }
     return out;
   }

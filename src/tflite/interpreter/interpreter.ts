@@ -30,7 +30,19 @@ export interface InterpreterOptions {
   fusion?: boolean;
   /** Where activations live (default: a plain ArrayBuffer per subgraph). */
   arena?: TensorArenaFactory;
+  /**
+   * Keep no copy of big constants (1 MiB and more) in the process: read them
+   * from the file whenever a kernel needs them (fast kernels pack weights per
+   * run then; the OS page cache holds the file). Default: for files the
+   * reader does not hold in memory (over 64 MiB).
+   */
+  streamWeights?: boolean;
 }
+
+/** Constants from this size up are streamed when streamWeights is on. */
+export const STREAMED_CONSTANT_MIN_BYTES = 1 << 20;
+/** Files bigger than this are read through the fd (src/tflite/reader.ts), so streaming costs no copy of the file. */
+const STREAM_BY_DEFAULT_ABOVE = 64 * 1024 * 1024;
 
 export class Interpreter {
   private readonly runners = new Map<string, SignatureRunner>();
@@ -53,6 +65,7 @@ export class Interpreter {
         compositeFastPaths: options.compositeFastPaths ?? true,
         fusion: options.fusion ?? true,
         arena: options.arena ?? (() => new ArrayBufferArena()),
+        streamConstantsFrom: (options.streamWeights ?? file.fileSize > STREAM_BY_DEFAULT_ABOVE) ? STREAMED_CONSTANT_MIN_BYTES : Infinity,
       });
       const interp = new Interpreter(loaded, !(model instanceof TfliteFile));
       // Build every entry point now, so constants are decoded and folded at load.

@@ -19,6 +19,8 @@ export interface RunOptions {
   readonly compositeFastPaths: boolean;
   readonly fusion: boolean;
   readonly arena: TensorArenaFactory;
+  /** Constants of at least this many bytes are streamed from the file (see ConstantValue); Infinity: none. */
+  readonly streamConstantsFrom: number;
 }
 
 export class LoadedModel {
@@ -56,8 +58,14 @@ export class LoadedModel {
     if (bytes.byteLength !== count * size) {
       throw new FormatError(this.file.file, `${where}: buffer has ${bytes.byteLength} bytes, ${t.type} [${t.shape.join(', ')}] needs ${count * size}`);
     }
-    const own = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice(); // typed views need aligned starts
-    const raw: TypedArray = typedView(t.type, own.buffer, own.byteOffset, count);
-    return new ConstantValue(t.type, raw, t.shape, t.type, t.quantization);
+    const view = (b: Uint8Array): TypedArray => {
+      const own = b.byteOffset % 8 === 0 ? b : b.slice(); // typed views need aligned starts
+      return typedView(t.type, own.buffer, own.byteOffset, count);
+    };
+    if (bytes.byteLength >= this.options.streamConstantsFrom) {
+      // The check above ran on this read; the file is open read-only for the interpreter's life.
+      return new ConstantValue(t.type, () => view(this.file.constantBytes(subgraph, tensorIndex)!), t.shape, t.type, t.quantization);
+    }
+    return new ConstantValue(t.type, view(bytes), t.shape, t.type, t.quantization);
   }
 }

@@ -25,7 +25,7 @@ function fold(node: Node): void {
   prepare(node);
   const c = input(node, 0).constant!;
   const out = output(node);
-  out.constant = new ConstantValue(c.storageType, c.raw, c.shape, 'FLOAT32', c.quantization);
+  out.constant = c.withLogicalType('FLOAT32');
 }
 
 function run(node: Node): void {

@@ -1,6 +1,6 @@
 /** What the WebAssembly op files share: tensors as pointers into the kernels' memory, weights in GEMM form. */
 import { UsageError } from '../../../errors.js';
-import type { GemmWeightData } from '../../../kernels/wasm/gemm-pack.js';
+import type { GemmWeightData, GemmWeights } from '../../../kernels/wasm/gemm-pack.js';
 import type { KernelRuntime } from '../../../kernels/wasm/runtime.js';
 import type { FusedActivation } from '../../../kernels/reference/activation.js';
 import type { ConstantValue } from '../../interpreter/constant-value.js';
@@ -48,13 +48,18 @@ export const CLAMPS: Partial<Record<FusedActivation, { min: number; max: number 
   RELU_N1_TO_1: { min: -1, max: 1 },
 };
 
-/** The GEMM's view of constant weights with `units` output rows, or undefined for encodings it does not take. */
-export function gemmWeights(c: ConstantValue, units: number): GemmWeightData | undefined {
-  if (c.storageType === 'FLOAT32') return { dtype: 'float32', data: c.raw as Float32Array };
-  if (c.storageType === 'FLOAT16') return { dtype: 'float16', data: c.raw as Uint16Array };
+/**
+ * The GEMM's view of constant weights with `units` output rows, or undefined
+ * for encodings it does not take. A streamed constant (read from its file on
+ * each access) comes with `source`, so packed weights can drop the values.
+ */
+export function gemmWeights(c: ConstantValue, units: number): (GemmWeightData & Pick<GemmWeights, 'source'>) | undefined {
+  const source = c.source as GemmWeights['source'];
+  if (c.storageType === 'FLOAT32') return { dtype: 'float32', data: c.raw as Float32Array, source };
+  if (c.storageType === 'FLOAT16') return { dtype: 'float16', data: c.raw as Uint16Array, source };
   const q = c.quantization;
   const symmetric = q !== undefined && q.zeroPoint.every((z) => z === 0);
   const perChannel = q !== undefined && (q.scale.length === 1 || (q.scale.length === units && q.quantizedDimension === 0));
-  if (c.storageType === 'INT8' && symmetric && perChannel) return { dtype: 'int8', data: c.raw as Int8Array, scales: Float32Array.from(q.scale) };
+  if (c.storageType === 'INT8' && symmetric && perChannel) return { dtype: 'int8', data: c.raw as Int8Array, scales: Float32Array.from(q.scale), source };
   return undefined;
 }
