@@ -8,3 +8,4 @@ export { groupNormStats, groupNormReduce, groupNormApply, layerNorm } from './no
 export { softmax } from './softmax';
 export { binary, unary, geglu } from './elementwise';
 export { winogradConv3x3, winogradScratchBytes } from './winograd';
+export { quantizeRowsInt8, gemmInt8 } from './gemm-int8';

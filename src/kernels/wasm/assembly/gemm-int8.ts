@@ -1,0 +1,314 @@
+// Dynamic-range ("hybrid") int8 GEMM: C[M,N] = A[M,K] · W[N,K]ᵀ with int8
+// weights (symmetric, per output channel) and float activations quantized
+// per row at run time, as TFLite's hybrid FULLY_CONNECTED does.
+//
+// Two integer layouts (src/kernels/wasm/gemm-int8-pack.ts packs the weights):
+// - 'i16' (both variants): activation rows as int16 (int8 values), weights in
+//   panels of 8 columns x (K/2) pairs, 16 bytes per pair step; the weights are
+//   sign-extended to int16 in registers and i32x4.dot_i16x8_s adds two k steps
+//   per lane.
+// - 'u7' (relaxed variant only): activation rows as bytes in [0, 127] (the
+//   7-bit operand of i16x8.relaxed_dot_i8x16_i7x16_s: engines may read a
+//   byte with its top bit set as signed or unsigned), weights in panels of 8
+//   columns x (K/4) quads, 32 bytes per quad step; four k steps per lane.
+// K is padded to Kp (a multiple of 8) with zero weights.
+//
+// Per row r: x ≈ scale_r · (q - zp_r). Per column n: w = wscale_n · qw.
+// C[r,n] = f32(Σ q·qw - zp_r · Σ_k qw) · (scale_r · wscale_n) + bias_n,
+// clamped. The integer sum is exact and the float epilogue has a fixed
+// order, so results are bit-identical for any thread count.
+
+/** Activation quantization modes (the `mode` argument). */
+const ASYM_I8: i32 = 0; // i16 storage, q in [-128, 127], zero point per row
+const SYM_I8: i32 = 1; // i16 storage, q in [-127, 127], zero point 0
+const ASYM_U7: i32 = 2; // byte storage, q in [0, 127], zero point per row
+const SYM_U7: i32 = 3; // byte storage, q in [1, 127], zero point 64
+
+/** Most rows per chunk (as the float GEMM). */
+const MC: i32 = 128;
+/** Chunks the work is cut into (at least). */
+const MIN_CHUNKS: i32 = 16;
+
+// @ts-ignore: decorator
+@inline
+function rowMinMax(x: usize, k: i32): v128 {
+  let lo = f32x4.splat(0), hi = f32x4.splat(0); // 0 always representable
+  let i = 0;
+  for (; i + 4 <= k; i += 4) {
+    const v = v128.load(x + (<usize>i << 2));
+    lo = f32x4.min(lo, v);
+    hi = f32x4.max(hi, v);
+  }
+  let l = min(min(f32x4.extract_lane(lo, 0), f32x4.extract_lane(lo, 1)), min(f32x4.extract_lane(lo, 2), f32x4.extract_lane(lo, 3)));
+  let h = max(max(f32x4.extract_lane(hi, 0), f32x4.extract_lane(hi, 1)), max(f32x4.extract_lane(hi, 2), f32x4.extract_lane(hi, 3)));
+  for (; i < k; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    l = min(l, v);
+    h = max(h, v);
+  }
+  return f32x4(l, h, 0, 0);
+}
+
+/**
+ * Quantizes rows [thread's share of `rows`] of float A (stride ldx floats, K
+ * used) into `q` (row stride kp elements: int16 for modes 0-1, bytes for
+ * 2-3; columns K..kp-1 set to 0) and writes each row's f32 scale and i32
+ * zero point at params + 8r.
+ */
+export function quantizeRowsInt8(
+  x: usize, ldx: i32, rows: i32, k: i32, q: usize, kp: i32, params: usize, mode: i32,
+  thread: i32, threads: i32,
+): void {
+  const r0 = <i32>((<i64>rows * thread) / threads), r1 = <i32>((<i64>rows * (thread + 1)) / threads);
+  const bytes = mode >= ASYM_U7;
+  const qmin: i32 = mode == ASYM_I8 ? -128 : mode == SYM_I8 ? -127 : mode == ASYM_U7 ? 0 : 1;
+  const qmax: i32 = 127;
+  for (let r = r0; r < r1; r++) {
+    const xr = x + (<usize>r * ldx << 2);
+    const mm = rowMinMax(xr, k);
+    const lo = f32x4.extract_lane(mm, 0), hi = f32x4.extract_lane(mm, 1);
+    let scale: f32, zp: i32;
+    if (mode == SYM_I8 || mode == SYM_U7) {
+      scale = max(-lo, hi) / (mode == SYM_I8 ? <f32>127 : <f32>63);
+      zp = mode == SYM_I8 ? 0 : 64;
+    } else {
+      scale = (hi - lo) / <f32>(qmax - qmin);
+      zp = 0;
+    }
+    if (!(scale > 0)) scale = 1; // an all-zero row (or NaN in it)
+    if (mode == ASYM_I8 || mode == ASYM_U7) zp = min(qmax, max(qmin, qmin - <i32>nearest(lo / scale)));
+    store<f32>(params + (<usize>r << 3), scale);
+    store<i32>(params + (<usize>r << 3), zp, 4);
+
+    const inv = <f32>1 / scale;
+    const invv = f32x4.splat(inv), zpv = i32x4.splat(zp), lov = i32x4.splat(qmin), hiv = i32x4.splat(qmax);
+    const qr = q + (<usize>r * kp << (bytes ? 0 : 1));
+    let i = 0;
+    for (; i + 8 <= k; i += 8) {
+      const p = xr + (<usize>i << 2);
+      let a = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(p), invv)));
+      let b = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(p, 16), invv)));
+      a = i32x4.min_s(i32x4.max_s(i32x4.add(a, zpv), lov), hiv);
+      b = i32x4.min_s(i32x4.max_s(i32x4.add(b, zpv), lov), hiv);
+      const h = i16x8.narrow_i32x4_s(a, b);
+      if (bytes) v128.store64_lane(qr + <usize>i, i8x16.narrow_i16x8_u(h, h), 0);
+      else v128.store(qr + (<usize>i << 1), h);
+    }
+    for (; i < k; i++) {
+      const v = min(qmax, max(qmin, <i32>nearest(load<f32>(xr + (<usize>i << 2)) * inv) + zp));
+      if (bytes) store<u8>(qr + <usize>i, <u8>v);
+      else store<i16>(qr + (<usize>i << 1), <i16>v);
+    }
+    for (; i < kp; i++) {
+      if (bytes) store<u8>(qr + <usize>i, 0);
+      else store<i16>(qr + (<usize>i << 1), 0);
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function storeCols(p: usize, v: v128, cols: i32): void {
+  if (cols >= 4) {
+    v128.store(p, v);
+    return;
+  }
+  if (cols > 0) store<f32>(p, f32x4.extract_lane(v, 0));
+  if (cols > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+  if (cols > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
+}
+
+/**
+ * Dequantizes one row of the tile (two i32x4 accumulators = 8 columns) and
+ * stores its first `nr` columns. `col` points at the panel's column data:
+ * 8 f32 scales, 8 i32 weight sums, 8 f32 biases.
+ */
+// @ts-ignore: decorator
+@inline
+function epilogueRow(
+  x0: v128, x1: v128, params: usize, col: usize, c: usize, nr: i32,
+  clamp: bool, lo: v128, hi: v128,
+): void {
+  const s = f32x4.splat(load<f32>(params));
+  const zp = i32x4.splat(load<i32>(params, 4));
+  let v0 = f32x4.convert_i32x4_s(i32x4.sub(x0, i32x4.mul(zp, v128.load(col, 32))));
+  let v1 = f32x4.convert_i32x4_s(i32x4.sub(x1, i32x4.mul(zp, v128.load(col, 48))));
+  v0 = f32x4.add(f32x4.mul(v0, f32x4.mul(s, v128.load(col))), v128.load(col, 64));
+  v1 = f32x4.add(f32x4.mul(v1, f32x4.mul(s, v128.load(col, 16))), v128.load(col, 80));
+  if (clamp) {
+    v0 = f32x4.min(f32x4.max(v0, lo), hi);
+    v1 = f32x4.min(f32x4.max(v1, lo), hi);
+  }
+  if (nr == 8) {
+    v128.store(c, v0);
+    v128.store(c, v1, 16);
+  } else {
+    storeCols(c, v0, nr);
+    storeCols(c + 16, v1, nr - 4);
+  }
+}
+
+/**
+ * One 4x8 tile, 'i16' layout: rows a0..a3 (int16, kp of them each), panel
+ * bp (kp/2 steps of 16 bytes: columns 0-7, two k each). Rows past mr repeat
+ * row 0 and are not stored. 8 i32x4 accumulators.
+ */
+function tileI16(
+  a: usize, rowBytes: usize, mr: i32, bp: usize, kp: i32,
+  params: usize, col: usize, c: usize, ldcBytes: usize, nr: i32,
+  clamp: bool, lo: v128, hi: v128,
+): void {
+  const a0 = a, a1 = mr > 1 ? a + rowBytes : a, a2 = mr > 2 ? a + 2 * rowBytes : a, a3 = mr > 3 ? a + 3 * rowBytes : a;
+  let x00 = i32x4.splat(0), x01 = i32x4.splat(0), x10 = i32x4.splat(0), x11 = i32x4.splat(0);
+  let x20 = i32x4.splat(0), x21 = i32x4.splat(0), x30 = i32x4.splat(0), x31 = i32x4.splat(0);
+  // Two pair steps (4 k) per iteration; kp is a multiple of 8.
+  for (let o: usize = 0, end = <usize>kp << 1; o < end; o += 8) {
+    let w = v128.load(bp);
+    let b0 = i16x8.extend_low_i8x16_s(w);
+    let b1 = i16x8.extend_high_i8x16_s(w);
+    let s = v128.load32_splat(a0 + o);
+    x00 = i32x4.add(x00, i32x4.dot_i16x8_s(s, b0));
+    x01 = i32x4.add(x01, i32x4.dot_i16x8_s(s, b1));
+    s = v128.load32_splat(a1 + o);
+    x10 = i32x4.add(x10, i32x4.dot_i16x8_s(s, b0));
+    x11 = i32x4.add(x11, i32x4.dot_i16x8_s(s, b1));
+    s = v128.load32_splat(a2 + o);
+    x20 = i32x4.add(x20, i32x4.dot_i16x8_s(s, b0));
+    x21 = i32x4.add(x21, i32x4.dot_i16x8_s(s, b1));
+    s = v128.load32_splat(a3 + o);
+    x30 = i32x4.add(x30, i32x4.dot_i16x8_s(s, b0));
+    x31 = i32x4.add(x31, i32x4.dot_i16x8_s(s, b1));
+    w = v128.load(bp, 16);
+    b0 = i16x8.extend_low_i8x16_s(w);
+    b1 = i16x8.extend_high_i8x16_s(w);
+    s = v128.load32_splat(a0 + o, 4);
+    x00 = i32x4.add(x00, i32x4.dot_i16x8_s(s, b0));
+    x01 = i32x4.add(x01, i32x4.dot_i16x8_s(s, b1));
+    s = v128.load32_splat(a1 + o, 4);
+    x10 = i32x4.add(x10, i32x4.dot_i16x8_s(s, b0));
+    x11 = i32x4.add(x11, i32x4.dot_i16x8_s(s, b1));
+    s = v128.load32_splat(a2 + o, 4);
+    x20 = i32x4.add(x20, i32x4.dot_i16x8_s(s, b0));
+    x21 = i32x4.add(x21, i32x4.dot_i16x8_s(s, b1));
+    s = v128.load32_splat(a3 + o, 4);
+    x30 = i32x4.add(x30, i32x4.dot_i16x8_s(s, b0));
+    x31 = i32x4.add(x31, i32x4.dot_i16x8_s(s, b1));
+    bp += 32;
+  }
+  epilogueRow(x00, x01, params, col, c, nr, clamp, lo, hi);
+  if (mr > 1) epilogueRow(x10, x11, params + 8, col, c + ldcBytes, nr, clamp, lo, hi);
+  if (mr > 2) epilogueRow(x20, x21, params + 16, col, c + 2 * ldcBytes, nr, clamp, lo, hi);
+  if (mr > 3) epilogueRow(x30, x31, params + 24, col, c + 3 * ldcBytes, nr, clamp, lo, hi);
+}
+
+/**
+ * acc + four-step dot products of int8 `w` and 7-bit `a` per i32 lane.
+ * i32x4.relaxed_dot_i8x16_i7x16_add_s would be one instruction, but Node 20
+ * (V8 11.3) on an AVX512-VNNI machine returned twice the dot product and
+ * dropped the accumulator; the 16-bit dot plus a pairwise add is exact
+ * (|pair sums| <= 2·128·127 fit in i16).
+ */
+// @ts-ignore: decorator
+@inline
+function dotAdd(w: v128, a: v128, acc: v128): v128 {
+  return i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(w, a)));
+}
+
+/**
+ * One 4x8 tile, 'u7' layout: rows of bytes in [0, 127], panel of kp/4 steps
+ * of 32 bytes (columns 0-3 then 4-7, four k each). Relaxed variant only.
+ */
+function tileU7(
+  a: usize, rowBytes: usize, mr: i32, bp: usize, kp: i32,
+  params: usize, col: usize, c: usize, ldcBytes: usize, nr: i32,
+  clamp: bool, lo: v128, hi: v128,
+): void {
+  if (!ASC_FEATURE_RELAXED_SIMD) {
+    unreachable();
+  } else {
+    const a0 = a, a1 = mr > 1 ? a + rowBytes : a, a2 = mr > 2 ? a + 2 * rowBytes : a, a3 = mr > 3 ? a + 3 * rowBytes : a;
+    let x00 = i32x4.splat(0), x01 = i32x4.splat(0), x10 = i32x4.splat(0), x11 = i32x4.splat(0);
+    let x20 = i32x4.splat(0), x21 = i32x4.splat(0), x30 = i32x4.splat(0), x31 = i32x4.splat(0);
+    // Two quad steps (8 k) per iteration; kp is a multiple of 8.
+    for (let o: usize = 0, end = <usize>kp; o < end; o += 8) {
+      let b0 = v128.load(bp);
+      let b1 = v128.load(bp, 16);
+      let s = v128.load32_splat(a0 + o);
+      x00 = dotAdd(b0, s, x00);
+      x01 = dotAdd(b1, s, x01);
+      s = v128.load32_splat(a1 + o);
+      x10 = dotAdd(b0, s, x10);
+      x11 = dotAdd(b1, s, x11);
+      s = v128.load32_splat(a2 + o);
+      x20 = dotAdd(b0, s, x20);
+      x21 = dotAdd(b1, s, x21);
+      s = v128.load32_splat(a3 + o);
+      x30 = dotAdd(b0, s, x30);
+      x31 = dotAdd(b1, s, x31);
+      b0 = v128.load(bp, 32);
+      b1 = v128.load(bp, 48);
+      s = v128.load32_splat(a0 + o, 4);
+      x00 = dotAdd(b0, s, x00);
+      x01 = dotAdd(b1, s, x01);
+      s = v128.load32_splat(a1 + o, 4);
+      x10 = dotAdd(b0, s, x10);
+      x11 = dotAdd(b1, s, x11);
+      s = v128.load32_splat(a2 + o, 4);
+      x20 = dotAdd(b0, s, x20);
+      x21 = dotAdd(b1, s, x21);
+      s = v128.load32_splat(a3 + o, 4);
+      x30 = dotAdd(b0, s, x30);
+      x31 = dotAdd(b1, s, x31);
+      bp += 64;
+    }
+    epilogueRow(x00, x01, params, col, c, nr, clamp, lo, hi);
+    if (mr > 1) epilogueRow(x10, x11, params + 8, col, c + ldcBytes, nr, clamp, lo, hi);
+    if (mr > 2) epilogueRow(x20, x21, params + 16, col, c + 2 * ldcBytes, nr, clamp, lo, hi);
+    if (mr > 3) epilogueRow(x30, x31, params + 24, col, c + 3 * ldcBytes, nr, clamp, lo, hi);
+  }
+}
+
+/**
+ * C = dequant(Q · W) for quantized rows `q` (from quantizeRowsInt8 with the
+ * same `mode`; row stride kp elements) and packed weights `w` (kp x 8 bytes
+ * per panel); `cols` holds per panel 8 f32 channel scales, 8 i32 weight sums
+ * over K and 8 f32 biases (96 bytes). Work is shared through the i32 counter
+ * at `counter` (the caller sets it to 0), as the float GEMM does.
+ */
+export function gemmInt8(
+  q: usize, kp: i32, params: usize, w: usize, cols: usize, c: usize, ldc: i32,
+  m: i32, n: i32, mode: i32, clampMin: f32, clampMax: f32,
+  counter: usize, thread: i32, threads: i32,
+): void {
+  const clamp = clampMin != -Infinity || clampMax != Infinity;
+  const lo = f32x4.splat(clampMin), hi = f32x4.splat(clampMax);
+  const u7 = mode >= ASYM_U7;
+  const rowBytes = <usize>kp << (u7 ? 0 : 1);
+  const panelBytes = <usize>kp << 3;
+  const ldcBytes = <usize>ldc << 2;
+  const panels = (n + 7) >> 3;
+  const rowChunks = (m + MC - 1) / MC;
+  const rowsPerChunk = (((m + rowChunks - 1) / rowChunks + 3) >> 2) << 2;
+  const panelChunks = min(panels, max(1, (MIN_CHUNKS + rowChunks - 1) / rowChunks));
+  const panelsPerChunk = (panels + panelChunks - 1) / panelChunks;
+  const chunks = rowChunks * panelChunks;
+  for (;;) {
+    const chunk = atomic.add<i32>(counter, 1);
+    if (chunk >= chunks) break;
+    const r = chunk / panelChunks, qc = chunk - r * panelChunks;
+    const m0 = r * rowsPerChunk, p0 = qc * panelsPerChunk;
+    const m1 = min(m, m0 + rowsPerChunk), p1 = min(panels, p0 + panelsPerChunk);
+    for (let p = p0; p < p1; p++) {
+      const nr = min(8, n - p * 8);
+      const bp = w + <usize>p * panelBytes;
+      const col = cols + <usize>p * 96;
+      for (let mm = m0; mm < m1; mm += 4) {
+        const a = q + <usize>mm * rowBytes;
+        const cp = c + <usize>mm * ldcBytes + (<usize>p << 5);
+        const pr = params + (<usize>mm << 3);
+        if (u7) tileU7(a, rowBytes, min(4, m1 - mm), bp, kp, pr, col, cp, ldcBytes, nr, clamp, lo, hi);
+        else tileI16(a, rowBytes, min(4, m1 - mm), bp, kp, pr, col, cp, ldcBytes, nr, clamp, lo, hi);
+      }
+    }
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Hybrid int8 GEMM on the WebAssembly kernels (assembly/gemm-int8.ts):
+ * C[M,N] = clamp(A[M,K] · Wᵀ + bias) with W int8 per output channel, packed
+ * once by packGemmInt8Weights. Float rows of A are quantized per row at run
+ * time (one pass over A, into scratch memory taken from the arena for the
+ * call), then integer dot products are dequantized with row scale × channel
+ * scale. Results are bit-identical for any thread count; they differ from
+ * the float GEMM of the dequantized weights by the activation rounding
+ * (relative error of a few 1e-3 with 8-bit rows, about twice that with the
+ * 7-bit rows of the 'u7' layout).
+ */
+import { UsageError } from '../../errors.js';
+import { int8Mode, type PackedGemmInt8 } from './gemm-int8-pack.js';
+import { JOB_COUNTER_PTR, type KernelRuntime } from './runtime.js';
+
+export interface GemmInt8Operands {
+  /** Byte offset of float A (4-byte aligned). */
+  a: number;
+  /** Byte offset of float C (4-byte aligned); may not overlap A. */
+  c: number;
+  m: number;
+  /** Row stride of A in floats (default K). */
+  lda?: number;
+  /** Row stride of C in floats (default N). */
+  ldc?: number;
+  /** Fused activation as a clamp of the results (RELU = [0, Infinity]). */
+  clamp?: { min: number; max: number };
+}
+
+/** Where quantized rows go: `q` (row stride kp elements of 2 bytes, or 1 for 'u7') and `params` (f32 scale, i32 zero point per row). */
+export interface QuantizedRows {
+  q: number;
+  params: number;
+}
+
+/** Bytes of scratch gemmInt8 takes for M rows. */
+export function gemmInt8ScratchBytes(packed: PackedGemmInt8, m: number): number {
+  return m * packed.kp * (packed.layout === 'u7' ? 1 : 2) + m * 8 + 64;
+}
+
+/** Quantizes M rows of A as the packing expects (exposed for tests and measurements). */
+export function quantizeRowsInt8(runtime: KernelRuntime, packed: PackedGemmInt8, a: number, m: number, lda: number, out: QuantizedRows): void {
+  runtime.pool.run('quantizeRowsInt8', [a, lda, m, packed.k, out.q, packed.kp, out.params, int8Mode(packed)]);
+}
+
+export function gemmInt8(runtime: KernelRuntime, packed: PackedGemmInt8, { a, c, m, lda = packed.k, ldc = packed.n, clamp }: GemmInt8Operands): void {
+  if (!Number.isInteger(m) || m < 0) throw new UsageError(`gemmInt8: bad row count M=${m}`);
+  if (lda < packed.k || ldc < packed.n) throw new UsageError(`gemmInt8: strides lda=${lda} < K=${packed.k} or ldc=${ldc} < N=${packed.n}`);
+  if (a % 4 !== 0 || c % 4 !== 0) throw new UsageError('gemmInt8: A and C must be 4-byte aligned');
+  const min = clamp?.min ?? -Infinity;
+  const max = clamp?.max ?? Infinity;
+  if (!(min <= max)) throw new UsageError(`gemmInt8: bad clamp [${min}, ${max}]`);
+  if (m === 0) return;
+  const mark = runtime.arena.top;
+  try {
+    const q = runtime.arena.alloc(m * packed.kp * (packed.layout === 'u7' ? 1 : 2), 64);
+    const params = runtime.arena.alloc(m * 8, 64);
+    quantizeRowsInt8(runtime, packed, a, m, lda, { q, params });
+    runGemmInt8(runtime, packed, { q, params }, c, m, ldc, min, max);
+  } finally {
+    runtime.arena.reset(mark);
+  }
+}
+
+/** The integer GEMM and epilogue over rows already quantized by quantizeRowsInt8. */
+export function runGemmInt8(runtime: KernelRuntime, packed: PackedGemmInt8, rows: QuantizedRows, c: number, m: number, ldc: number, min: number, max: number): void {
+  runtime.resetJobCounter();
+  runtime.pool.run('gemmInt8', [
+    rows.q, packed.kp, rows.params, packed.ptr, packed.colsPtr, c, ldc, m, packed.n, int8Mode(packed), min, max, JOB_COUNTER_PTR,
+  ]);
+}

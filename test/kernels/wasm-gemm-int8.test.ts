@@ -1,0 +1,186 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gemmInt8 } from '../../src/kernels/wasm/gemm-int8.js';
+import { packGemmInt8Weights, type ActivationQuantization, type Int8Layout, type Int8Weights } from '../../src/kernels/wasm/gemm-int8-pack.js';
+import { createKernelRuntime, type KernelRuntime } from '../../src/kernels/wasm/runtime.js';
+import { createRuntimes, put, random, randomFloats, sameBits, THREAD_COUNTS } from './wasm-kernel-harness.js';
+
+const f = Math.fround;
+
+/** Round half to even (WebAssembly's nearest). */
+function nearest(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * Plain reference of the hybrid GEMM, written from its definition: per row
+ * f32 scale and zero point, q = clamp(nearest(x · (1/scale)) + zp), exact
+ * integer sums, then f32(acc - zp·Σw) · (scale · wscale) + bias, clamped.
+ */
+function referenceInt8(
+  a: Float32Array, lda: number, m: number, w: Int8Weights, layout: Int8Layout, activations: ActivationQuantization,
+  clamp: [number, number] = [-Infinity, Infinity],
+): Float32Array {
+  const { k, n } = w;
+  const u7 = layout === 'u7';
+  const sym = activations === 'symmetric';
+  const qmin = u7 ? (sym ? 1 : 0) : sym ? -127 : -128;
+  const qmax = 127;
+  const c = new Float32Array(m * n);
+  for (let r = 0; r < m; r++) {
+    let lo = 0, hi = 0;
+    for (let i = 0; i < k; i++) {
+      lo = Math.min(lo, a[r * lda + i]!);
+      hi = Math.max(hi, a[r * lda + i]!);
+    }
+    let scale = sym ? f(Math.max(-lo, hi) / (u7 ? 63 : 127)) : f(f(hi - lo) / (qmax - qmin));
+    if (!(scale > 0)) scale = 1;
+    const zp = sym ? (u7 ? 64 : 0) : Math.min(qmax, Math.max(qmin, qmin - nearest(f(lo / scale))));
+    const inv = f(1 / scale);
+    const q = new Int32Array(k);
+    for (let i = 0; i < k; i++) q[i] = Math.min(qmax, Math.max(qmin, nearest(f(a[r * lda + i]! * inv)) + zp));
+    for (let col = 0; col < n; col++) {
+      let acc = 0, sum = 0;
+      for (let i = 0; i < k; i++) {
+        acc += q[i]! * w.data[col * k + i]!;
+        sum += w.data[col * k + i]!;
+      }
+      const ws = w.scales[w.scales.length === 1 ? 0 : col]!;
+      let v = f(f(f(acc - zp * sum) * f(scale * ws)) + (w.bias ? w.bias[col]! : 0));
+      v = Math.min(Math.max(v, clamp[0]), clamp[1]);
+      c[r * n + col] = v;
+    }
+  }
+  return c;
+}
+
+/** C = A · dequant(W)ᵀ + bias in double precision (the weight-only int8 result). */
+function floatGemm(a: Float32Array, lda: number, m: number, w: Int8Weights): Float64Array {
+  const { k, n } = w;
+  const c = new Float64Array(m * n);
+  for (let r = 0; r < m; r++) {
+    for (let col = 0; col < n; col++) {
+      const ws = w.scales[w.scales.length === 1 ? 0 : col]!;
+      let acc = w.bias ? w.bias[col]! : 0;
+      for (let i = 0; i < k; i++) acc += a[r * lda + i]! * w.data[col * k + i]! * ws;
+      c[r * n + col] = acc;
+    }
+  }
+  return c;
+}
+
+function relativeL2(got: Float32Array, want: Float64Array): number {
+  let num = 0, den = 0;
+  for (let i = 0; i < got.length; i++) {
+    num += (got[i]! - want[i]!) ** 2;
+    den += want[i]! ** 2;
+  }
+  return Math.sqrt(num / den);
+}
+
+function randomWeights(k: number, n: number, rnd: () => number, perChannel: boolean, bias: boolean): Int8Weights {
+  return {
+    k, n,
+    data: Int8Array.from({ length: k * n }, () => Math.round(rnd() * 254) - 127),
+    scales: Float32Array.from({ length: perChannel ? n : 1 }, () => 0.001 + 0.01 * rnd()),
+    bias: bias ? randomFloats(n, rnd) : undefined,
+  };
+}
+
+interface Case { m: number; n: number; k: number; perChannel: boolean; bias: boolean; lda?: number; ldc?: number; clamp?: [number, number] }
+
+const CASES: Case[] = [
+  { m: 1, n: 1, k: 1, perChannel: true, bias: false },
+  { m: 5, n: 13, k: 7, perChannel: true, bias: true },
+  { m: 3, n: 9, k: 17, perChannel: false, bias: true, clamp: [0, Infinity] },
+  { m: 37, n: 19, k: 33, perChannel: true, bias: true, lda: 40, ldc: 23 },
+  { m: 130, n: 17, k: 100, perChannel: true, bias: false, clamp: [-0.5, 0.5] },
+  { m: 6, n: 10, k: 1029, perChannel: true, bias: true },
+];
+
+const name = (c: Case) => `M=${c.m} N=${c.n} K=${c.k}${c.lda ? ` lda=${c.lda} ldc=${c.ldc}` : ''}${c.clamp ? ` clamp` : ''}`;
+
+/** Runs the kernel; rows of A are shifted so some rows are all positive, some straddle 0, one is all zero. */
+function run(rt: KernelRuntime, c: Case, seed: number, layout: Int8Layout, activations: ActivationQuantization) {
+  const rnd = random(seed);
+  const lda = c.lda ?? c.k, ldc = c.ldc ?? c.n;
+  const a = randomFloats(c.m * lda, rnd);
+  for (let r = 0; r < c.m; r++) {
+    const shift = r % 3 === 1 ? 1.5 : r % 3 === 2 ? -0.3 : 0;
+    for (let i = 0; i < c.k; i++) a[r * lda + i] = r === 2 ? 0 : a[r * lda + i]! * (1 + r % 5) + shift;
+  }
+  const w = randomWeights(c.k, c.n, rnd, c.perChannel, c.bias);
+  const mark = rt.arena.top;
+  try {
+    const packed = packGemmInt8Weights(rt, w, { layout, activations });
+    const aPtr = put(rt, a);
+    const cPtr = put(rt, new Float32Array(c.m * ldc).fill(NaN));
+    gemmInt8(rt, packed, { a: aPtr, c: cPtr, m: c.m, lda, ldc, clamp: c.clamp && { min: c.clamp[0], max: c.clamp[1] } });
+    const full = rt.arena.f32(cPtr, c.m * ldc);
+    const got = new Float32Array(c.m * c.n);
+    for (let r = 0; r < c.m; r++) got.set(full.subarray(r * ldc, r * ldc + c.n), r * c.n);
+    // Padding columns of C are left untouched.
+    for (let r = 0; r < c.m; r++) for (let j = c.n; j < ldc; j++) expect(full[r * ldc + j]).toBeNaN();
+    return { got, a, lda, w };
+  } finally {
+    rt.arena.reset(mark);
+  }
+}
+
+const SETUPS: { variant: 'simd' | 'relaxed'; layout: Int8Layout }[] = [
+  { variant: 'simd', layout: 'i16' },
+  { variant: 'relaxed', layout: 'i16' },
+  { variant: 'relaxed', layout: 'u7' },
+];
+
+for (const { variant, layout } of SETUPS) {
+  describe(`hybrid int8 GEMM, ${variant} kernels, ${layout} layout`, () => {
+    let runtimes: KernelRuntime[];
+    beforeAll(async () => {
+      runtimes = await createRuntimes(variant);
+    });
+    afterAll(async () => {
+      for (const rt of runtimes) await rt.close();
+    });
+
+    for (const activations of ['asymmetric', 'symmetric'] as const) {
+      for (const [i, c] of CASES.entries()) {
+        it(`${activations}: ${name(c)} equals the plain reference bit for bit on ${THREAD_COUNTS.join(', ')} threads`, () => {
+          const results = runtimes.map((rt) => run(rt, c, 100 + i, layout, activations));
+          const { a, lda, w } = results[0]!;
+          const want = referenceInt8(a, lda, c.m, w, layout, activations, c.clamp);
+          for (const r of results) expect(sameBits(r.got, want)).toBe(true);
+        });
+      }
+    }
+
+    it('stays within the activation-rounding error of the float GEMM of the dequantized weights', () => {
+      const c: Case = { m: 64, n: 48, k: 320, perChannel: true, bias: false };
+      for (const activations of ['asymmetric', 'symmetric'] as const) {
+        const { got, a, lda, w } = run(runtimes[1]!, c, 7, layout, activations);
+        const err = relativeL2(got, floatGemm(a, lda, c.m, w));
+        // One rounding step of the row range: 1/255 (8 bits) or 1/127 (7 bits),
+        // uniform error of step/sqrt(12) per element, relative to rows of
+        // mean |x| around the range/4: well under these bounds.
+        expect(err).toBeLessThan(layout === 'u7' ? 1.2e-2 : 6e-3);
+        expect(err).toBeGreaterThan(1e-4); // the activations really are rounded
+      }
+    });
+  });
+}
+
+describe('hybrid int8 GEMM arguments', () => {
+  let rt: KernelRuntime;
+  beforeAll(async () => {
+    rt = await createKernelRuntime({ threads: 1, variant: 'simd', maximumPages: 256 });
+  });
+  afterAll(async () => {
+    await rt.close();
+  });
+
+  it('refuses the u7 layout on the plain SIMD kernels and mismatched scales', () => {
+    const w = randomWeights(8, 4, random(1), true, false);
+    expect(() => packGemmInt8Weights(rt, w, { layout: 'u7' })).toThrow(/relaxed/);
+    expect(() => packGemmInt8Weights(rt, { ...w, scales: new Float32Array(3) })).toThrow(/3 scales for 4 output channels/);
+  });
+});
