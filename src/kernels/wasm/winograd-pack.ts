@@ -11,13 +11,13 @@ import { UsageError } from '../../errors.js';
 import type { WasmArena } from './arena.js';
 import type { GemmWeightData } from './gemm-pack.js';
 
-/** G of F(4x4, 3x3) with interpolation points 0, 1, -1, 2, -2 and infinity. */
+/** G of F(4x4, 3x3) with interpolation points 0, -1, 1, 1/2, -2 and infinity (Bᵀ and Aᵀ: assembly/winograd.ts). */
 const G = [
-  [1 / 4, 0, 0],
-  [-1 / 6, -1 / 6, -1 / 6],
-  [-1 / 6, 1 / 6, -1 / 6],
-  [1 / 24, 1 / 12, 1 / 6],
-  [1 / 24, -1 / 12, 1 / 6],
+  [1, 0, 0],
+  [-1 / 3, 1 / 3, -1 / 3],
+  [1 / 3, 1 / 3, 1 / 3],
+  [-16 / 15, -8 / 15, -4 / 15],
+  [1 / 15, -2 / 15, 4 / 15],
   [0, 0, 1],
 ] as const;
 

@@ -7,9 +7,13 @@ import { tile4x8 } from './gemm';
 // 36 element-wise products become 36 GEMMs [tiles x Cin]·[Cin x Cout] on the
 // 4x8 GEMM micro-kernel: 36 multiplies per 16 outputs instead of 144.
 //
-// Points 0, ±1, ±2, ∞ (Lavin and Gray):
-//   Bᵀ = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
-//   Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+// Interpolation points 0, -1, 1, 1/2, -2 and ∞: about 3x less rounding error
+// than the usual 0, ±1, ±2 (Barabasz et al., "Error analysis and improving
+// the accuracy of Winograd convolution for deep neural networks", 2020), at
+// the same cost:
+//   Bᵀ = [1 -3/2 -2 3/2 1 0; 0 1 -5/2 1/2 1 0; 0 -1 1/2 5/2 1 0;
+//         0 -2 -1 2 1 0; 0 1/2 -1 -1/2 1 0; 0 1 -3/2 -2 3/2 1]
+//   Aᵀ = [1 1 1 1 1 0; 0 -1 1 1/2 -2 0; 0 1 1 1/4 4 0; 0 -1 1 1/8 -8 1]
 //
 // Work: tiles in row-major order (image, tile row, tile column) are cut into
 // blocks of `blockTiles`; a job is one block times one range of output
@@ -54,17 +58,17 @@ function storeLanes(p: usize, v: v128, n: i32): void {
 function inputTransform6(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
   const d0 = v128.load(src), d1 = v128.load(src + srcStep), d2 = v128.load(src + 2 * srcStep);
   const d3 = v128.load(src + 3 * srcStep), d4 = v128.load(src + 4 * srcStep), d5 = v128.load(src + 5 * srcStep);
-  const four = f32x4.splat(4), five = f32x4.splat(5), two = f32x4.splat(2);
-  // t0 = 4d0 - 5d2 + d4; t5 = 4d1 - 5d3 + d5
-  v128.store(dst, f32x4.add(f32x4.sub(f32x4.mul(four, d0), f32x4.mul(five, d2)), d4));
-  v128.store(dst + 5 * dstStep, f32x4.add(f32x4.sub(f32x4.mul(four, d1), f32x4.mul(five, d3)), d5));
-  // t1 = (d3 + d4) - 4(d1 + d2); t2 = (d4 - d3) + 4(d1 - d2)
-  v128.store(dst + dstStep, f32x4.sub(f32x4.add(d3, d4), f32x4.mul(four, f32x4.add(d1, d2))));
-  v128.store(dst + 2 * dstStep, f32x4.add(f32x4.sub(d4, d3), f32x4.mul(four, f32x4.sub(d1, d2))));
-  // t3 = (d4 - d2) + 2(d3 - d1); t4 = (d4 - d2) - 2(d3 - d1)
-  const e = f32x4.sub(d4, d2), f = f32x4.mul(two, f32x4.sub(d3, d1));
-  v128.store(dst + 3 * dstStep, f32x4.add(e, f));
-  v128.store(dst + 4 * dstStep, f32x4.sub(e, f));
+  const half = f32x4.splat(0.5), two = f32x4.splat(2), oneHalf = f32x4.splat(1.5), twoHalf = f32x4.splat(2.5);
+  const e = f32x4.sub(d3, d1), h = f32x4.sub(d4, d2);
+  // t0 = d0 + d4 - 2d2 + 3/2 (d3 - d1); t5 = d5 + d1 - 2d3 + 3/2 (d4 - d2)
+  v128.store(dst, f32x4.add(f32x4.sub(f32x4.add(d0, d4), f32x4.mul(two, d2)), f32x4.mul(oneHalf, e)));
+  v128.store(dst + 5 * dstStep, f32x4.add(f32x4.sub(f32x4.add(d5, d1), f32x4.mul(two, d3)), f32x4.mul(oneHalf, h)));
+  // t1 = d4 - 5/2 d2 + d1 + 1/2 d3; t2 = d4 + 1/2 d2 - d1 + 5/2 d3
+  v128.store(dst + dstStep, f32x4.add(f32x4.sub(d4, f32x4.mul(twoHalf, d2)), f32x4.add(d1, f32x4.mul(half, d3))));
+  v128.store(dst + 2 * dstStep, f32x4.add(f32x4.add(d4, f32x4.mul(half, d2)), f32x4.sub(f32x4.mul(twoHalf, d3), d1)));
+  // t3 = (d4 - d2) + 2(d3 - d1); t4 = (d4 - d2) - 1/2 (d3 - d1)
+  v128.store(dst + 3 * dstStep, f32x4.add(h, f32x4.mul(two, e)));
+  v128.store(dst + 4 * dstStep, f32x4.sub(h, f32x4.mul(half, e)));
 }
 
 /**
@@ -120,14 +124,13 @@ function transformInputs(
 function outputTransform6(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
   const m0 = v128.load(src), m1 = v128.load(src + srcStep), m2 = v128.load(src + 2 * srcStep);
   const m3 = v128.load(src + 3 * srcStep), m4 = v128.load(src + 4 * srcStep), m5 = v128.load(src + 5 * srcStep);
-  const p12 = f32x4.add(m1, m2), d12 = f32x4.sub(m1, m2);
-  const p34 = f32x4.add(m3, m4), d34 = f32x4.sub(m3, m4);
-  // y0 = m0 + (m1 + m2) + (m3 + m4); y1 = (m1 - m2) + 2(m3 - m4)
-  // y2 = (m1 + m2) + 4(m3 + m4);     y3 = (m1 - m2) + 8(m3 - m4) + m5
-  v128.store(dst, f32x4.add(f32x4.add(m0, p12), p34));
-  v128.store(dst + dstStep, f32x4.add(d12, f32x4.mul(f32x4.splat(2), d34)));
-  v128.store(dst + 2 * dstStep, f32x4.add(p12, f32x4.mul(f32x4.splat(4), p34)));
-  v128.store(dst + 3 * dstStep, f32x4.add(f32x4.add(d12, f32x4.mul(f32x4.splat(8), d34)), m5));
+  const p12 = f32x4.add(m2, m1), d21 = f32x4.sub(m2, m1);
+  // y0 = m0 + (m1 + m2) + m3 + m4;        y1 = (m2 - m1) + m3 / 2 - 2 m4
+  // y2 = (m1 + m2) + m3 / 4 + 4 m4;       y3 = (m2 - m1) + m3 / 8 - 8 m4 + m5
+  v128.store(dst, f32x4.add(f32x4.add(f32x4.add(m0, p12), m3), m4));
+  v128.store(dst + dstStep, f32x4.sub(f32x4.add(d21, f32x4.mul(f32x4.splat(0.5), m3)), f32x4.mul(f32x4.splat(2), m4)));
+  v128.store(dst + 2 * dstStep, f32x4.add(f32x4.add(p12, f32x4.mul(f32x4.splat(0.25), m3)), f32x4.mul(f32x4.splat(4), m4)));
+  v128.store(dst + 3 * dstStep, f32x4.add(f32x4.sub(f32x4.add(d21, f32x4.mul(f32x4.splat(0.125), m3)), f32x4.mul(f32x4.splat(8), m4)), m5));
 }
 
 /**
