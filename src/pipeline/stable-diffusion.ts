@@ -28,6 +28,12 @@ export interface LoadOptions {
   threads?: number;
   /** 'wasm' (default): WebAssembly SIMD kernels; 'reference': plain TypeScript kernels (slow). */
   kernels?: KernelChoice;
+  /**
+   * With the wasm kernels: run FULLY_CONNECTED with int8 weights (int8
+   * files) as hybrid int8 kernels, activations quantized per row at run time
+   * (faster, slightly less accurate). Default false.
+   */
+  int8Compute?: boolean;
 }
 
 export interface GenerateResult extends PipelineOutput {
@@ -57,7 +63,7 @@ export class StableDiffusion {
     const tokenizer = ClipTokenizer.load(options.tokenizer);
     const kernels = options.kernels ?? 'wasm';
     if (kernels !== 'wasm' && kernels !== 'reference') throw new UsageError(`kernels must be 'wasm' or 'reference', got ${JSON.stringify(kernels)}`);
-    const components = await loadTfliteComponents(options.models, threads, kernels);
+    const components = await loadTfliteComponents(options.models, threads, kernels, { int8Compute: options.int8Compute });
     try {
       return new StableDiffusion(components, tokenizer, () => components.close());
     } catch (err) {

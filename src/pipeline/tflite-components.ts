@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { FormatError, SdError, UsageError } from '../errors.js';
 import { createKernelRuntime, type KernelRuntime } from '../kernels/wasm/runtime.js';
 import { Interpreter, type InterpreterOptions } from '../tflite/interpreter/interpreter.js';
-import { wasmInterpreterOptions } from '../tflite/ops/wasm/index.js';
+import { wasmInterpreterOptions, type WasmKernelOptions } from '../tflite/ops/wasm/index.js';
 import type { SignatureRunner, TensorDetails } from '../tflite/interpreter/signature-runner.js';
 import type { Decoder, Denoiser, ImageEncoder, LatentSize, LatentSizeRule, PipelineComponents, TextEncoder } from './components.js';
 import { VAE_SCALE } from './components.js';
@@ -198,7 +198,9 @@ export interface LoadedTfliteComponents extends PipelineComponents {
  * present, is opened on first use (img2img), so text-to-image neither pays
  * for it nor depends on it.
  */
-export async function loadTfliteComponents(dir: string, threads: number, kernels: KernelChoice = 'wasm'): Promise<LoadedTfliteComponents> {
+export async function loadTfliteComponents(
+  dir: string, threads: number, kernels: KernelChoice = 'wasm', wasmOptions: WasmKernelOptions = {},
+): Promise<LoadedTfliteComponents> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`models folder ${dir} does not exist`);
   const path = (name: string) => join(dir, name);
   for (const name of [MODEL_FILES.clip, MODEL_FILES.diffusion, MODEL_FILES.decoder]) {
@@ -207,7 +209,7 @@ export async function loadTfliteComponents(dir: string, threads: number, kernels
     }
   }
   const runtime: KernelRuntime | undefined = kernels === 'wasm' ? await createKernelRuntime({ threads }) : undefined;
-  const options: InterpreterOptions = runtime ? wasmInterpreterOptions(runtime) : { threads };
+  const options: InterpreterOptions = runtime ? wasmInterpreterOptions(runtime, wasmOptions) : { threads };
   const opened: Interpreter[] = [];
   const entry = (interpreter: Interpreter, name: string, key: string, inputs: number): Entry => {
     opened.push(interpreter);

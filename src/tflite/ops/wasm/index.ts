@@ -18,14 +18,24 @@ import { wasmBinary } from './binary.js';
 import { wasmComposite } from './composite.js';
 import { wasmConv2d } from './conv-2d.js';
 import { wasmFullyConnected } from './fully-connected.js';
+import { wasmFullyConnectedInt8 } from './fully-connected-int8.js';
 import { wasmFusedGroupNorm } from './group-norm.js';
 import { wasmLayerNorm } from './layer-norm.js';
 import { wasmSoftmax } from './softmax.js';
 import { wasmUnary } from './unary.js';
 
-export function wasmKernels(runtime: KernelRuntime): KernelOverrides {
+export interface WasmKernelOptions {
+  /**
+   * Run FULLY_CONNECTED with int8 weights as hybrid int8 kernels (activations
+   * quantized per row at run time, integer dot products; see
+   * fully-connected-int8.ts) instead of in float. Default false.
+   */
+  int8Compute?: boolean;
+}
+
+export function wasmKernels(runtime: KernelRuntime, options: WasmKernelOptions = {}): KernelOverrides {
   return {
-    FULLY_CONNECTED: wasmFullyConnected(runtime),
+    FULLY_CONNECTED: options.int8Compute ? wasmFullyConnectedInt8(runtime) : wasmFullyConnected(runtime),
     CONV_2D: wasmConv2d(runtime),
     SOFTMAX: wasmSoftmax(runtime),
     ADD: wasmBinary(runtime, 'ADD'),
@@ -45,6 +55,8 @@ export function wasmKernels(runtime: KernelRuntime): KernelOverrides {
   };
 }
 
-export function wasmInterpreterOptions(runtime: KernelRuntime): Required<Pick<InterpreterOptions, 'threads' | 'kernels' | 'arena'>> {
-  return { threads: runtime.threads, kernels: wasmKernels(runtime), arena: () => new WasmMemoryArena(runtime.arena) };
+export function wasmInterpreterOptions(
+  runtime: KernelRuntime, options: WasmKernelOptions = {},
+): Required<Pick<InterpreterOptions, 'threads' | 'kernels' | 'arena'>> {
+  return { threads: runtime.threads, kernels: wasmKernels(runtime, options), arena: () => new WasmMemoryArena(runtime.arena) };
 }

@@ -1,0 +1,53 @@
+/**
+ * FULLY_CONNECTED with int8 weights as a dynamic-range ("hybrid") kernel, as
+ * TFLite's hybrid FULLY_CONNECTED: the float input is quantized per row at
+ * run time and multiplied in integers (src/kernels/wasm/gemm-int8.ts).
+ * Selected by the `int8Compute` option of wasmInterpreterOptions. Weights
+ * that are not symmetric int8 (per channel or per tensor) run on the float
+ * GEMM as before. Int8 panels stay in the kernels' memory for good (a
+ * quarter of the float32 packing; not streamed).
+ *
+ * Accuracy: each row is rounded to 8 bits (7 with the 'u7' layout), so the
+ * results differ from the weight-only int8 path (float compute) by about
+ * 1e-3..1e-2 relative, as TFLite's hybrid kernels do.
+ */
+import { gemmInt8 } from '../../../kernels/wasm/gemm-int8.js';
+import { packGemmInt8Weights, type Int8GemmOptions, type PackedGemmInt8 } from '../../../kernels/wasm/gemm-int8-pack.js';
+import type { KernelRuntime } from '../../../kernels/wasm/runtime.js';
+import { input, optionsOf, output } from '../node-access.js';
+import type { KernelOverride, Node } from '../op.js';
+import { wasmFullyConnected } from './fully-connected.js';
+import { CLAMPS, gemmWeights, pointer } from './operands.js';
+
+class Int8State {
+  constructor(readonly packed: PackedGemmInt8) {}
+}
+
+export function wasmFullyConnectedInt8(runtime: KernelRuntime, options: Int8GemmOptions = {}): KernelOverride {
+  const float = wasmFullyConnected(runtime);
+  return {
+    supports: (node, ctx) => float.supports?.(node, ctx) ?? true,
+    prepare(node: Node, ctx) {
+      if (node.kernelState) return; // constant weights: packed once, kept across resizes
+      const w = input(node, 1);
+      const [units, depth] = w.shape as [number, number];
+      const weights = gemmWeights(w.constant!, units)!;
+      if (weights.dtype !== 'int8') {
+        float.prepare?.(node, ctx);
+        return;
+      }
+      const bias = node.inputs[2]?.constant?.float32();
+      node.kernelState = new Int8State(packGemmInt8Weights(runtime, { data: weights.data, scales: weights.scales, k: depth, n: units, bias }, options));
+    },
+    run(node: Node, ctx) {
+      if (!(node.kernelState instanceof Int8State)) {
+        float.run(node, ctx);
+        return;
+      }
+      const { packed } = node.kernelState;
+      const clamp = CLAMPS[optionsOf(node, 'FULLY_CONNECTED').fusedActivationFunction as 'NONE'];
+      const m = input(node, 0).size / packed.k;
+      gemmInt8(runtime, packed, { a: pointer(runtime, input(node, 0)), c: pointer(runtime, output(node)), m, clamp });
+    },
+  };
+}
