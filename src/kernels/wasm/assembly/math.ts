@@ -64,7 +64,7 @@ function expReduced(r: v128): v128 {
 function expInRange(x: v128): v128 {
   const t = madd(x, splat(LOG2E), splat(ROUND_MAGIC));
   const n = f32x4.sub(t, splat(ROUND_MAGIC));
-  const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, splat(LN2_HI))), f32x4.mul(n, splat(LN2_LO)));
+  const r = madd(n, splat(-LN2_LO), madd(n, splat(-LN2_HI), x));
   // 2^(n-1) * 2, so that n = 128 (x near 88.7) still has a normal scale factor.
   const scale = i32x4.add(i32x4.shl(t, 23), i32x4.splat(126 << 23));
   return f32x4.mul(f32x4.mul(expReduced(r), scale), splat(2));
@@ -95,7 +95,7 @@ export function expV(x: v128): v128 {
 function expSmallNegative(x: v128): v128 {
   const t = madd(x, splat(LOG2E), splat(ROUND_MAGIC));
   const n = f32x4.sub(t, splat(ROUND_MAGIC));
-  const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, splat(LN2_HI))), f32x4.mul(n, splat(LN2_LO)));
+  const r = madd(n, splat(-LN2_LO), madd(n, splat(-LN2_HI), x));
   return f32x4.mul(expReduced(r), i32x4.add(i32x4.shl(t, 23), i32x4.splat(127 << 23)));
 }
 
