@@ -1,0 +1,185 @@
+/**
+ * One precision of the e2e benchmark, in a process of its own so that its
+ * peak RSS is its own: loads clip, diffusion and decoder .tflite from one
+ * folder on one kernel runtime (as the pipeline does), then times the text
+ * encoder, denoising steps (batch 2 at the latent size, i.e. with guidance)
+ * and the decoder; optionally a whole image through the pipeline (--full).
+ * Writes a JSON result (E2eResult) to --out; progress goes to stderr.
+ *
+ *   node dist/bench/e2e/child.js --models DIR --out FILE [--threads N] [--variant simd|relaxed]
+ *        [--steps-to-time N] [--skip-decoder] [--width W --height H] [--full TOKENIZER_DIR] [--profile]
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runCli } from '../../src/cli/run-cli.js';
+import { UsageError } from '../../src/errors.js';
+import { enableRelaxedSimd, type KernelVariant } from '../../src/kernels/wasm/loader.js';
+import { createKernelRuntime } from '../../src/kernels/wasm/runtime.js';
+import { StableDiffusion } from '../../src/pipeline/stable-diffusion.js';
+import { Interpreter } from '../../src/tflite/interpreter/interpreter.js';
+import { formatProfile, Profiler } from '../../src/tflite/interpreter/profiler.js';
+import { wasmInterpreterOptions } from '../../src/tflite/ops/wasm/index.js';
+
+export interface E2eResult {
+  models: string;
+  variant: KernelVariant;
+  threads: number;
+  width: number;
+  height: number;
+  /** Opening the three files (structure, constants, fusion), s. */
+  loadSeconds: number;
+  /** Text encoder, batch 1: first call (includes preparing and packing) and a warm call, ms. */
+  textEncoderFirstMs: number;
+  textEncoderMs: number;
+  /** Each timed denoising step, s (the first includes preparing and packing). */
+  stepSeconds: number[];
+  /** The step time the table uses: median of the steps after the first (the first alone if only one). */
+  stepSecondsTypical: number;
+  decoderSeconds: number | null;
+  /** Kernel memory in use at the end (the WebAssembly.Memory size), bytes. */
+  wasmMemoryBytes: number;
+  /** Packed weights resident in kernel memory, bytes. */
+  residentWeightBytes: number;
+  /** Measured whole image (--full), s; null when estimated. */
+  fullImageSeconds: number | null;
+  /** Peak resident set size of this process, bytes. */
+  peakRssBytes: number;
+  /** --profile: the last timed step per op type (ms) and its slowest operators, as `tflite run --profile` prints them. */
+  stepProfile: string | null;
+}
+
+function log(label: string, text: string): void {
+  process.stderr.write(`[${label}] ${text}\n`);
+}
+
+function seconds(since: number): number {
+  return (performance.now() - since) / 1000;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Deterministic test data (values only matter for not being degenerate). */
+function pseudoRandom(n: number, seed: number, scale = 1): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = ((s >>> 0) / 2 ** 32 - 0.5) * 2 * scale;
+  }
+  return out;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      models: { type: 'string' },
+      out: { type: 'string' },
+      label: { type: 'string', default: 'e2e' },
+      threads: { type: 'string', default: '2' },
+      variant: { type: 'string', default: 'relaxed' },
+      'steps-to-time': { type: 'string', default: '2' },
+      'skip-decoder': { type: 'boolean', default: false },
+      width: { type: 'string', default: '512' },
+      height: { type: 'string', default: '512' },
+      full: { type: 'string' },
+      profile: { type: 'boolean', default: false },
+    },
+  });
+  if (!values.models || !values.out) throw new UsageError('--models and --out are required');
+  const label = values.label!;
+  const threads = Number(values.threads);
+  const steps = Number(values['steps-to-time']);
+  const [width, height] = [Number(values.width), Number(values.height)];
+  if (!Number.isInteger(steps) || steps < 1) throw new UsageError(`--steps-to-time must be a whole number >= 1, got ${values['steps-to-time']}`);
+  const variant = values.variant as KernelVariant;
+  if (variant === 'relaxed' && !enableRelaxedSimd()) throw new UsageError('this engine cannot run relaxed SIMD');
+  const [lh, lw] = [height / 8, width / 8];
+
+  const runtime = await createKernelRuntime({ threads, variant });
+  const options = wasmInterpreterOptions(runtime);
+  let t = performance.now();
+  const clip = Interpreter.load(join(values.models, 'clip.tflite'), options);
+  const unet = Interpreter.load(join(values.models, 'diffusion.tflite'), options);
+  const decoder = values['skip-decoder'] ? undefined : Interpreter.load(join(values.models, 'decoder.tflite'), options);
+  const loadSeconds = seconds(t);
+  log(label, `loaded in ${loadSeconds.toFixed(1)} s`);
+
+  const tokens = Int32Array.from({ length: 77 }, (_, i) => (i === 0 ? 49406 : i < 9 ? 320 + i * 17 : 49407));
+  const enc = clip.getSignatureRunner('encode');
+  t = performance.now();
+  enc.invoke({ args_0: tokens });
+  const textEncoderFirstMs = seconds(t) * 1000;
+  t = performance.now();
+  const context1 = enc.invoke({ args_0: tokens }).output_0!.data as Float32Array;
+  const textEncoderMs = seconds(t) * 1000;
+  log(label, `text encoder ${textEncoderFirstMs.toFixed(0)} ms first, ${textEncoderMs.toFixed(0)} ms warm`);
+
+  const diffusion = unet.getSignatureRunner('diffusion');
+  diffusion.resizeInput('args_0', [2, 4, lh, lw]);
+  const context = new Float32Array(context1.length * 2);
+  context.set(context1);
+  context.set(context1, context1.length);
+  const latents = pseudoRandom(2 * 4 * lh * lw, 1);
+  const half = 160;
+  const timeEmbedding = Float32Array.from({ length: 320 }, (_, i) => (i < half ? Math.cos(500 * 10000 ** (-i / half)) : Math.sin(500 * 10000 ** (-(i - half) / half))));
+  const stepSeconds: number[] = [];
+  let stepProfile: string | null = null;
+  for (let s = 0; s < steps; s++) {
+    // Profile the last step (after the first, which also prepares), when asked.
+    const profiler = values.profile && s === steps - 1 ? new Profiler() : undefined;
+    t = performance.now();
+    diffusion.invoke({ args_0: latents, args_1: context, args_2: timeEmbedding }, { timer: profiler?.timer() });
+    if (profiler) {
+      stepProfile = formatProfile(profiler, 1, 25);
+      process.stderr.write(stepProfile);
+    }
+    stepSeconds.push(seconds(t));
+    log(label, `denoising step ${s + 1}/${steps}: ${stepSeconds.at(-1)!.toFixed(1)} s (batch 2, ${lw}x${lh} latent)`);
+  }
+  const stepSecondsTypical = stepSeconds.length > 1 ? median(stepSeconds.slice(1)) : stepSeconds[0]!;
+
+  let decoderSeconds: number | null = null;
+  if (decoder) {
+    const dec = decoder.getSignatureRunner('decode');
+    dec.resizeInput('args_0', [1, 4, lh, lw]);
+    t = performance.now();
+    dec.invoke({ args_0: pseudoRandom(4 * lh * lw, 2) });
+    decoderSeconds = seconds(t);
+    log(label, `decoder ${width}x${height}: ${decoderSeconds.toFixed(1)} s`);
+  }
+  clip.close();
+  unet.close();
+  decoder?.close();
+  const wasmMemoryBytes = runtime.memory.buffer.byteLength;
+  const residentWeightBytes = runtime.arena.residentWeightBytes;
+  await runtime.close();
+
+  let fullImageSeconds: number | null = null;
+  if (values.full) {
+    const sd = await StableDiffusion.load({ models: values.models, tokenizer: values.full, threads });
+    t = performance.now();
+    sd.generate({
+      prompt: 'a photograph of an astronaut riding a horse', steps: 20, seed: 1, width, height,
+      onProgress: ({ step, totalSteps }) => log(label, `full image: step ${step}/${totalSteps}`),
+    });
+    fullImageSeconds = seconds(t);
+    await sd.close();
+    log(label, `whole ${width}x${height} image, 20 steps: ${fullImageSeconds.toFixed(1)} s`);
+  }
+
+  const result: E2eResult = {
+    models: values.models, variant, threads, width, height, loadSeconds, textEncoderFirstMs, textEncoderMs, stepSeconds, stepSecondsTypical,
+    decoderSeconds, wasmMemoryBytes, residentWeightBytes, fullImageSeconds, peakRssBytes: process.resourceUsage().maxRSS * 1024, stepProfile,
+  };
+  writeFileSync(values.out, JSON.stringify(result, null, 2));
+}
+
+runCli(main);

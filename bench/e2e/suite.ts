@@ -1,0 +1,175 @@
+/**
+ * The `e2e` benchmark suite (issue 7): full-size SD v1.5 (random weights)
+ * at 512x512 on this machine, per precision.
+ *
+ *   npm run bench -- e2e [--work DIR] [--precisions fp32,fp16,int8] [--steps-to-time N]
+ *                        [--skip-decoder] [--full] [--threads N] [--variant simd|relaxed]
+ *                        [--width W --height H] [--profile] [--out FILE]
+ *
+ * Makes (or reuses, under --work, default /tmp/sd-tflite-bench) the random
+ * checkpoint (make-checkpoint --config sd15 --dtype fp32 --seed 1, 4.27 GB)
+ * and its clip/diffusion/decoder conversions per precision; a `.done` file
+ * marks a finished conversion. Then each precision runs in a fresh child
+ * process (child.ts), so its peak RSS is its own: load time, text encoder,
+ * --steps-to-time denoising steps (batch 2, i.e. with guidance; the first
+ * includes preparing), the decoder. A whole 20-step image is estimated as
+ * 2 text encodings + 20 steps + the decoder unless --full measures it
+ * through the pipeline. --profile prints (and keeps in the JSON) the last
+ * timed step's time per op type and slowest operators. GFLOP/s of the step (2 x 803 GFLOP at 64x64) and
+ * the decoder (2.5 TFLOP at 512x512) are set against the WebAssembly SIMD
+ * peak measured in the same run. Prints a table; writes JSON (default
+ * build/bench/e2e.json).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { UsageError } from '../../src/errors.js';
+import { enableRelaxedSimd, type KernelVariant } from '../../src/kernels/wasm/loader.js';
+import { createKernelRuntime } from '../../src/kernels/wasm/runtime.js';
+import { measurePeak, type Peak } from '../kernels/peak.js';
+import type { E2eResult } from './child.js';
+
+const PRECISIONS = ['fp32', 'fp16', 'int8'] as const;
+/** One UNet evaluation at a 64x64 latent, batch 1 (issue 7); a step runs batch 2. */
+const UNET_GFLOP_64 = 803;
+/** VAE decoder to 512x512. */
+const DECODER_GFLOP_512 = 2500;
+const STEPS = 20;
+
+const here = dirname(fileURLToPath(import.meta.url));
+const CLI = (name: string) => resolve(here, '../../src/cli', `${name}.js`);
+const TOKENIZER = resolve(here, '../../../test/fixtures/clip-tokenizer');
+
+function progress(text: string): void {
+  process.stderr.write(`[e2e] ${text}\n`);
+}
+
+function runNode(script: string, args: string[], what: string): void {
+  const t = performance.now();
+  const child = spawnSync(process.execPath, [script, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (child.status !== 0) throw new Error(`${what} failed (exit ${child.status ?? child.signal})`);
+  progress(`${what}: ${((performance.now() - t) / 1000).toFixed(0)} s`);
+}
+
+/** The checkpoint and the converted files of `precision`, made unless already there. */
+function ensureModels(work: string, precision: string): string {
+  const ckpt = join(work, 'sd15-fp32-seed1.safetensors');
+  if (!existsSync(ckpt)) {
+    progress(`making the random SD v1.5 checkpoint ${ckpt} (4.27 GB, about a minute)`);
+    runNode(CLI('make-checkpoint'), ['--config', 'sd15', '--dtype', 'fp32', '--seed', '1', '--out', ckpt], 'make-checkpoint');
+  }
+  const dir = join(work, precision);
+  if (!existsSync(join(dir, '.done'))) {
+    progress(`converting to ${precision} in ${dir}`);
+    runNode(CLI('convert'), ['--ckpt', ckpt, '--out', dir, '--precision', precision, '--components', 'clip,diffusion,decoder'], `convert ${precision}`);
+    writeFileSync(join(dir, '.done'), '');
+  }
+  return dir;
+}
+
+interface Row extends E2eResult {
+  precision: string;
+  /** Whole image: measured (--full) or estimated. */
+  imageSeconds: number;
+  imageMeasured: boolean;
+  stepGflops: number;
+  decoderGflops: number | null;
+}
+
+function gflopsOfStep(r: E2eResult): number {
+  const scale = (r.width * r.height) / (512 * 512);
+  return (2 * UNET_GFLOP_64 * scale) / r.stepSecondsTypical;
+}
+
+function printTable(rows: Row[], peaks: Record<string, Peak>, variant: KernelVariant): void {
+  const peak = peaks[variant]!.gflops;
+  const header = ['precision', 'load s', 'text enc ms', 'step s', 'step GFLOP/s', '% peak', 'decoder s', 'dec GFLOP/s', 'image s (20 steps)', 'peak RSS GB', 'wasm mem GB'];
+  const cells = rows.map((r) => [
+    r.precision,
+    r.loadSeconds.toFixed(1),
+    r.textEncoderMs.toFixed(0),
+    `${r.stepSecondsTypical.toFixed(1)}${r.stepSeconds.length > 1 ? '' : '*'}`,
+    r.stepGflops.toFixed(1),
+    ((100 * r.stepGflops) / peak).toFixed(0),
+    r.decoderSeconds === null ? '—' : r.decoderSeconds.toFixed(1),
+    r.decoderGflops === null ? '—' : r.decoderGflops.toFixed(1),
+    `${r.imageSeconds.toFixed(0)} ${r.imageMeasured ? 'measured' : 'estimated'}`,
+    (r.peakRssBytes / 1e9).toFixed(2),
+    (r.wasmMemoryBytes / 1e9).toFixed(2),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ');
+  console.log(`\n${line(header)}`);
+  for (const c of cells) console.log(line(c));
+  console.log(`WebAssembly SIMD peak in this run: ${Object.entries(peaks).map(([v, p]) => `${v} ${p.gflops.toFixed(1)} GFLOP/s`).join(', ')}; % peak is of ${variant} (the variant the models ran on).`);
+  console.log('step: median of the timed steps after the first (* = only one step timed, includes preparing and weight packing); batch 2 at the latent size.');
+  console.log(`image estimated = 2 text encodings + ${STEPS} steps + decoder (load time not included).`);
+}
+
+export async function run(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      work: { type: 'string', default: '/tmp/sd-tflite-bench' },
+      precisions: { type: 'string', default: PRECISIONS.join(',') },
+      'steps-to-time': { type: 'string', default: '2' },
+      'skip-decoder': { type: 'boolean', default: false },
+      full: { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
+      threads: { type: 'string', default: '2' },
+      variant: { type: 'string', default: 'relaxed' },
+      width: { type: 'string', default: '512' },
+      height: { type: 'string', default: '512' },
+      out: { type: 'string', default: 'build/bench/e2e.json' },
+    },
+    strict: true,
+  });
+  const precisions = values.precisions.split(',');
+  for (const p of precisions) if (!(PRECISIONS as readonly string[]).includes(p)) throw new UsageError(`--precisions: unknown precision ${p} (fp32, fp16, int8)`);
+  const variant = values.variant as KernelVariant;
+  if (variant !== 'simd' && variant !== 'relaxed') throw new UsageError(`--variant must be simd or relaxed, got ${values.variant}`);
+  const threads = Number(values.threads);
+  mkdirSync(values.work, { recursive: true });
+  const load = loadavg();
+  progress(`load average ${load.map((x) => x.toFixed(2)).join(' ')} (shared machine: wall times include waiting for a core)`);
+
+  enableRelaxedSimd();
+  const peaks: Record<string, Peak> = {};
+  for (const v of ['simd', 'relaxed'] as const) {
+    const rt = await createKernelRuntime({ threads, variant: v });
+    peaks[v] = measurePeak(rt, 1);
+    await rt.close();
+    progress(`SIMD peak (${v}, ${threads} threads): ${peaks[v]!.gflops.toFixed(1)} GFLOP/s`);
+  }
+
+  const rows: Row[] = [];
+  for (const precision of precisions) {
+    const models = ensureModels(values.work, precision);
+    const out = join(values.work, `result-${precision}.json`);
+    const childArgs = [
+      '--models', models, '--out', out, '--label', precision, '--threads', String(threads), '--variant', variant,
+      '--steps-to-time', values['steps-to-time'], '--width', values.width, '--height', values.height,
+      ...(values['skip-decoder'] ? ['--skip-decoder'] : []), ...(values.full ? ['--full', TOKENIZER] : []),
+      ...(values.profile ? ['--profile'] : []),
+    ];
+    progress(`${precision}: running in a fresh process`);
+    runNode(join(here, 'child.js'), childArgs, `${precision} run`);
+    const r = JSON.parse(readFileSync(out, 'utf8')) as E2eResult;
+    const pixels = (r.width * r.height) / (512 * 512);
+    const estimate = (2 * r.textEncoderMs) / 1000 + STEPS * r.stepSecondsTypical + (r.decoderSeconds ?? 0);
+    rows.push({
+      ...r, precision,
+      imageSeconds: r.fullImageSeconds ?? estimate, imageMeasured: r.fullImageSeconds !== null,
+      stepGflops: gflopsOfStep(r), decoderGflops: r.decoderSeconds === null ? null : (DECODER_GFLOP_512 * pixels) / r.decoderSeconds,
+    });
+  }
+  printTable(rows, peaks, variant);
+  const json = { loadAverage: load, threads, variant, peaks, unetGflop64: UNET_GFLOP_64, decoderGflop512: DECODER_GFLOP_512, rows };
+  mkdirSync(dirname(values.out), { recursive: true });
+  writeFileSync(`${values.out}.tmp`, JSON.stringify(json, null, 2));
+  renameSync(`${values.out}.tmp`, values.out);
+  console.log(`wrote ${values.out}`);
+}
