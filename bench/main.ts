@@ -17,6 +17,7 @@ const SUITES: Record<string, Suite> = {
     load: () => import('./kernels/suite.js'),
   },
   conv: { description: 'CONV_2D 3x3 kernels (Winograd F(4x4,3x3), im2col + GEMM) at the issue shapes', load: () => import('./kernels/conv.js') },
+  e2e: { description: 'full-size SD v1.5 (random weights) at 512x512 per precision: load, text encoder, step, decoder, image, peak RSS', load: () => import('./e2e/suite.js') },
 };
 
 function usage(): string {
