@@ -49,14 +49,15 @@ function roundUp(x: i32, m: i32): i32 {
 
 /**
  * Keys per block: all of them when S <= KB_MAX (cross-attention, CLIP),
- * else as many as keep a block's packed keys and values within about 20 KiB
- * of L1 (64 for d = 40), a multiple of 8.
+ * else as many as keep a block's packed keys and values within about 40 KiB
+ * (64 for d <= 80, 32 for d = 160; larger blocks measured no faster), a
+ * multiple of 8.
  */
 // @ts-ignore: decorator
 @inline
 function keyBlock(s8: i32, d: i32, dv8: i32): i32 {
   if (s8 <= KB_MAX) return s8;
-  return max(16, min(64, (20480 / ((d + dv8) << 2)) & ~7));
+  return max(16, min(64, (40960 / ((d + dv8) << 2)) & ~7));
 }
 
 // Shuffles of a 4x4 transpose: lo2/hi2 interleave two rows, loPairs/hiPairs
