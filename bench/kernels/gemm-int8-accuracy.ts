@@ -56,8 +56,10 @@ function setups(rt: KernelRuntime): Setup[] {
   const list: Setup[] = [
     { label: 'fp32', precision: 'fp32' },
     { label: 'int8 weight-only', precision: 'int8' },
-    { label: 'int8 compute i16 asymmetric', precision: 'int8', int8: { layout: 'i16', activations: 'asymmetric' } },
-    { label: 'int8 compute i16 symmetric', precision: 'int8', int8: { layout: 'i16', activations: 'symmetric' } },
+    { label: 'int8 compute i16 asym 8-bit', precision: 'int8', int8: { layout: 'i16', activations: 'asymmetric', activationBits: 8 } },
+    { label: 'int8 compute i16 sym 8-bit', precision: 'int8', int8: { layout: 'i16', activations: 'symmetric', activationBits: 8 } },
+    { label: 'int8 compute i16 asym 10-bit', precision: 'int8', int8: { layout: 'i16', activations: 'asymmetric', activationBits: 10 } },
+    { label: 'int8 compute i16 asym 12-bit', precision: 'int8', int8: { layout: 'i16', activations: 'asymmetric', activationBits: 12 } },
   ];
   if (rt.variant === 'relaxed') {
     list.push({ label: 'int8 compute u7 asymmetric', precision: 'int8', int8: { layout: 'u7', activations: 'asymmetric' } });
@@ -121,7 +123,7 @@ async function imageAccuracy(threads: number): Promise<void> {
       }
     }
     checkpoint.close();
-    const generate = async (precision: Precision, int8Compute: boolean) => {
+    const generate = async (precision: Precision, int8Compute: boolean | Int8GemmOptions) => {
       const sd = await StableDiffusion.load({ models: join(work, precision), tokenizer: 'test/fixtures/clip-tokenizer', threads, int8Compute });
       try {
         const r = sd.generate({ prompt: 'a red cube on a table', negativePrompt: 'blurry', seed: 42, sampler: 'k_euler', steps: 8, width: 64, height: 64 });
@@ -132,11 +134,15 @@ async function imageAccuracy(threads: number): Promise<void> {
     };
     const fp32 = await generate('fp32', false);
     const weightOnly = await generate('int8', false);
-    const compute = await generate('int8', true);
-    console.log('\nWhole image (k_euler, 8 steps, 64x64; default kernel variant and layout), relative L2:');
-    for (const [label, r] of [['int8 weight-only', weightOnly], ['int8 compute', compute]] as const) {
+    const computed = [
+      ['int8 compute (default)', await generate('int8', true)],
+      ['int8 compute 8-bit', await generate('int8', { activationBits: 8 })],
+      ['int8 compute u7', await generate('int8', { layout: 'u7' })],
+    ] as const;
+    console.log('\nWhole image (k_euler, 8 steps, 64x64, relaxed kernels), relative L2:');
+    for (const [label, r] of [['int8 weight-only', weightOnly], ...computed] as const) {
       console.log(
-        `  ${label.padEnd(18)} latents vs fp32 ${relL2(r.latents, fp32.latents).toExponential(2)}, image (0-255) vs fp32 ${relL2(r.image, fp32.image).toExponential(2)};`
+        `  ${label.padEnd(24)} latents vs fp32 ${relL2(r.latents, fp32.latents).toExponential(2)}, image (0-255) vs fp32 ${relL2(r.image, fp32.image).toExponential(2)};`
         + ` vs weight-only: latents ${relL2(r.latents, weightOnly.latents).toExponential(2)}, image ${relL2(r.image, weightOnly.image).toExponential(2)}`,
       );
     }

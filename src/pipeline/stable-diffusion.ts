@@ -16,6 +16,7 @@ import { checkLatentChannels } from './latent-size.js';
 import { resolveOptions, type GenerateOptions, type ResolvedOptions } from './generation-options.js';
 import { runPipeline, type PipelineOutput, type PromptTokenizer } from './generation.js';
 import { NumpyLegacyRandom, randomSeed } from './rng/index.js';
+import type { Int8GemmOptions } from '../kernels/wasm/gemm-int8-pack.js';
 import { loadTfliteComponents, type KernelChoice } from './tflite-components.js';
 import { ClipTokenizer } from './tokenizer/clip-tokenizer.js';
 
@@ -31,9 +32,10 @@ export interface LoadOptions {
   /**
    * With the wasm kernels: run FULLY_CONNECTED with int8 weights (int8
    * files) as hybrid int8 kernels, activations quantized per row at run time
-   * (faster, slightly less accurate). Default false.
+   * (faster, slightly less accurate; options as in WasmKernelOptions).
+   * Default false.
    */
-  int8Compute?: boolean;
+  int8Compute?: boolean | Int8GemmOptions;
 }
 
 export interface GenerateResult extends PipelineOutput {

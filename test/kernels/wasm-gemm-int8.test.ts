@@ -18,14 +18,15 @@ function nearest(x: number): number {
  * integer sums, then f32(acc - zp·Σw) · (scale · wscale) + bias, clamped.
  */
 function referenceInt8(
-  a: Float32Array, lda: number, m: number, w: Int8Weights, layout: Int8Layout, activations: ActivationQuantization,
-  clamp: [number, number] = [-Infinity, Infinity],
+  a: Float32Array, lda: number, m: number, w: Int8Weights, packing: Quantization, clamp: [number, number] = [-Infinity, Infinity],
 ): Float32Array {
   const { k, n } = w;
-  const u7 = layout === 'u7';
-  const sym = activations === 'symmetric';
-  const qmin = u7 ? (sym ? 1 : 0) : sym ? -127 : -128;
-  const qmax = 127;
+  const sym = packing.activations === 'symmetric';
+  const bits = packing.layout === 'u7' ? 7 : packing.activationBits;
+  // 'u7': [0, 127] (symmetric [1, 127] around 64); 'i16': signed `bits`-bit integers (symmetric without the lowest).
+  const qmax = packing.layout === 'u7' ? 127 : 2 ** (bits - 1) - 1;
+  const qmin = packing.layout === 'u7' ? (sym ? 1 : 0) : sym ? -qmax : -qmax - 1;
+  const half = Math.floor((qmax - qmin) / 2);
   const c = new Float32Array(m * n);
   for (let r = 0; r < m; r++) {
     let lo = 0, hi = 0;
@@ -33,9 +34,9 @@ function referenceInt8(
       lo = Math.min(lo, a[r * lda + i]!);
       hi = Math.max(hi, a[r * lda + i]!);
     }
-    let scale = sym ? f(Math.max(-lo, hi) / (u7 ? 63 : 127)) : f(f(hi - lo) / (qmax - qmin));
+    let scale = sym ? f(Math.max(-lo, hi) / half) : f(f(hi - lo) / (qmax - qmin));
     if (!(scale > 0)) scale = 1;
-    const zp = sym ? (u7 ? 64 : 0) : Math.min(qmax, Math.max(qmin, qmin - nearest(f(lo / scale))));
+    const zp = sym ? qmin + half : Math.min(qmax, Math.max(qmin, qmin - nearest(f(lo / scale))));
     const inv = f(1 / scale);
     const q = new Int32Array(k);
     for (let i = 0; i < k; i++) q[i] = Math.min(qmax, Math.max(qmin, nearest(f(a[r * lda + i]! * inv)) + zp));
@@ -87,6 +88,8 @@ function randomWeights(k: number, n: number, rnd: () => number, perChannel: bool
   };
 }
 
+interface Quantization { layout: Int8Layout; activations: ActivationQuantization; activationBits: number }
+
 interface Case { m: number; n: number; k: number; perChannel: boolean; bias: boolean; lda?: number; ldc?: number; clamp?: [number, number] }
 
 const CASES: Case[] = [
@@ -101,7 +104,7 @@ const CASES: Case[] = [
 const name = (c: Case) => `M=${c.m} N=${c.n} K=${c.k}${c.lda ? ` lda=${c.lda} ldc=${c.ldc}` : ''}${c.clamp ? ` clamp` : ''}`;
 
 /** Runs the kernel; rows of A are shifted so some rows are all positive, some straddle 0, one is all zero. */
-function run(rt: KernelRuntime, c: Case, seed: number, layout: Int8Layout, activations: ActivationQuantization) {
+function run(rt: KernelRuntime, c: Case, seed: number, packing: Quantization) {
   const rnd = random(seed);
   const lda = c.lda ?? c.k, ldc = c.ldc ?? c.n;
   const a = randomFloats(c.m * lda, rnd);
@@ -112,7 +115,7 @@ function run(rt: KernelRuntime, c: Case, seed: number, layout: Int8Layout, activ
   const w = randomWeights(c.k, c.n, rnd, c.perChannel, c.bias);
   const mark = rt.arena.top;
   try {
-    const packed = packGemmInt8Weights(rt, w, { layout, activations });
+    const packed = packGemmInt8Weights(rt, w, packing);
     const aPtr = put(rt, a);
     const cPtr = put(rt, new Float32Array(c.m * ldc).fill(NaN));
     gemmInt8(rt, packed, { a: aPtr, c: cPtr, m: c.m, lda, ldc, clamp: c.clamp && { min: c.clamp[0], max: c.clamp[1] } });
@@ -143,27 +146,41 @@ for (const { variant, layout } of SETUPS) {
       for (const rt of runtimes) await rt.close();
     });
 
+    const bitsList = layout === 'u7' ? [7] : [8, 12];
     for (const activations of ['asymmetric', 'symmetric'] as const) {
-      for (const [i, c] of CASES.entries()) {
-        it(`${activations}: ${name(c)} equals the plain reference bit for bit on ${THREAD_COUNTS.join(', ')} threads`, () => {
-          const results = runtimes.map((rt) => run(rt, c, 100 + i, layout, activations));
-          const { a, lda, w } = results[0]!;
-          const want = referenceInt8(a, lda, c.m, w, layout, activations, c.clamp);
-          for (const r of results) expect(sameBits(r.got, want)).toBe(true);
-        });
+      for (const activationBits of bitsList) {
+        for (const [i, c] of CASES.entries()) {
+          it(`${activations} ${activationBits}-bit: ${name(c)} equals the plain reference bit for bit on ${THREAD_COUNTS.join(', ')} threads`, () => {
+            const packing = { layout, activations, activationBits };
+            const results = runtimes.map((rt) => run(rt, c, 100 + i, packing));
+            const { a, lda, w } = results[0]!;
+            const want = referenceInt8(a, lda, c.m, w, packing, c.clamp);
+            for (const r of results) expect(sameBits(r.got, want)).toBe(true);
+          });
+        }
       }
+    }
+    if (layout === 'i16') {
+      it('16-bit activations (K small enough) equal the reference bit for bit', () => {
+        const c: Case = { m: 9, n: 11, k: 200, perChannel: true, bias: true };
+        const packing = { layout, activations: 'asymmetric' as const, activationBits: 16 };
+        const { got, a, lda, w } = run(runtimes[1]!, c, 5, packing);
+        expect(sameBits(got, referenceInt8(a, lda, c.m, w, packing))).toBe(true);
+      });
     }
 
     it('stays within the activation-rounding error of the float GEMM of the dequantized weights', () => {
       const c: Case = { m: 64, n: 48, k: 320, perChannel: true, bias: false };
       for (const activations of ['asymmetric', 'symmetric'] as const) {
-        const { got, a, lda, w } = run(runtimes[1]!, c, 7, layout, activations);
-        const err = relativeL2(got, floatGemm(a, lda, c.m, w));
-        // One rounding step of the row range: 1/255 (8 bits) or 1/127 (7 bits),
-        // uniform error of step/sqrt(12) per element, relative to rows of
-        // mean |x| around the range/4: well under these bounds.
-        expect(err).toBeLessThan(layout === 'u7' ? 1.2e-2 : 6e-3);
-        expect(err).toBeGreaterThan(1e-4); // the activations really are rounded
+        for (const activationBits of bitsList) {
+          const { got, a, lda, w } = run(runtimes[1]!, c, 7, { layout, activations, activationBits });
+          const err = relativeL2(got, floatGemm(a, lda, c.m, w));
+          // One rounding step of the row range, 2^-bits of it: a uniform error
+          // of step/sqrt(12) per element against rows whose mean |x| is around
+          // a quarter of the range: about 2^-bits relative, bounded at 2x that.
+          expect(err).toBeLessThan(2 * 2 ** -activationBits);
+          expect(err).toBeGreaterThan(2 ** -activationBits / 20); // the activations really are rounded
+        }
       }
     });
   });
@@ -182,5 +199,7 @@ describe('hybrid int8 GEMM arguments', () => {
     const w = randomWeights(8, 4, random(1), true, false);
     expect(() => packGemmInt8Weights(rt, w, { layout: 'u7' })).toThrow(/relaxed/);
     expect(() => packGemmInt8Weights(rt, { ...w, scales: new Float32Array(3) })).toThrow(/3 scales for 4 output channels/);
+    // 2^16 x 128 x 256 = 2^31: the i32 sums could overflow.
+    expect(() => packGemmInt8Weights(rt, randomWeights(256, 4, random(2), true, false), { activationBits: 16 })).toThrow(/2\^bits x 128 x K < 2\^31 \(K=256\)/);
   });
 });

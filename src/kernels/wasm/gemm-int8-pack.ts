@@ -34,6 +34,13 @@ export interface Int8Weights {
 
 export interface Int8GemmOptions {
   activations?: ActivationQuantization;
+  /**
+   * Bits per quantized activation with the 'i16' layout, 8 (default, as
+   * TFLite's hybrid kernels) to 16: the int16 lanes hold more at no cost in
+   * speed; limited so that 2^bits · 128 · K < 2^31 (no i32 overflow).
+   * The 'u7' layout has 7.
+   */
+  activationBits?: number;
   /** Default: 'u7' on the relaxed variant, else 'i16'. */
   layout?: Int8Layout;
 }
@@ -45,15 +52,24 @@ export interface PackedGemmInt8 {
   readonly kp: number;
   readonly layout: Int8Layout;
   readonly activations: ActivationQuantization;
+  readonly activationBits: number;
   /** Byte offset of the panels: ceil(n / 8) · kp · 8 bytes. */
   readonly ptr: number;
   /** Byte offset of the per-panel column data (96 bytes per panel). */
   readonly colsPtr: number;
 }
 
-/** The kernel's activation mode number for a packing (see assembly/gemm-int8.ts). */
-export function int8Mode(p: Pick<PackedGemmInt8, 'layout' | 'activations'>): number {
-  return (p.layout === 'u7' ? 2 : 0) + (p.activations === 'symmetric' ? 1 : 0);
+/** Most activation bits the 'i16' layout takes for depth K (2^bits · 128 · Kp < 2^31), at most 16. */
+export function maxActivationBits(k: number): number {
+  const kp = Math.ceil(k / 8) * 8;
+  return Math.min(16, Math.ceil(Math.log2(2 ** 31 / (128 * kp))) - 1);
+}
+
+/** The range quantized activations take (see quantizeRowsInt8 in assembly/gemm-int8.ts). */
+export function activationRange(p: Pick<PackedGemmInt8, 'layout' | 'activations' | 'activationBits'>): { qmin: number; qmax: number } {
+  if (p.layout === 'u7') return { qmin: p.activations === 'symmetric' ? 1 : 0, qmax: 127 };
+  const qmax = 2 ** (p.activationBits - 1) - 1;
+  return { qmin: p.activations === 'symmetric' ? -qmax : -qmax - 1, qmax };
 }
 
 /** Byte position of weight (column j in 0..7, step kk) inside a panel. */
@@ -72,6 +88,11 @@ export function packGemmInt8Weights(runtime: KernelRuntime, w: Int8Weights, opti
   if (scales.length !== n && scales.length !== 1) throw new UsageError(`int8 GEMM weights: ${scales.length} scales for ${n} output channels (need ${n} or 1)`);
   if (bias && bias.length !== n) throw new UsageError(`int8 GEMM bias: ${bias.length} elements for N=${n}`);
   const kp = Math.ceil(k / 8) * 8;
+  const activationBits = layout === 'u7' ? 7 : options.activationBits ?? 8;
+  if (layout === 'u7' && options.activationBits !== undefined && options.activationBits !== 7) throw new UsageError("int8 GEMM: the 'u7' layout has 7-bit activations");
+  if (!Number.isInteger(activationBits) || (layout === 'i16' && (activationBits < 8 || activationBits > 16)) || 2 ** activationBits * 128 * kp >= 2 ** 31) {
+    throw new UsageError(`int8 GEMM: ${activationBits}-bit activations need 2^bits x 128 x K < 2^31 (K=${k}) and 8 to 16 bits`);
+  }
   const panels = Math.ceil(n / 8);
   const panelBytes = kp * 8;
   const ptr = runtime.arena.alloc(panels * panelBytes, 64);
@@ -95,5 +116,5 @@ export function packGemmInt8Weights(runtime: KernelRuntime, w: Int8Weights, opti
     colI32[p * 24 + 8 + j] = sum;
     colF32[p * 24 + 16 + j] = bias ? bias[col]! : 0;
   }
-  return { k, n, kp, layout, activations, ptr, colsPtr };
+  return { k, n, kp, layout, activations, activationBits, ptr, colsPtr };
 }

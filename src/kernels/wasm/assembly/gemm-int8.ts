@@ -13,16 +13,12 @@
 //   columns x (K/4) quads, 32 bytes per quad step; four k steps per lane.
 // K is padded to Kp (a multiple of 8) with zero weights.
 //
-// Per row r: x ≈ scale_r · (q - zp_r). Per column n: w = wscale_n · qw.
+// Per row r: x ≈ scale_r · (q - zp_r), q of 7 ('u7') or 8 to 16 bits
+// ('i16': int16 lanes hold up to 16-bit activations at the same speed; the
+// caller keeps 2^bits · 128 · K below 2^31 so the i32 sums cannot overflow). Per column n: w = wscale_n · qw.
 // C[r,n] = f32(Σ q·qw - zp_r · Σ_k qw) · (scale_r · wscale_n) + bias_n,
 // clamped. The integer sum is exact and the float epilogue has a fixed
 // order, so results are bit-identical for any thread count.
-
-/** Activation quantization modes (the `mode` argument). */
-const ASYM_I8: i32 = 0; // i16 storage, q in [-128, 127], zero point per row
-const SYM_I8: i32 = 1; // i16 storage, q in [-127, 127], zero point 0
-const ASYM_U7: i32 = 2; // byte storage, q in [0, 127], zero point per row
-const SYM_U7: i32 = 3; // byte storage, q in [1, 127], zero point 64
 
 /** Most rows per chunk (as the float GEMM). */
 const MC: i32 = 128;
@@ -51,32 +47,33 @@ function rowMinMax(x: usize, k: i32): v128 {
 
 /**
  * Quantizes rows [thread's share of `rows`] of float A (stride ldx floats, K
- * used) into `q` (row stride kp elements: int16 for modes 0-1, bytes for
- * 2-3; columns K..kp-1 set to 0) and writes each row's f32 scale and i32
- * zero point at params + 8r.
+ * used) to integers in [qmin, qmax] into `q` (row stride kp elements: int16,
+ * or bytes when `bytes`; columns K..kp-1 set to 0) and writes each row's f32
+ * scale and i32 zero point at params + 8r. Asymmetric: the row's range
+ * [min(0, lo), max(0, hi)] maps onto [qmin, qmax]. Symmetric: ±max|x| maps
+ * onto zp ± (qmax - qmin) / 2 with zp the middle of [qmin, qmax].
  */
 export function quantizeRowsInt8(
-  x: usize, ldx: i32, rows: i32, k: i32, q: usize, kp: i32, params: usize, mode: i32,
+  x: usize, ldx: i32, rows: i32, k: i32, q: usize, kp: i32, params: usize,
+  bytes: bool, symmetric: bool, qmin: i32, qmax: i32,
   thread: i32, threads: i32,
 ): void {
   const r0 = <i32>((<i64>rows * thread) / threads), r1 = <i32>((<i64>rows * (thread + 1)) / threads);
-  const bytes = mode >= ASYM_U7;
-  const qmin: i32 = mode == ASYM_I8 ? -128 : mode == SYM_I8 ? -127 : mode == ASYM_U7 ? 0 : 1;
-  const qmax: i32 = 127;
+  const half = (qmax - qmin) >> 1;
   for (let r = r0; r < r1; r++) {
     const xr = x + (<usize>r * ldx << 2);
     const mm = rowMinMax(xr, k);
     const lo = f32x4.extract_lane(mm, 0), hi = f32x4.extract_lane(mm, 1);
     let scale: f32, zp: i32;
-    if (mode == SYM_I8 || mode == SYM_U7) {
-      scale = max(-lo, hi) / (mode == SYM_I8 ? <f32>127 : <f32>63);
-      zp = mode == SYM_I8 ? 0 : 64;
+    if (symmetric) {
+      scale = max(-lo, hi) / <f32>half;
+      zp = qmin + half;
     } else {
       scale = (hi - lo) / <f32>(qmax - qmin);
       zp = 0;
     }
     if (!(scale > 0)) scale = 1; // an all-zero row (or NaN in it)
-    if (mode == ASYM_I8 || mode == ASYM_U7) zp = min(qmax, max(qmin, qmin - <i32>nearest(lo / scale)));
+    if (!symmetric) zp = min(qmax, max(qmin, qmin - <i32>nearest(lo / scale)));
     store<f32>(params + (<usize>r << 3), scale);
     store<i32>(params + (<usize>r << 3), zp, 4);
 
@@ -269,20 +266,19 @@ function tileU7(
 }
 
 /**
- * C = dequant(Q · W) for quantized rows `q` (from quantizeRowsInt8 with the
- * same `mode`; row stride kp elements) and packed weights `w` (kp x 8 bytes
+ * C = dequant(Q · W) for quantized rows `q` (from quantizeRowsInt8: bytes in
+ * [0, 127] when `u7`, else int16; row stride kp elements) and packed weights `w` (kp x 8 bytes
  * per panel); `cols` holds per panel 8 f32 channel scales, 8 i32 weight sums
  * over K and 8 f32 biases (96 bytes). Work is shared through the i32 counter
  * at `counter` (the caller sets it to 0), as the float GEMM does.
  */
 export function gemmInt8(
   q: usize, kp: i32, params: usize, w: usize, cols: usize, c: usize, ldc: i32,
-  m: i32, n: i32, mode: i32, clampMin: f32, clampMax: f32,
+  m: i32, n: i32, u7: bool, clampMin: f32, clampMax: f32,
   counter: usize, thread: i32, threads: i32,
 ): void {
   const clamp = clampMin != -Infinity || clampMax != Infinity;
   const lo = f32x4.splat(clampMin), hi = f32x4.splat(clampMax);
-  const u7 = mode >= ASYM_U7;
   const rowBytes = <usize>kp << (u7 ? 0 : 1);
   const panelBytes = <usize>kp << 3;
   const ldcBytes = <usize>ldc << 2;

@@ -9,6 +9,7 @@
  * takes tensors by pointer (view.byteOffset); nodes a fast kernel declines
  * run on the reference kernels over the same memory.
  */
+import type { Int8GemmOptions } from '../../../kernels/wasm/gemm-int8-pack.js';
 import type { KernelRuntime } from '../../../kernels/wasm/runtime.js';
 import type { InterpreterOptions } from '../../interpreter/interpreter.js';
 import { WasmMemoryArena } from '../../interpreter/tensor-arena.js';
@@ -28,14 +29,18 @@ export interface WasmKernelOptions {
   /**
    * Run FULLY_CONNECTED with int8 weights as hybrid int8 kernels (activations
    * quantized per row at run time, integer dot products; see
-   * fully-connected-int8.ts) instead of in float. Default false.
+   * fully-connected-int8.ts) instead of in float. `true` takes the accurate
+   * default (12-bit activations); options pick another packing, e.g.
+   * `{ layout: 'u7' }` (faster, less accurate). Default false.
    */
-  int8Compute?: boolean;
+  int8Compute?: boolean | Int8GemmOptions;
 }
 
 export function wasmKernels(runtime: KernelRuntime, options: WasmKernelOptions = {}): KernelOverrides {
   return {
-    FULLY_CONNECTED: options.int8Compute ? wasmFullyConnectedInt8(runtime) : wasmFullyConnected(runtime),
+    FULLY_CONNECTED: options.int8Compute
+      ? wasmFullyConnectedInt8(runtime, options.int8Compute === true ? {} : options.int8Compute)
+      : wasmFullyConnected(runtime),
     CONV_2D: wasmConv2d(runtime),
     SOFTMAX: wasmSoftmax(runtime),
     ADD: wasmBinary(runtime, 'ADD'),
