@@ -26,6 +26,18 @@ import { tile4x8 } from './gemm';
 /** Output channels multiplied and transformed together (8 GEMM panels). */
 const SUB: i32 = 64;
 
+/**
+ * Bytes between the 36 matrices of V (or M): one cache line more than a
+ * matrix, so the 36 values of one tile and channel group, read or written
+ * together, fall in different L1 sets (a multiple of 4 KiB would put them all
+ * in one set).
+ */
+// @ts-ignore: decorator
+@inline
+function xiBytes(rows: i32, cols: i32): usize {
+  return (<usize>rows * <usize>cols << 2) + 64;
+}
+
 // @ts-ignore: decorator
 @inline
 function loadLanes(p: usize, n: i32): v128 {
@@ -49,15 +61,10 @@ function storeLanes(p: usize, v: v128, n: i32): void {
   if (n > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
 }
 
-/**
- * Bᵀ·d along one axis: six vectors at `src` (stride srcStep bytes) to six at
- * `dst` (stride dstStep bytes).
- */
+/** Bᵀ·d along one axis: six vectors to six at `dst` (stride dstStep bytes). */
 // @ts-ignore: decorator
 @inline
-function inputTransform6(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
-  const d0 = v128.load(src), d1 = v128.load(src + srcStep), d2 = v128.load(src + 2 * srcStep);
-  const d3 = v128.load(src + 3 * srcStep), d4 = v128.load(src + 4 * srcStep), d5 = v128.load(src + 5 * srcStep);
+function inputTransform6(d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128, dst: usize, dstStep: usize): void {
   const half = f32x4.splat(0.5), two = f32x4.splat(2), oneHalf = f32x4.splat(1.5), twoHalf = f32x4.splat(2.5);
   const e = f32x4.sub(d3, d1), h = f32x4.sub(d4, d2);
   // t0 = d0 + d4 - 2d2 + 3/2 (d3 - d1); t5 = d5 + d1 - 2d3 + 3/2 (d4 - d2)
@@ -83,7 +90,7 @@ function transformInputs(
   zeros: usize, srcPtrs: usize, tmp: usize,
 ): void {
   const rowBytes = <usize>cin << 2;
-  const xiStride = <usize>blockTiles * <usize>cinP << 2;
+  const xiStride = xiBytes(blockTiles, cinP);
   for (let r = 0; r < count; r++) {
     const t = t0 + r;
     const perImage = tilesH * tilesW;
@@ -103,16 +110,23 @@ function transformInputs(
     for (let c = 0; c < cin; c += 4) {
       const lanes = cin - c;
       const off = <usize>c << 2;
-      // Gather the patch (6x6 vectors) into tmp, then transform columns in place...
-      for (let k = 0; k < 36; k++) {
-        v128.store(tmp + (<usize>k << 4), loadLanes(<usize>load<u32>(srcPtrs + (k << 2)) + off, lanes));
-      }
+      // Columns of the patch into tmp[i][j]...
       for (let j = 0; j < 6; j++) {
-        inputTransform6(tmp + (<usize>j << 4), 96, tmp + 576 + (<usize>j << 4), 96);
+        const col = srcPtrs + (<usize>j << 2);
+        inputTransform6(
+          loadLanes(<usize>load<u32>(col) + off, lanes), loadLanes(<usize>load<u32>(col, 24) + off, lanes),
+          loadLanes(<usize>load<u32>(col, 48) + off, lanes), loadLanes(<usize>load<u32>(col, 72) + off, lanes),
+          loadLanes(<usize>load<u32>(col, 96) + off, lanes), loadLanes(<usize>load<u32>(col, 120) + off, lanes),
+          tmp + (<usize>j << 4), 96,
+        );
       }
-      // ...then rows, straight into V.
+      // ...then its rows, straight into V.
       for (let i = 0; i < 6; i++) {
-        inputTransform6(tmp + 576 + <usize>i * 96, 16, vRow + off + <usize>(i * 6) * xiStride, xiStride);
+        const row = tmp + <usize>i * 96;
+        inputTransform6(
+          v128.load(row), v128.load(row, 16), v128.load(row, 32), v128.load(row, 48), v128.load(row, 64), v128.load(row, 80),
+          vRow + off + <usize>(i * 6) * xiStride, xiStride,
+        );
       }
     }
   }
@@ -142,7 +156,7 @@ function transformOutputs(
   out: usize, outH: i32, outW: i32, cout: i32, tilesH: i32, tilesW: i32,
   co0: i32, n: i32, bias: usize, clamp: bool, lo: v128, hi: v128, tmp: usize,
 ): void {
-  const xiStride = <usize>blockTiles * SUB << 2;
+  const xiStride = xiBytes(blockTiles, SUB);
   const pixelBytes = <usize>cout << 2;
   for (let r = 0; r < count; r++) {
     const t = t0 + r;
@@ -159,15 +173,21 @@ function transformOutputs(
       for (let j = 0; j < 6; j++) {
         outputTransform6(mRow + off + <usize>j * xiStride, 6 * xiStride, tmp + (<usize>j << 4), 96);
       }
-      // Rows: tmp[a][0..5] -> tmp2[a][0..3].
-      for (let a = 0; a < 4; a++) {
-        outputTransform6(tmp + <usize>a * 96, 16, tmp + 576 + (<usize>a << 6), 16);
-      }
+      // Rows: tmp[a][0..5] -> tmp2[0..3], + bias, clamped, to the output.
       const bv = bias ? loadLanes(bias + (<usize>(co0 + c) << 2), lanes) : f32x4.splat(0);
+      const tmp2 = tmp + 576;
       for (let a = 0; a < rowsOut; a++) {
+        outputTransform6(tmp + <usize>a * 96, 16, tmp2, 16);
         const dstRow = out + <usize>((b * outH + oy0 + a) * outW + ox0) * pixelBytes + (<usize>(co0 + c) << 2);
+        if (colsOut == 4 && lanes >= 4 && !clamp) {
+          v128.store(dstRow, f32x4.add(v128.load(tmp2), bv));
+          v128.store(dstRow + pixelBytes, f32x4.add(v128.load(tmp2, 16), bv));
+          v128.store(dstRow + 2 * pixelBytes, f32x4.add(v128.load(tmp2, 32), bv));
+          v128.store(dstRow + 3 * pixelBytes, f32x4.add(v128.load(tmp2, 48), bv));
+          continue;
+        }
         for (let e = 0; e < colsOut; e++) {
-          let y = f32x4.add(v128.load(tmp + 576 + (<usize>(a * 4 + e) << 4)), bv);
+          let y = f32x4.add(v128.load(tmp2 + (<usize>e << 4)), bv);
           if (clamp) y = f32x4.min(f32x4.max(y, lo), hi);
           storeLanes(dstRow + <usize>e * pixelBytes, y, lanes);
         }
@@ -180,7 +200,7 @@ function transformOutputs(
 export function winogradScratchBytes(cin: i32, blockTiles: i32): i32 {
   const cinP = (cin + 3) & ~3;
   // V, M, the zero row, 36 source pointers, two 36-vector temporaries.
-  return 36 * blockTiles * cinP * 4 + 36 * blockTiles * SUB * 4 + cinP * 4 + 256 + 1152;
+  return 36 * <i32>xiBytes(blockTiles, cinP) + 36 * <i32>xiBytes(blockTiles, SUB) + cinP * 4 + 256 + 1152;
 }
 
 /**
@@ -214,13 +234,13 @@ export function winogradConv3x3(
 
   const base = scratch + <usize>thread * <usize>scratchStride;
   const v = base;
-  const m = v + (<usize>36 * blockTiles * cinP << 2);
-  const zeros = m + (<usize>36 * blockTiles * SUB << 2);
+  const vXiBytes = xiBytes(blockTiles, cinP);
+  const mXiBytes = xiBytes(blockTiles, SUB);
+  const m = v + 36 * vXiBytes;
+  const zeros = m + 36 * mXiBytes;
   const srcPtrs = zeros + (<usize>cinP << 2);
   const tmp = srcPtrs + 256;
   memory.fill(zeros, 0, <usize>cinP << 2);
-  const vXiBytes = <usize>blockTiles * cinP << 2;
-  const mXiBytes = <usize>blockTiles * SUB << 2;
   const ldaBytes = <usize>cinP << 2;
   const ldcBytes = <usize>SUB << 2;
   const noClamp = f32x4.splat(0);
