@@ -3,10 +3,10 @@
 // per row at run time, as TFLite's hybrid FULLY_CONNECTED does.
 //
 // Two integer layouts (src/kernels/wasm/gemm-int8-pack.ts packs the weights):
-// - 'i16' (both variants): activation rows as int16 (int8 values), weights in
-//   panels of 8 columns x (K/2) pairs, 16 bytes per pair step; the weights are
-//   sign-extended to int16 in registers and i32x4.dot_i16x8_s adds two k steps
-//   per lane.
+// - 'i16' (both variants): activation rows as int16, weights in panels of 8
+//   columns x (K/2) pairs, 16 bytes per pair step; the weights are
+//   sign-extended to int16 as they are loaded (v128.load8x8_s, one
+//   instruction) and i32x4.dot_i16x8_s adds two k steps per lane.
 // - 'u7' (relaxed variant only): activation rows as bytes in [0, 127] (the
 //   7-bit operand of i16x8.relaxed_dot_i8x16_i7x16_s: engines may read a
 //   byte with its top bit set as signed or unsigned), weights in panels of 8
@@ -160,9 +160,8 @@ function tileI16(
   let x20 = i32x4.splat(0), x21 = i32x4.splat(0), x30 = i32x4.splat(0), x31 = i32x4.splat(0);
   // Two pair steps (4 k) per iteration; kp is a multiple of 8.
   for (let o: usize = 0, end = <usize>kp << 1; o < end; o += 8) {
-    let w = v128.load(bp);
-    let b0 = i16x8.extend_low_i8x16_s(w);
-    let b1 = i16x8.extend_high_i8x16_s(w);
+    let b0 = v128.load8x8_s(bp);
+    let b1 = v128.load8x8_s(bp, 8);
     let s = v128.load32_splat(a0 + o);
     x00 = i32x4.add(x00, i32x4.dot_i16x8_s(s, b0));
     x01 = i32x4.add(x01, i32x4.dot_i16x8_s(s, b1));
@@ -175,9 +174,8 @@ function tileI16(
     s = v128.load32_splat(a3 + o);
     x30 = i32x4.add(x30, i32x4.dot_i16x8_s(s, b0));
     x31 = i32x4.add(x31, i32x4.dot_i16x8_s(s, b1));
-    w = v128.load(bp, 16);
-    b0 = i16x8.extend_low_i8x16_s(w);
-    b1 = i16x8.extend_high_i8x16_s(w);
+    b0 = v128.load8x8_s(bp, 16);
+    b1 = v128.load8x8_s(bp, 24);
     s = v128.load32_splat(a0 + o, 4);
     x00 = i32x4.add(x00, i32x4.dot_i16x8_s(s, b0));
     x01 = i32x4.add(x01, i32x4.dot_i16x8_s(s, b1));
