@@ -11,7 +11,7 @@ import { packGemmWeights, type PackedGemm } from '../../../kernels/wasm/gemm-pac
 import type { KernelRuntime } from '../../../kernels/wasm/runtime.js';
 import { input, optionsOf, output } from '../node-access.js';
 import type { KernelOverride, Node } from '../op.js';
-import { CLAMPS, gemmWeights, pointer } from './operands.js';
+import { CLAMPS, gemmWeights, pointer, takesGemmWeights } from './operands.js';
 
 export function wasmFullyConnected(runtime: KernelRuntime): KernelOverride {
   return {
@@ -20,7 +20,7 @@ export function wasmFullyConnected(runtime: KernelRuntime): KernelOverride {
       const bias = node.inputs[2];
       const o = optionsOf(node, 'FULLY_CONNECTED');
       return input(node, 0).type === 'FLOAT32' && !input(node, 0).isConstant && o.fusedActivationFunction in CLAMPS && w?.constant !== undefined
-        && gemmWeights(w.constant, w.shape[0]!) !== undefined && (!bias || bias.isConstant);
+        && takesGemmWeights(w.constant, w.shape[0]!) && (!bias || bias.isConstant);
     },
     prepare(node: Node) {
       if (node.kernelState) return; // constant weights: packed once, kept across resizes

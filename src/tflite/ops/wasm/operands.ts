@@ -54,12 +54,18 @@ export const CLAMPS: Partial<Record<FusedActivation, { min: number; max: number 
  * each access) comes with `source`, so packed weights can drop the values.
  */
 export function gemmWeights(c: ConstantValue, units: number): (GemmWeightData & Pick<GemmWeights, 'source'>) | undefined {
+  if (!takesGemmWeights(c, units)) return undefined;
   const source = c.source as GemmWeights['source'];
   if (c.storageType === 'FLOAT32') return { dtype: 'float32', data: c.raw as Float32Array, source };
   if (c.storageType === 'FLOAT16') return { dtype: 'float16', data: c.raw as Uint16Array, source };
+  return { dtype: 'int8', data: c.raw as Int8Array, scales: Float32Array.from(c.quantization!.scale), source };
+}
+
+/** Whether gemmWeights takes this encoding; reads no values (a streamed constant would be read from its file). */
+export function takesGemmWeights(c: ConstantValue, units: number): boolean {
+  if (c.storageType === 'FLOAT32' || c.storageType === 'FLOAT16') return true;
   const q = c.quantization;
   const symmetric = q !== undefined && q.zeroPoint.every((z) => z === 0);
   const perChannel = q !== undefined && (q.scale.length === 1 || (q.scale.length === units && q.quantizedDimension === 0));
-  if (c.storageType === 'INT8' && symmetric && perChannel) return { dtype: 'int8', data: c.raw as Int8Array, scales: Float32Array.from(q.scale), source };
-  return undefined;
+  return c.storageType === 'INT8' && symmetric && perChannel;
 }
