@@ -9,3 +9,4 @@ export { softmax } from './softmax';
 export { binary, unary, geglu } from './elementwise';
 export { winogradConv3x3, winogradScratchBytes } from './winograd';
 export { quantizeRowsInt8, gemmInt8 } from './gemm-int8';
+export { convImplicitGemm } from './conv';
