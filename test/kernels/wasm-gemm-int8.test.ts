@@ -186,6 +186,30 @@ for (const { variant, layout } of SETUPS) {
   });
 }
 
+describe('hybrid int8 GEMM on non-finite inputs', () => {
+  it('gives NaN in the rows holding NaN or infinity and leaves the other rows as they were', async () => {
+    const rt = await createKernelRuntime({ threads: 2, variant: 'simd', maximumPages: 256 });
+    try {
+      const k = 21, n = 9, m = 4;
+      const w = randomWeights(k, n, random(3), true, true);
+      const a = randomFloats(m * k, random(4));
+      const clean = a.slice();
+      a[1 * k + 5] = NaN;
+      a[3 * k + 20] = -Infinity;
+      const packed = packGemmInt8Weights(rt, w);
+      const aPtr = put(rt, a);
+      const cPtr = put(rt, new Float32Array(m * n));
+      gemmInt8(rt, packed, { a: aPtr, c: cPtr, m });
+      const got = rt.arena.f32(cPtr, m * n).slice();
+      const want = referenceInt8(clean, k, m, w, { layout: 'i16', activations: 'asymmetric', activationBits: 8 });
+      for (const r of [0, 2]) expect(got.subarray(r * n, r * n + n)).toEqual(want.subarray(r * n, r * n + n));
+      for (const r of [1, 3]) expect(Array.from(got.subarray(r * n, r * n + n)).every(Number.isNaN)).toBe(true);
+    } finally {
+      await rt.close();
+    }
+  });
+});
+
 describe('hybrid int8 GEMM arguments', () => {
   let rt: KernelRuntime;
   beforeAll(async () => {

@@ -15,7 +15,8 @@
 //
 // Per row r: x ≈ scale_r · (q - zp_r), q of 7 ('u7') or 8 to 16 bits
 // ('i16': int16 lanes hold up to 16-bit activations at the same speed; the
-// caller keeps 2^bits · 128 · K below 2^31 so the i32 sums cannot overflow). Per column n: w = wscale_n · qw.
+// caller keeps 2^bits · 128 · K below 2^31, so Σ (q - zp)·qw fits in i32:
+// the wrapping i32 sums then give it exactly). Per column n: w = wscale_n · qw.
 // C[r,n] = f32(Σ q·qw - zp_r · Σ_k qw) · (scale_r · wscale_n) + bias_n,
 // clamped. The integer sum is exact and the float epilogue has a fixed
 // order, so results are bit-identical for any thread count.
@@ -64,6 +65,14 @@ export function quantizeRowsInt8(
     const xr = x + (<usize>r * ldx << 2);
     const mm = rowMinMax(xr, k);
     const lo = f32x4.extract_lane(mm, 0), hi = f32x4.extract_lane(mm, 1);
+    const qr = q + (<usize>r * kp << (bytes ? 0 : 1));
+    if (!(lo - lo == 0 && hi - hi == 0)) {
+      // NaN or ±Inf in the row: its results are NaN (zero codes, NaN scale), as a float GEMM would give at least there.
+      store<f32>(params + (<usize>r << 3), NaN);
+      store<i32>(params + (<usize>r << 3), 0, 4);
+      memory.fill(qr, 0, <usize>kp << (bytes ? 0 : 1));
+      continue;
+    }
     let scale: f32, zp: i32;
     if (symmetric) {
       scale = max(-lo, hi) / <f32>half;
@@ -72,14 +81,13 @@ export function quantizeRowsInt8(
       scale = (hi - lo) / <f32>(qmax - qmin);
       zp = 0;
     }
-    if (!(scale > 0)) scale = 1; // an all-zero row (or NaN in it)
+    if (!(scale > 0)) scale = 1; // an all-zero row
     if (!symmetric) zp = min(qmax, max(qmin, qmin - <i32>nearest(lo / scale)));
     store<f32>(params + (<usize>r << 3), scale);
     store<i32>(params + (<usize>r << 3), zp, 4);
 
     const inv = <f32>1 / scale;
     const invv = f32x4.splat(inv), zpv = i32x4.splat(zp), lov = i32x4.splat(qmin), hiv = i32x4.splat(qmax);
-    const qr = q + (<usize>r * kp << (bytes ? 0 : 1));
     let i = 0;
     for (; i + 8 <= k; i += 8) {
       const p = xr + (<usize>i << 2);
