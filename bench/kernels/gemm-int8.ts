@@ -71,6 +71,8 @@ interface Row {
   gflops: number;
   /** Float GEMM time / this time (same variant and threads, same run). */
   speedup: number;
+  /** The same in CPU time: steadier than wall time when other work shares the cores. */
+  cpuSpeedup: number;
 }
 
 function lcg(n: number, seed: number, f: (u: number) => number): number[] {
@@ -116,26 +118,31 @@ export async function run(args: string[]): Promise<void> {
     for (const threads of o.threads) {
       const rt = await createKernelRuntime({ threads, variant });
       try {
-        const totals = new Map<string, number>();
+        const totals = new Map<string, { ms: number; cpuMs: number }>();
         for (const shape of FC_SHAPES) {
           const results = benchShape(rt, shape, o.maxTime);
-          const floatMs = results[0]!.medianMs;
+          const floatMs = results[0]!.medianMs, floatCpuMs = results[0]!.cpuMs;
           for (const r of results) {
             const row: Row = {
               variant, threads, shape: shapeLabel(shape), method: r.method, medianMs: r.medianMs, cpuMs: r.cpuMs,
-              gflops: gemmFlops(shape) / r.medianMs / 1e6, speedup: floatMs / r.medianMs,
+              gflops: gemmFlops(shape) / r.medianMs / 1e6, speedup: floatMs / r.medianMs, cpuSpeedup: floatCpuMs / r.cpuMs,
             };
             rows.push(row);
-            totals.set(r.method, (totals.get(r.method) ?? 0) + r.medianMs);
+            const total = totals.get(r.method) ?? { ms: 0, cpuMs: 0 };
+            totals.set(r.method, { ms: total.ms + r.medianMs, cpuMs: total.cpuMs + r.cpuMs });
             console.log(
               `${variant.padEnd(7)} x${threads} ${row.shape.padEnd(16)} ${row.method.padEnd(8)} ${row.medianMs.toFixed(2).padStart(9)} ms`
-              + ` ${row.gflops.toFixed(1).padStart(6)} GFLOP/s (CPU ${row.cpuMs.toFixed(2)} ms)  x${row.speedup.toFixed(2)} vs float`,
+              + ` ${row.gflops.toFixed(1).padStart(6)} GFLOP/s (CPU ${row.cpuMs.toFixed(2)} ms)  x${row.speedup.toFixed(2)} vs float (CPU time x${row.cpuSpeedup.toFixed(2)})`,
             );
           }
         }
-        const floatTotal = totals.get('float')!;
-        for (const [method, ms] of totals) {
-          if (method !== 'float') console.log(`${variant.padEnd(7)} x${threads} all shapes: ${method} ${ms.toFixed(1)} ms vs float ${floatTotal.toFixed(1)} ms: x${(floatTotal / ms).toFixed(2)}`);
+        const f = totals.get('float')!;
+        for (const [method, t] of totals) {
+          if (method === 'float') continue;
+          console.log(
+            `${variant.padEnd(7)} x${threads} all shapes: ${method} ${t.ms.toFixed(1)} ms vs float ${f.ms.toFixed(1)} ms: x${(f.ms / t.ms).toFixed(2)}`
+            + ` (CPU time ${t.cpuMs.toFixed(1)} vs ${f.cpuMs.toFixed(1)} ms: x${(f.cpuMs / t.cpuMs).toFixed(2)})`,
+          );
         }
       } finally {
         await rt.close();
