@@ -9,6 +9,16 @@
  * flattened batch entry), so the [T, S] score matrices of the unfused graph
  * are never stored. Needs equal batch dims on Q, K and V; otherwise (or
  * with softmax beta != 1) the original ops run.
+ *
+ * Head transposes taken in ('BTNH'): when Q, K and V each come from a
+ * TRANSPOSE of a [B, S, N, H] tensor to [B, N, S, H] (K to [B, N, H, S]
+ * without adj_y) and the result goes only to the TRANSPOSE back to
+ * [B, T, N, Hv], as our converter writes multi-head attention, those four
+ * transposes join the region and the kernel reads and writes the
+ * untransposed tensors.
+ *
+ * A mask that is a constant of zeros (in SD's graphs for the GPU target)
+ * is dropped at prepare (scores + 0 = scores exactly), so no kernel reads it.
  */
 import { attention } from '../../../kernels/reference/attention.js';
 import { binary } from '../../../kernels/reference/elementwise.js';
@@ -16,68 +26,121 @@ import { broadcastShapes, sizeOf } from '../../../kernels/reference/tensor.js';
 import { transpose } from '../../../kernels/reference/transpose.js';
 import { input, output, setShape, store } from '../../ops/node-access.js';
 import { floatOperand } from '../../ops/shared.js';
+import type { ConstantValue } from '../constant-value.js';
 import type { RuntimeTensor } from '../runtime-tensor.js';
 import type { Step } from '../subgraph-executor.js';
-import { bothOrders, noActivation, Region, scalarConstant } from './graph-index.js';
+import { bothOrders, constantInts, noActivation, Region, scalarConstant, type GraphIndex } from './graph-index.js';
 import { fusedStep, type FusedKernel } from './fused-op.js';
 import type { FusionPattern } from './pattern.js';
 
 export interface AttentionState {
   scale: number;
-  /** K is [..., S, H] (the first BATCH_MATMUL had adj_y) rather than [..., H, S]. */
+  /**
+   * 'BNTH': Q [..., T, H], K, V [..., S, H] as the products see them, batch
+   * dims flattened, one head each. 'BTNH': the head transposes were taken
+   * in: Q [B, T, N, H], K [B, S, N, H], V [B, S, N, Hv], output [B, T, N, Hv].
+   */
+  layout: 'BNTH' | 'BTNH';
+  /** K is [..., S, H] (the first BATCH_MATMUL had adj_y) rather than [..., H, S]; always true for 'BTNH'. */
   keysRowMajor: boolean;
+  /** Set at each prepare: the mask input is a constant of zeros, which kernels skip. */
+  zeroMask: boolean;
 }
 
-function geometry(node: { inputs: readonly (RuntimeTensor | undefined)[] }, s: AttentionState) {
-  const [q, k, v] = [0, 1, 2].map((i) => node.inputs[i]!.shape);
-  const rank = q!.length;
-  if (rank < 2 || k!.length !== rank || v!.length !== rank) return undefined;
-  const batch = q!.slice(0, -2);
-  if (![k!, v!].every((x) => x.slice(0, -2).every((d, i) => d === batch[i]))) return undefined;
-  const [t, h] = q!.slice(-2) as [number, number];
-  const [s0, h0] = (s.keysRowMajor ? k!.slice(-2) : k!.slice(-2).reverse()) as [number, number];
-  const [vs, hv] = v!.slice(-2) as [number, number];
-  if (h0 !== h || vs !== s0) return undefined;
-  return { batch, t, h, s: s0, hv };
+/** Sizes of a FUSED_ATTENTION node at its current shapes (undefined: the fused kernel cannot take them). */
+export interface AttentionGeometry {
+  /** Leading dims: Q's batch dims ('BNTH', one head each), or [B] ('BTNH'). */
+  batch: number[];
+  heads: number;
+  t: number;
+  h: number;
+  s: number;
+  hv: number;
+  /** The scores' shape, which the mask must broadcast to. */
+  scores: number[];
+  output: number[];
+}
+
+export function attentionGeometry(node: { inputs: readonly (RuntimeTensor | undefined)[] }, st: AttentionState): AttentionGeometry | undefined {
+  const [q, k, v] = [0, 1, 2].map((i) => node.inputs[i]!.shape) as [number[], number[], number[]];
+  const rank = q.length;
+  if (rank < 2 || k.length !== rank || v.length !== rank) return undefined;
+  if (st.layout === 'BTNH') {
+    if (rank !== 4) return undefined;
+    const [b, t, n, h] = q as [number, number, number, number];
+    const [s, hv] = [k[1]!, v[3]!];
+    if (k.join() !== [b, s, n, h].join() || v.join() !== [b, s, n, hv].join()) return undefined;
+    return { batch: [b], heads: n, t, h, s, hv, scores: [b, n, t, s], output: [b, t, n, hv] };
+  }
+  const batch = q.slice(0, -2);
+  if (![k, v].every((x) => x.slice(0, -2).every((d, i) => d === batch[i]))) return undefined;
+  const [t, h] = q.slice(-2) as [number, number];
+  const [s, h0] = (st.keysRowMajor ? k.slice(-2) : k.slice(-2).reverse()) as [number, number];
+  const [vs, hv] = v.slice(-2) as [number, number];
+  if (h0 !== h || vs !== s) return undefined;
+  return { batch, heads: 1, t, h, s, hv, scores: [...batch, t, s], output: [...batch, t, hv] };
+}
+
+const zeroConstants = new WeakMap<ConstantValue, boolean>();
+
+/** Whether a constant holds only zeros (±0), read from its storage without widening; remembered per constant. */
+export function isZeroConstant(t: RuntimeTensor | undefined): boolean {
+  const c = t?.constant;
+  if (!c) return false;
+  let zero = zeroConstants.get(c);
+  if (zero === undefined) {
+    const raw = c.raw;
+    if (c.storageType === 'FLOAT16' || c.storageType === 'BFLOAT16') zero = (raw as Uint16Array).every((x) => (x & 0x7fff) === 0);
+    else zero = c.float32().every((x) => x === 0);
+    zeroConstants.set(c, zero);
+  }
+  return zero;
 }
 
 const kernel: FusedKernel<AttentionState> = {
   name: 'FUSED_ATTENTION',
-  prepare(node, s) {
+  prepare(node, st) {
     if (node.inputs.slice(0, 3).some((t) => t?.type !== 'FLOAT32')) return false;
-    const g = geometry(node, s);
+    const g = attentionGeometry(node, st);
     if (!g) return false;
     const mask = node.inputs[3];
-    const scores = [...g.batch, g.t, g.s];
     if (mask) {
       let shape: number[];
       try {
-        shape = broadcastShapes(mask.shape, scores);
+        shape = broadcastShapes(mask.shape, g.scores);
       } catch {
         return false;
       }
-      if (shape.join() !== scores.join()) return false;
+      if (shape.join() !== g.scores.join()) return false;
     }
-    setShape(output(node), [...g.batch, g.t, g.hv]);
+    st.zeroMask = isZeroConstant(mask);
+    setShape(output(node), g.output);
     return true;
   },
-  run(node, s) {
-    const g = geometry(node, s)!;
+  run(node, st) {
+    const g = attentionGeometry(node, st)!;
+    const maskIn = st.zeroMask ? undefined : node.inputs[3];
+    const qIn = floatOperand(input(node, 0)).data;
+    const kIn = floatOperand(input(node, 1)).data;
+    const vIn = floatOperand(input(node, 2)).data;
+    if (st.layout === 'BTNH') {
+      const mask = maskIn ? floatOperand(maskIn) : null;
+      const out = attention({ data: qIn, shape: input(node, 0).shape }, { data: kIn, shape: input(node, 1).shape }, { data: vIn, shape: input(node, 2).shape }, { scale: st.scale, mask });
+      store(output(node), { data: out.data, shape: g.output });
+      return;
+    }
     const b = sizeOf(g.batch);
-    const q = { data: floatOperand(input(node, 0)).data, shape: [b, g.t, 1, g.h] };
-    const kIn = floatOperand(input(node, 1));
-    const kData = s.keysRowMajor ? kIn.data : transpose({ data: kIn.data, shape: [b, g.h, g.s] }, [0, 2, 1]).data;
+    const q = { data: qIn, shape: [b, g.t, 1, g.h] };
+    const kData = st.keysRowMajor ? kIn : transpose({ data: kIn, shape: [b, g.h, g.s] }, [0, 2, 1]).data;
     const k = { data: kData, shape: [b, g.s, 1, g.h] };
-    const v = { data: floatOperand(input(node, 2)).data, shape: [b, g.s, 1, g.hv] };
-    const maskIn = node.inputs[3];
+    const v = { data: vIn, shape: [b, g.s, 1, g.hv] };
     let mask = null;
     if (maskIn) {
-      const scores = [...g.batch, g.t, g.s];
-      const full = binary('ADD', floatOperand(maskIn), { data: new Float32Array(sizeOf(scores)), shape: scores });
+      const full = binary('ADD', floatOperand(maskIn), { data: new Float32Array(sizeOf(g.scores)), shape: g.scores });
       mask = { data: full.data, shape: [b, 1, g.t, g.s] };
     }
-    const out = attention(q, k, v, { scale: s.scale, mask });
-    store(output(node), { data: out.data, shape: [...g.batch, g.t, g.hv] });
+    const out = attention(q, k, v, { scale: st.scale, mask });
+    store(output(node), { data: out.data, shape: g.output });
   },
 };
 
@@ -98,6 +161,34 @@ function scaled(region: Region, t: RuntimeTensor | undefined): { scale: number; 
       if (value === undefined || !bmm) return undefined;
       return { scale: s.node.op === 'MUL' ? value : 1 / value, bmm };
     });
+  });
+}
+
+const HEADS = [0, 2, 1, 3].join();
+
+/** The input of a TRANSPOSE with permutation `perm` writing `t` (and takes the step). */
+function transposed(region: Region, t: RuntimeTensor, perm: string): RuntimeTensor | undefined {
+  const step = region.take(t, 'TRANSPOSE');
+  return step && constantInts(step.node.inputs[1])?.join() === perm ? step.node.inputs[0] : undefined;
+}
+
+/**
+ * The head transposes around the products ('BTNH' above): the untransposed
+ * Q, K, V and the final output, or undefined (region unchanged).
+ */
+function headTransposes(region: Region, graph: GraphIndex, q: RuntimeTensor, k: RuntimeTensor, v: RuntimeTensor, y: RuntimeTensor, keysRowMajor: boolean) {
+  return region.attempt(() => {
+    const readers = graph.readersOf(y);
+    const back = readers[0];
+    if (readers.length !== 1 || back!.node.op !== 'TRANSPOSE' || constantInts(back!.node.inputs[1])?.join() !== HEADS) return undefined;
+    const out = back!.node.outputs[0];
+    if (!out || back!.node.outputs.length !== 1 || graph.isGraphOutput(y)) return undefined;
+    const q0 = transposed(region, q, HEADS);
+    const k0 = transposed(region, k, keysRowMajor ? HEADS : [0, 2, 3, 1].join());
+    const v0 = transposed(region, v, HEADS);
+    if (!q0 || !k0 || !v0) return undefined;
+    region.steps.add(back!);
+    return region.sealed(out) ? { q: q0, k: k0, v: v0, out } : undefined;
   });
 }
 
@@ -144,7 +235,12 @@ export const attentionPattern: FusionPattern = {
       q = preScaled.x;
       scale *= preScaled.value;
     }
-    const state: AttentionState = { scale, keysRowMajor: o1.adjY ?? false };
-    return { region: region.steps, step: fusedStep(kernel, state, region.steps, order, [q, k, v, found.mask], y) };
+    const keysRowMajor = o1.adjY ?? false;
+    const heads = headTransposes(region, graph, q, k, v, y, keysRowMajor);
+    const state: AttentionState = heads
+      ? { scale, layout: 'BTNH', keysRowMajor: true, zeroMask: false }
+      : { scale, layout: 'BNTH', keysRowMajor, zeroMask: false };
+    const operands = heads ? [heads.q, heads.k, heads.v, found.mask] : [q, k, v, found.mask];
+    return { region: region.steps, step: fusedStep(kernel, state, region.steps, order, operands, heads?.out ?? y) };
   },
 };

@@ -1,12 +1,18 @@
 /**
  * Attention on the WebAssembly fused kernel (online softmax, no score
- * matrix), for FUSED_ATTENTION (interpreter/fusion/attention.ts: Q
- * [..., T, H], K [..., S, H], V [..., S, Hv], batch dims flattened, one
- * head each) and the odml.scaled_dot_product_attention composite (BTNH).
+ * matrix), for FUSED_ATTENTION (interpreter/fusion/attention.ts) and the
+ * odml.scaled_dot_product_attention composite (BTNH).
+ *
+ * FUSED_ATTENTION comes in two layouts: 'BNTH' (Q [..., T, H], K [..., S, H]
+ * or, as a matmul's right operand, [..., H, S] (`keysTransposed`), V
+ * [..., S, Hv], batch dims flattened, one head each) and 'BTNH' (the head
+ * transposes taken in: the kernel reads [B, T, N, H] directly). A mask that
+ * is a constant of zeros (SD's GPU-target composites carry one) is skipped:
+ * never copied into kernel memory nor read.
  */
 import { attention, type AttentionMask } from '../../../kernels/wasm/attention.js';
 import type { KernelRuntime } from '../../../kernels/wasm/runtime.js';
-import type { AttentionState } from '../../interpreter/fusion/attention.js';
+import { attentionGeometry, isZeroConstant, type AttentionState } from '../../interpreter/fusion/attention.js';
 import { fusedState } from '../../interpreter/fusion/fused-op.js';
 import type { RuntimeTensor } from '../../interpreter/runtime-tensor.js';
 import { input, output } from '../node-access.js';
@@ -14,9 +20,9 @@ import type { KernelOverride, Node } from '../op.js';
 import { pointer } from './operands.js';
 
 /**
- * The mask of a FUSED_ATTENTION node (shape broadcasting to [...batch, T, S])
- * as the kernel's [Bflat, 1, T', S'], or undefined when its batch dims
- * neither all broadcast nor all match (the kernel cannot index it then).
+ * The mask of a 'BNTH' FUSED_ATTENTION node (shape broadcasting to
+ * [...batch, T, S]) as the kernel's [Bflat, 1, T', S'], or undefined when its
+ * batch dims neither all broadcast nor all match (the kernel cannot index it then).
  */
 function flatMaskShape(mask: RuntimeTensor, batch: readonly number[]): number[] | undefined {
   const rank = batch.length + 2;
@@ -28,34 +34,50 @@ function flatMaskShape(mask: RuntimeTensor, batch: readonly number[]): number[] 
   return undefined;
 }
 
+/** The mask the kernel reads (null: none, or a constant of zeros), with its shape in the kernel's terms; undefined if it cannot index it. */
+function kernelMask(node: Node, st: AttentionState, batch: readonly number[]): { tensor: RuntimeTensor; shape: readonly number[] } | null | undefined {
+  const mask = node.inputs[3];
+  if (!mask || st.zeroMask) return null;
+  // 'BTNH': the mask broadcasts to the kernel's [B, N, T, S] as it did to the scores.
+  const shape = st.layout === 'BTNH' ? mask.shape : flatMaskShape(mask, batch);
+  return shape ? { tensor: mask, shape } : undefined;
+}
+
 export function wasmFusedAttention(runtime: KernelRuntime): KernelOverride {
-  const geometry = (node: Node) => {
-    const q = input(node, 0).shape;
-    const k = input(node, 1).shape;
-    const v = input(node, 2).shape;
-    const batch = q.slice(0, -2);
-    return { batch, flat: batch.reduce((a, b) => a * b, 1), t: q[q.length - 2]!, h: q[q.length - 1]!, s: k[k.length - 2]!, hv: v[v.length - 1]! };
-  };
   return {
     supports(node) {
       const st = fusedState<AttentionState>(node);
-      const mask = node.inputs[3];
-      return !st.fallback && st.kernel.keysRowMajor && geometry(node).s > 0 && (!mask || flatMaskShape(mask, geometry(node).batch) !== undefined);
+      const g = st.fallback ? undefined : attentionGeometry(node, st.kernel);
+      return g !== undefined && g.s > 0 && kernelMask(node, st.kernel, g.batch) !== undefined;
     },
     prepare(node) {
-      for (const t of node.inputs) if (t?.isConstant) pointer(runtime, t);
+      const st = fusedState<AttentionState>(node).kernel;
+      const mask = kernelMask(node, st, attentionGeometry(node, st)!.batch);
+      for (const t of [...node.inputs.slice(0, 3), mask?.tensor]) if (t?.isConstant) pointer(runtime, t);
     },
     run(node) {
-      const g = geometry(node);
-      const mask = node.inputs[3];
+      const st = fusedState<AttentionState>(node).kernel;
+      const g = attentionGeometry(node, st)!;
+      const mask = kernelMask(node, st, g.batch);
       attention(runtime, {
         q: pointer(runtime, input(node, 0)), k: pointer(runtime, input(node, 1)), v: pointer(runtime, input(node, 2)), out: pointer(runtime, output(node)),
-        batch: g.flat, heads: 1, queries: g.t, keys: g.s, dim: g.h, valueDim: g.hv, layout: 'BNTH',
-        scale: fusedState<AttentionState>(node).kernel.scale,
-        mask: mask ? { ptr: pointer(runtime, mask), shape: flatMaskShape(mask, g.batch)! } : null,
+        batch: g.batch.reduce((a, b) => a * b, 1), heads: g.heads, queries: g.t, keys: g.s, dim: g.h, valueDim: g.hv,
+        layout: st.layout, keysTransposed: !st.keysRowMajor, scale: st.scale,
+        mask: mask ? { ptr: pointer(runtime, mask.tensor), shape: mask.shape } : null,
       });
     },
   };
+}
+
+/** The composite's mask as the kernel takes it: null when absent or a constant of zeros. */
+function compositeMask(node: Node): RuntimeTensor | null {
+  const m = node.inputs[3];
+  return m && !isZeroConstant(m) ? m : null;
+}
+
+/** At the composite's prepare: constant operands into kernel memory, except a mask of zeros (never read). */
+export function prepareCompositeAttention(runtime: KernelRuntime, node: Node): void {
+  for (const t of [...node.inputs.slice(0, 3), compositeMask(node)]) if (t?.isConstant) pointer(runtime, t);
 }
 
 /** The composite's fast path: q [B, T, N, H], k/v [B, S, KN, H], mask broadcasting to [B, N, T, S]. */
@@ -63,7 +85,7 @@ export function runCompositeAttention(runtime: KernelRuntime, node: Node, scale:
   const [b, t, n, h] = input(node, 0).shape as [number, number, number, number];
   const [, s, kn] = input(node, 1).shape as [number, number, number];
   const hv = input(node, 2).shape[3]!;
-  const m = node.inputs[3];
+  const m = compositeMask(node);
   const mask: AttentionMask | null = m ? { ptr: pointer(runtime, m), shape: m.shape } : null;
   attention(runtime, {
     q: pointer(runtime, input(node, 0)), k: pointer(runtime, input(node, 1)), v: pointer(runtime, input(node, 2)), out: pointer(runtime, output(node)),

@@ -3,9 +3,8 @@ import type { KernelRuntime } from '../../../kernels/wasm/runtime.js';
 import type { CompositeState } from '../stablehlo-composite.js';
 import { input } from '../node-access.js';
 import type { KernelOverride } from '../op.js';
-import { runCompositeAttention } from './attention.js';
+import { prepareCompositeAttention, runCompositeAttention } from './attention.js';
 import { groupNormAffine, runGroupNorm, type Affine } from './group-norm.js';
-import { pointer } from './operands.js';
 
 export function wasmComposite(runtime: KernelRuntime): KernelOverride {
   return {
@@ -16,7 +15,7 @@ export function wasmComposite(runtime: KernelRuntime): KernelOverride {
     prepare(node) {
       const fast = (node.state as CompositeState).fast!;
       if (fast.kind === 'group_norm') node.kernelState = groupNormAffine(runtime, node);
-      else for (const t of node.inputs) if (t?.isConstant) pointer(runtime, t);
+      else prepareCompositeAttention(runtime, node);
     },
     run(node) {
       const fast = (node.state as CompositeState).fast!;
