@@ -48,24 +48,23 @@ export class LoadedModel {
 
   private decode(subgraph: number, tensorIndex: number): ConstantValue | null {
     const t = this.model.subgraphs[subgraph]!.tensors[tensorIndex]!;
-    const bytes = this.file.constantBytes(subgraph, tensorIndex);
-    if (!bytes) return null;
+    const stored = this.model.buffers[t.buffer]?.size ?? 0;
+    if (stored === 0) return null;
     const where = `subgraph ${subgraph} tensor ${tensorIndex} (${t.name})`;
     if (t.sparse) throw new FormatError(this.file.file, `${where} is stored sparse, which the interpreter does not decode`);
     const size = elementBytes(t.type);
     const count = elementCount(t.shape);
     if (size === undefined || t.type === 'STRING') throw new FormatError(this.file.file, `${where}: constants of type ${t.type} are not supported`);
-    if (bytes.byteLength !== count * size) {
-      throw new FormatError(this.file.file, `${where}: buffer has ${bytes.byteLength} bytes, ${t.type} [${t.shape.join(', ')}] needs ${count * size}`);
+    if (stored !== count * size) {
+      throw new FormatError(this.file.file, `${where}: buffer has ${stored} bytes, ${t.type} [${t.shape.join(', ')}] needs ${count * size}`);
     }
-    const view = (b: Uint8Array): TypedArray => {
+    const read = (): TypedArray => {
+      const b = this.file.constantBytes(subgraph, tensorIndex)!; // the reader checked the buffer lies inside the file
       const own = b.byteOffset % 8 === 0 ? b : b.slice(); // typed views need aligned starts
       return typedView(t.type, own.buffer, own.byteOffset, count);
     };
-    if (bytes.byteLength >= this.options.streamConstantsFrom) {
-      // The check above ran on this read; the file is open read-only for the interpreter's life.
-      return new ConstantValue(t.type, () => view(this.file.constantBytes(subgraph, tensorIndex)!), t.shape, t.type, t.quantization);
-    }
-    return new ConstantValue(t.type, view(bytes), t.shape, t.type, t.quantization);
+    // Streamed: read on each use, never held (the file stays open for the interpreter's life).
+    if (stored >= this.options.streamConstantsFrom) return new ConstantValue(t.type, read, t.shape, t.type, t.quantization);
+    return new ConstantValue(t.type, read(), t.shape, t.type, t.quantization);
   }
 }
