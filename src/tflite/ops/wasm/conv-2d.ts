@@ -4,13 +4,13 @@
  * packed once, 4x the filter's size: it is skipped when that would fill more
  * than half the kernels' memory, or for every layer with SD_TFLITE_WINOGRAD=0
  * or `{ winograd: false }`); a 1x1 stride-1 filter is one GEMM over the NHWC
- * image as [N·H·W, C] rows; any other ungrouped filter (stride, dilation, SAME/VALID) gathers
- * chunks of output positions into im2col rows [kh·kw·C] in scratch memory
- * (at most CHUNK_BYTES at a time, so large images need no large buffer) and
- * multiplies each chunk. The OHWI filter [O, kh, kw, I] is the GEMM's [N, K]
- * weights as stored, packed once.
+ * image as [N·H·W, C] rows; any other ungrouped filter (stride, dilation,
+ * SAME/VALID) runs as implicit GEMM (kernels/wasm/conv-implicit-gemm.ts),
+ * reading the image in place. The OHWI filter [O, kh, kw, I] is the GEMM's
+ * [N, K] weights as stored, packed once.
  */
 import { windowAxis } from '../../../kernels/reference/padding.js';
+import { convImplicitGemm } from '../../../kernels/wasm/conv-implicit-gemm.js';
 import { gemm } from '../../../kernels/wasm/gemm.js';
 import { packGemmWeights, type PackedGemm } from '../../../kernels/wasm/gemm-pack.js';
 import type { KernelRuntime } from '../../../kernels/wasm/runtime.js';
@@ -21,38 +21,7 @@ import { input, optionsOf, output } from '../node-access.js';
 import type { KernelOverride, Node } from '../op.js';
 import { CLAMPS, gemmWeights, pointer } from './operands.js';
 
-/** Scratch for one chunk of im2col rows. */
-const CHUNK_BYTES = 8 << 20;
-
-/** Writes im2col rows [first, first + rows) of the output positions into `col`. */
-function im2col(node: Node, x: Float32Array, col: Float32Array, first: number, rows: number): void {
-  const o = optionsOf(node, 'CONV_2D');
-  const [, inH, inW, c] = input(node, 0).shape as [number, number, number, number];
-  const [, kh, kw] = input(node, 1).shape as [number, number, number];
-  const [, outH, outW] = output(node).shape as [number, number, number];
-  const top = windowAxis(o.padding, inH, kh, o.strideH, o.dilationHFactor).before;
-  const left = windowAxis(o.padding, inW, kw, o.strideW, o.dilationWFactor).before;
-  let at = 0;
-  for (let r = first; r < first + rows; r++) {
-    const b = Math.floor(r / (outH * outW));
-    const oy = Math.floor(r / outW) % outH;
-    const ox = r % outW;
-    for (let ky = 0; ky < kh; ky++) {
-      const iy = oy * o.strideH - top + ky * o.dilationHFactor;
-      for (let kx = 0; kx < kw; kx++) {
-        const ix = ox * o.strideW - left + kx * o.dilationWFactor;
-        if (iy < 0 || iy >= inH || ix < 0 || ix >= inW) col.fill(0, at, at + c);
-        else {
-          const from = ((b * inH + iy) * inW + ix) * c;
-          col.set(x.subarray(from, from + c), at);
-        }
-        at += c;
-      }
-    }
-  }
-}
-
-/** Packed weights: GEMM weights for im2col (or 1x1), or the Winograd transform. */
+/** Packed weights: GEMM panels (implicit GEMM, 1x1) or the Winograd transform. */
 type ConvState = { kind: 'gemm'; packed: PackedGemm } | { kind: 'winograd'; packed: PackedWinograd };
 
 /**
@@ -119,21 +88,16 @@ export function wasmConv2d(
         gemm(runtime, packed, { a: xPtr, c: outPtr, m: positions, clamp });
         return;
       }
-      const chunk = Math.max(1, Math.min(positions, Math.floor(CHUNK_BYTES / (packed.k * 4))));
-      const mark = runtime.arena.top;
-      try {
-        const colPtr = runtime.arena.alloc(chunk * packed.k * 4, 64);
-        // Views after the allocation: it may have grown the memory.
-        const xs = runtime.arena.f32(xPtr, x.size);
-        const col = runtime.arena.f32(colPtr, chunk * packed.k);
-        for (let first = 0; first < positions; first += chunk) {
-          const rows = Math.min(chunk, positions - first);
-          im2col(node, xs, col, first, rows);
-          gemm(runtime, packed, { a: colPtr, c: outPtr + first * packed.n * 4, m: rows, clamp });
-        }
-      } finally {
-        runtime.arena.reset(mark);
-      }
+      const [batch, inH, inW, cin] = x.shape as [number, number, number, number];
+      const [, outH, outW] = out.shape as [number, number, number];
+      const geometry = {
+        batch, inH, inW, cin, outH, outW, kh, kw,
+        stride: [o.strideH, o.strideW] as const,
+        dilation: [o.dilationHFactor, o.dilationWFactor] as const,
+        padTop: windowAxis(o.padding, inH, kh, o.strideH, o.dilationHFactor).before,
+        padLeft: windowAxis(o.padding, inW, kw, o.strideW, o.dilationWFactor).before,
+      };
+      convImplicitGemm(runtime, packed, geometry, { x: xPtr, out: outPtr, clamp });
     },
   };
 }
