@@ -1,15 +1,16 @@
 /**
  * The `conv` benchmark suite: CONV_2D 3x3 stride 1 (SAME) at the shapes of
  * issue 4 on the WebAssembly kernels, per kernel variant and thread count:
- * the Winograd F(4x4,3x3) kernel and, for comparison, the im2col + GEMM
- * path the interpreter used before it (chunks of 8 MB). GFLOP/s are
+ * the Winograd F(4x4,3x3) kernel, the implicit-GEMM kernel (what the
+ * interpreter runs for other filters) and, for comparison, the im2col + GEMM
+ * path the interpreter used before them (chunks of 8 MB). GFLOP/s are
  * effective: the direct convolution's 2·H·W·Cin·Cout·9 flops over the time.
  * Also prints the Winograd kernel's error at 64x64x320 on SD-like data
  * (SiLU of normal activations, PyTorch-default uniform weights) against the
  * plain reference convolution, over 16 output channels.
  *
  *   npm run bench -- conv [--threads 1,2] [--variant simd|relaxed|both]
- *                         [--shapes 64x64x320,...] [--methods winograd,im2col]
+ *                         [--shapes 64x64x320,...] [--methods winograd,implicit,im2col]
  *                         [--max-time SECONDS] [--out FILE]
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { dirname, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { UsageError } from '../../src/errors.js';
 import { conv2d } from '../../src/kernels/reference/conv2d.js';
+import { convImplicitGemm } from '../../src/kernels/wasm/conv-implicit-gemm.js';
 import { gemm } from '../../src/kernels/wasm/gemm.js';
 import { packGemmWeights } from '../../src/kernels/wasm/gemm-pack.js';
 import type { KernelVariant } from '../../src/kernels/wasm/loader.js';
@@ -29,7 +31,8 @@ import { time, type Timing } from './measure.js';
 /** H x W x C -> C (3x3, stride 1, SAME), the CONV_2D shapes of issue 4. */
 const SHAPES = ['64x64x320', '32x32x640', '16x16x1280', '8x8x1280', '128x128x512', '256x256x256', '512x512x128'];
 
-type Method = 'winograd' | 'im2col';
+type Method = 'winograd' | 'implicit' | 'im2col';
+const METHODS: Method[] = ['winograd', 'implicit', 'im2col'];
 
 interface Options {
   threads: number[];
@@ -41,7 +44,7 @@ interface Options {
 }
 
 function parseOptions(args: string[]): Options {
-  const o: Options = { threads: [1, 2], variants: ['relaxed'], shapes: SHAPES, methods: ['winograd', 'im2col'], maxTime: 1, out: 'build/bench/conv.json' };
+  const o: Options = { threads: [1, 2], variants: ['relaxed'], shapes: SHAPES, methods: METHODS, maxTime: 1, out: 'build/bench/conv.json' };
   for (let i = 0; i < args.length; i += 2) {
     const flag = args[i]!;
     const value = args[i + 1];
@@ -62,7 +65,7 @@ function parseOptions(args: string[]): Options {
         break;
       case '--methods':
         o.methods = value.split(',') as Method[];
-        if (!o.methods.every((m) => m === 'winograd' || m === 'im2col')) throw new UsageError(`--methods: winograd and/or im2col, got ${value}`);
+        if (!o.methods.every((m) => METHODS.includes(m))) throw new UsageError(`--methods: some of ${METHODS.join(', ')}, got ${value}`);
         break;
       case '--max-time':
         o.maxTime = Number(value);
@@ -135,6 +138,10 @@ function prepare(rt: KernelRuntime, p: Problem, method: Method): { run(): void; 
   }
   const k = 9 * c;
   const packed = packGemmWeights(rt.arena, { k, n: c, layout: 'nk', dtype: 'float32', data: p.filter, bias: p.bias });
+  if (method === 'implicit') {
+    const geometry = { batch: 1, inH: h, inW: w, cin: c, outH: h, outW: w, kh: 3, kw: 3, stride: [1, 1], dilation: [1, 1], padTop: 1, padLeft: 1 } as const;
+    return { outPtr: out, run: () => convImplicitGemm(rt, packed, geometry, { x, out }) };
+  }
   const chunk = Math.max(1, Math.min(h * w, Math.floor((8 << 20) / (k * 4))));
   const col = rt.arena.alloc(chunk * k * 4);
   return {
