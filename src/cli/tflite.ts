@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
+import { setUpCliKernels } from '../kernels/wasm/loader.js';
 import { formatInfo, modelInfo } from '../tflite/info.js';
 import { TfliteFile } from '../tflite/reader.js';
 import { runCli } from './run-cli.js';
@@ -34,6 +35,7 @@ function info(argv: string[]): void {
 const COMMANDS: Record<string, (argv: string[]) => void | Promise<void>> = { info, run: tfliteRun };
 
 function main(argv: string[]): void | Promise<void> {
+  setUpCliKernels(); // relaxed SIMD unless SD_TFLITE_SIMD=plain, before any kernel is compiled
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h') {
     process.stdout.write(`${USAGE}\n`);

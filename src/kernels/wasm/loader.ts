@@ -56,15 +56,43 @@ export function detectWasmFeatures(): WasmFeatures {
  * Opt-in: turns on V8's relaxed SIMD in this process (Node 20 keeps it behind
  * --experimental-wasm-relaxed-simd), so 'auto' picks the faster variant
  * (about +20% GEMM throughput here). Call it before the kernels are
- * compiled. Returns whether the engine now validates relaxed SIMD.
+ * compiled. Returns whether the engine now validates relaxed SIMD; the flag
+ * is set only when it does not already, and detection still decides.
  */
 export function enableRelaxedSimd(): boolean {
   if (!detectWasmFeatures().relaxedSimd) setFlagsFromString('--experimental-wasm-relaxed-simd');
   return detectWasmFeatures().relaxedSimd;
 }
 
-/** Picks the kernel variant: 'auto' takes relaxed SIMD when available. */
+/** Environment variable choosing what 'auto' resolves to: plain (SIMD only), relaxed, or auto (detection). */
+export const SIMD_ENV = 'SD_TFLITE_SIMD';
+
+/** The variant SD_TFLITE_SIMD asks for ('auto' when unset). */
+function variantFromEnv(): KernelVariant | 'auto' {
+  const value = process.env[SIMD_ENV];
+  if (value === undefined || value === '' || value === 'auto') return 'auto';
+  if (value === 'plain') return 'simd';
+  if (value === 'relaxed') return 'relaxed';
+  throw new UsageError(`${SIMD_ENV} must be plain, relaxed or auto, got ${JSON.stringify(value)}`);
+}
+
+/**
+ * Start-up of our command-line tools (generate, demo, tflite, bench), before
+ * any kernel is compiled: turns relaxed SIMD on (enableRelaxedSimd) unless
+ * SD_TFLITE_SIMD=plain. The flag cannot go in NODE_OPTIONS, so it is set at
+ * run time; on an engine that still cannot validate relaxed ops, 'auto'
+ * stays on plain SIMD. Library code does not set V8 flags by itself.
+ */
+export function setUpCliKernels(): void {
+  if (variantFromEnv() !== 'simd') enableRelaxedSimd();
+}
+
+/**
+ * Picks the kernel variant: 'auto' takes relaxed SIMD when the engine
+ * validates it, unless SD_TFLITE_SIMD (plain | relaxed) says otherwise.
+ */
 export function chooseVariant(requested: KernelVariant | 'auto' = 'auto'): KernelVariant {
+  if (requested === 'auto') requested = variantFromEnv();
   const features = detectWasmFeatures();
   if (!features.simd || !features.sharedMemory) {
     throw new SdError('this JavaScript engine lacks WebAssembly SIMD or shared memory, which the kernels need');
@@ -72,7 +100,7 @@ export function chooseVariant(requested: KernelVariant | 'auto' = 'auto'): Kerne
   if (requested === 'relaxed' && !features.relaxedSimd) {
     throw new UsageError(
       'relaxed SIMD kernels requested but this engine does not support relaxed SIMD ' +
-        '(Node 20 needs --experimental-wasm-relaxed-simd)',
+        '(Node 20 needs --experimental-wasm-relaxed-simd, which our CLIs set)',
     );
   }
   if (requested === 'auto') return features.relaxedSimd ? 'relaxed' : 'simd';
