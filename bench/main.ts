@@ -20,6 +20,7 @@ const SUITES: Record<string, Suite> = {
   conv: { description: 'CONV_2D 3x3 kernels (Winograd F(4x4,3x3), im2col + GEMM) at the issue shapes', load: () => import('./kernels/conv.js') },
   'gemm-int8': { description: 'hybrid int8 GEMM vs float GEMM at the issue-4 FULLY_CONNECTED shapes (ratios from the same run)', load: () => import('./kernels/gemm-int8.js') },
   'gemm-int8-accuracy': { description: 'tiny-a UNet output and image with the hybrid int8 FULLY_CONNECTED vs fp32 and weight-only int8', load: () => import('./kernels/gemm-int8-accuracy.js') },
+  'gemm-int8-unet': { description: 'one UNet evaluation of an int8 diffusion.tflite (--models DIR): weight-only vs hybrid int8 FULLY_CONNECTED, time, FC share, output difference', load: () => import('./kernels/gemm-int8-unet.js') },
   e2e: { description: 'full-size SD v1.5 (random weights) at 512x512 per precision: load, text encoder, step, decoder, image, peak RSS', load: () => import('./e2e/suite.js') },
 };
 

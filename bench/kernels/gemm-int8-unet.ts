@@ -1,0 +1,102 @@
+/**
+ * The `gemm-int8-unet` suite: one UNet evaluation of a converted int8
+ * diffusion.tflite (e.g. full-size SD v1.5 from make-checkpoint + convert
+ * --precision int8) with the weight-only int8 path (float compute) and with
+ * int8Compute (hybrid int8 FULLY_CONNECTED), per setup: wall and CPU time of
+ * a warm evaluation, FULLY_CONNECTED's share from the profiler, and the
+ * output's relative L2 against the weight-only output.
+ *
+ *   npm run bench -- gemm-int8-unet --models DIR [--size 32] [--threads 2]
+ *                                   [--variant simd|relaxed]
+ *
+ * The batch and the context and time-embedding shapes are the file's.
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { UsageError } from '../../src/errors.js';
+import type { Int8GemmOptions } from '../../src/kernels/wasm/gemm-int8-pack.js';
+import { enableRelaxedSimd, type KernelVariant } from '../../src/kernels/wasm/loader.js';
+import { createKernelRuntime } from '../../src/kernels/wasm/runtime.js';
+import { Interpreter } from '../../src/tflite/interpreter/interpreter.js';
+import { Profiler } from '../../src/tflite/interpreter/profiler.js';
+import { wasmInterpreterOptions } from '../../src/tflite/ops/wasm/index.js';
+
+function pseudoRandom(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 31 - 1;
+  });
+}
+
+function relL2(got: Float32Array, ref: Float32Array): number {
+  let se = 0, sr = 0;
+  for (let i = 0; i < ref.length; i++) {
+    se += (got[i]! - ref[i]!) ** 2;
+    sr += ref[i]! ** 2;
+  }
+  return Math.sqrt(se / sr);
+}
+
+export async function run(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      models: { type: 'string' },
+      size: { type: 'string', default: '32' },
+      threads: { type: 'string', default: '2' },
+      variant: { type: 'string', default: 'relaxed' },
+    },
+    strict: true,
+  });
+  if (!values.models) throw new UsageError('gemm-int8-unet: --models DIR (with an int8 diffusion.tflite) is required');
+  const [size, threads] = [Number(values.size), Number(values.threads)];
+  if (![size, threads].every((v) => Number.isInteger(v) && v >= 1)) throw new UsageError('gemm-int8-unet: --size and --threads must be whole numbers >= 1');
+  const variant = values.variant as KernelVariant;
+  if (variant !== 'simd' && variant !== 'relaxed') throw new UsageError(`--variant must be simd or relaxed, got ${variant}`);
+  if (variant === 'relaxed' && !enableRelaxedSimd()) throw new UsageError('this engine cannot run relaxed SIMD');
+
+  const setups: { label: string; int8?: Int8GemmOptions }[] = [
+    { label: 'weight-only int8 (float compute)' },
+    { label: 'int8Compute (i16, 12-bit rows)', int8: {} },
+    { label: 'int8Compute (i16, 8-bit rows)', int8: { activationBits: 8 } },
+  ];
+  if (variant === 'relaxed') setups.push({ label: 'int8Compute (u7)', int8: { layout: 'u7' } });
+
+  let reference: Float32Array | undefined;
+  for (const s of setups) {
+    const runtime = await createKernelRuntime({ threads, variant });
+    try {
+      const interp = Interpreter.load(join(values.models, 'diffusion.tflite'), wasmInterpreterOptions(runtime, { int8Compute: s.int8 ?? false }));
+      const unet = interp.getSignatureRunner('diffusion');
+      const batch = unet.inputDetails()[0]!.shape[0]!;
+      unet.resizeInput('args_0', [batch, 4, size, size]);
+      const count = (i: number) => unet.inputDetails()[i]!.shape.reduce((a, b) => a * b, 1);
+      const inputs = {
+        args_0: pseudoRandom(count(0), 1),
+        args_1: pseudoRandom(count(1), 2),
+        args_2: Float32Array.from({ length: count(2) }, (_, i) => Math.cos((i % 320) * 0.37)),
+      };
+      if (!reference) console.log(`UNet evaluation, batch ${batch} at a ${size}x${size} latent, ${variant} kernels, ${threads} threads`);
+      unet.invoke(inputs); // prepares and packs
+      const profiler = new Profiler();
+      const cpu = process.cpuUsage();
+      const t = performance.now();
+      const out = unet.invoke(inputs, { timer: profiler.timer() }).output_0!.data as Float32Array;
+      const wallMs = performance.now() - t;
+      const used = process.cpuUsage(cpu);
+      const total = [...profiler.byType.values()].reduce((sum, x) => sum + x.ms, 0);
+      const fc = profiler.byType.get('FULLY_CONNECTED')?.ms ?? 0;
+      const conv = profiler.byType.get('CONV_2D')?.ms ?? 0;
+      reference ??= out.slice();
+      console.log(
+        `  ${s.label.padEnd(34)} ${(wallMs / 1000).toFixed(2)} s wall, ${((used.user + used.system) / 1e6).toFixed(2)} s CPU;`
+        + ` FULLY_CONNECTED ${(fc / 1000).toFixed(2)} s (${((100 * fc) / total).toFixed(1)}%), CONV_2D ${(conv / 1000).toFixed(2)} s (${((100 * conv) / total).toFixed(1)}%);`
+        + ` output vs weight-only ${relL2(out, reference).toExponential(2)}`,
+      );
+      interp.close();
+    } finally {
+      await runtime.close();
+    }
+  }
+}
