@@ -226,6 +226,7 @@ export async function runGenerate(args: GenerateArgs, stderr: NodeJS.WriteStream
   t0 = performance.now();
   const o = result.options;
   const parameters = generationText({ ...o, strength: o.initImage === undefined ? undefined : o.strength });
+  if (args.int8Compute) parameters.int8_compute = 'true'; // the image differs slightly without it
   const image = args.format === 'png' ? encodePng(result.image, parameters) : encodeJpeg(result.image, args.quality);
   if (args.saveLatents !== undefined) {
     const npy = encodeNpy({ dtype: 'float32', shape: result.latentShape, data: result.latents });
