@@ -40,11 +40,12 @@ export function wasmFullyConnectedInt8(runtime: KernelRuntime, options: Int8Gemm
       if (node.kernelState) return; // constant weights: packed once, kept across resizes
       const w = input(node, 1);
       const [units, depth] = w.shape as [number, number];
-      const weights = gemmWeights(w.constant!, units)!;
-      if (weights.dtype !== 'int8') {
-        float.prepare?.(node, ctx);
+      if (w.constant!.storageType !== 'INT8') {
+        float.prepare?.(node, ctx); // checked without reading the values (a streamed constant is read per access)
         return;
       }
+      // INT8 storage that supports() accepted: symmetric per channel or per tensor.
+      const weights = gemmWeights(w.constant!, units) as { data: Int8Array; scales: Float32Array };
       const bias = node.inputs[2]?.constant?.float32();
       const layout = options.layout ?? 'i16';
       // More activation bits than a deep layer can sum without overflow: as many as it can.
