@@ -65,6 +65,7 @@ export class StableDiffusion {
     const tokenizer = ClipTokenizer.load(options.tokenizer);
     const kernels = options.kernels ?? 'wasm';
     if (kernels !== 'wasm' && kernels !== 'reference') throw new UsageError(`kernels must be 'wasm' or 'reference', got ${JSON.stringify(kernels)}`);
+    if (options.int8Compute && kernels !== 'wasm') throw new UsageError("int8Compute runs on the wasm kernels, not kernels: 'reference'");
     const components = await loadTfliteComponents(options.models, threads, kernels, { int8Compute: options.int8Compute });
     try {
       return new StableDiffusion(components, tokenizer, () => components.close());

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGenerateArgs } from '../../src/cli/generate-command.js';
 import { createKernelRuntime, type KernelRuntime } from '../../src/kernels/wasm/runtime.js';
+import { StableDiffusion } from '../../src/pipeline/stable-diffusion.js';
 import { buildComponent, checkComponents } from '../../src/models/convert.js';
 import { Interpreter } from '../../src/tflite/interpreter/interpreter.js';
 import { wasmInterpreterOptions, type WasmKernelOptions } from '../../src/tflite/ops/wasm/index.js';
@@ -58,6 +59,10 @@ describe('int8Compute on the tiny-a UNet', () => {
     const err = relL2Error(runUnet(runtimes[1]!, { int8Compute: { activationBits: 8 } }), weightOnly);
     expect(err).toBeGreaterThan(5e-3);
     expect(err).toBeLessThan(4e-2);
+  });
+
+  it('StableDiffusion refuses int8Compute with the reference kernels', async () => {
+    await expect(StableDiffusion.load({ models: 'no-models', tokenizer: 'test/fixtures/clip-tokenizer', kernels: 'reference', int8Compute: true })).rejects.toThrow(/int8Compute runs on the wasm kernels/);
   });
 
   it('npm run generate takes --int8-compute', () => {
