@@ -31,6 +31,7 @@ export function printVersus(peaks: RuntimePeak[], cases: CaseResult[], threads: 
   for (const t of threads) header.push(`x LiteRT ${t}T`);
   header.push('2T/1T ours', '2T/1T LiteRT', 'work MB');
   const rows: string[][] = [];
+  const failures = new Set<string>();
   for (const c of cases) {
     const variants = [...new Set(c.results.filter((r) => r.engine === 'ours').map((r) => r.variant!))];
     const lite = (t: number) => c.results.find((r) => r.engine === 'litert' && r.threads === t);
@@ -43,7 +44,8 @@ export function printVersus(peaks: RuntimePeak[], cases: CaseResult[], threads: 
       }
       for (const t of threads) {
         const l = lite(t);
-        row.push(!l ? '—' : l.failure ? l.failure.summary : ms(l.ms));
+        if (l?.failure) failures.add(`${c.label}, LiteRT.js ${t} thread(s): ${l.failure.summary}`);
+        row.push(!l ? '—' : l.failure ? 'fails*' : ms(l.ms));
       }
       for (const t of threads) {
         const byInvoke = speedRatio(ours(t)?.ms, lite(t)?.ms);
@@ -59,6 +61,7 @@ export function printVersus(peaks: RuntimePeak[], cases: CaseResult[], threads: 
   }
   console.log('\nOur interpreter (single-op .tflite, invoke(), WebAssembly kernels) against LiteRT.js on the same file:');
   for (const l of table(header, rows, 2)) console.log(l);
+  for (const f of failures) console.log(`* ${f}`);
   console.log('invoke ms: SignatureRunner.invoke() (copies the input in and the output out to a new array); graph ms: the steps alone.');
   console.log('GF/s|GB/s and %pk: of the graph time; %pk of the SIMD peak (GFLOP/s rows) or copy bandwidth (GB/s rows), same variant and threads.');
   console.log('x LiteRT: speed of ours over LiteRT.js run() at that thread count, by invoke | by graph time (LiteRT.js ms / our ms; >1 is faster).');
@@ -73,19 +76,19 @@ export function printVersus(peaks: RuntimePeak[], cases: CaseResult[], threads: 
         c.label,
         r.engine === 'ours' ? `ours ${r.variant}` : 'LiteRT.js',
         String(r.threads),
-        r.failure ? r.failure.summary : ms(r.ms),
+        r.failure ? 'fails' : ms(r.ms),
         ms(r.graphMs),
         rate(r),
         fixed(r.perCpuSecond, 1),
         r.shareOfPeakPerCpu === null ? '—' : (100 * r.shareOfPeakPerCpu).toFixed(0),
         r.rmePercent === null ? (r.runs ? `${r.runs.length} runs` : '—') : `±${r.rmePercent.toFixed(1)}%`,
-        r.steps ? r.steps.join(' ') : '—',
+        r.failure ? r.failure.summary : r.steps ? r.steps.join(' ') : '—',
       ]);
     }
   }
   console.log('\nEvery measurement (median ms; per cpu-s: GFLOP or GB per CPU-second of the engine\'s process, all threads;');
   console.log('%pk/cpu-s: that over the peak\'s GFLOP per CPU-second, a share of peak the machine\'s other load does not move):');
-  for (const l of table(['op / shape', 'engine', 'thr', 'ms', 'graph ms', 'GF/s|GB/s', 'per cpu-s', '%pk/cpu-s', 'spread', 'steps run'], detail, 3)) {
+  for (const l of table(['op / shape', 'engine', 'thr', 'ms', 'graph ms', 'GF/s|GB/s', 'per cpu-s', '%pk/cpu-s', 'spread', 'steps run (or failure)'], detail, 3)) {
     console.log(l);
   }
 }
