@@ -8,6 +8,7 @@ export type { StageTimings } from './pipeline/generation.js';
 export { loadTfliteComponents, type KernelChoice, type LoadedTfliteComponents } from './pipeline/tflite-components.js';
 export type { Decoder, Denoiser, ImageEncoder, LatentSize, LatentSizeRule, PipelineComponents, TextEncoder } from './pipeline/components.js';
 export { generationText, type GenerationParameters } from './pipeline/generation-parameters.js';
+export { bundledTokenizerDir } from './pipeline/tokenizer/bundled-vocabulary.js';
 export { ClipTokenizer, CONTEXT_LENGTH, TOKENIZER_MODES, truncationWarning, type EncodedPrompt, type TokenizerMode } from './pipeline/tokenizer/clip-tokenizer.js';
 export { createSampler, isSamplerName, SAMPLER_NAMES, type NoiseSource, type Sampler, type SamplerName } from './pipeline/samplers/index.js';
 export { NumpyLegacyRandom, randomSeed } from './pipeline/rng/index.js';

@@ -41,7 +41,7 @@ const STEPS = 20;
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CLI = (name: string) => resolve(here, '../../src/cli', `${name}.js`);
-const TOKENIZER = resolve(here, '../../../test/fixtures/clip-tokenizer');
+const TOKENIZER = resolve(here, '../../../assets/clip-tokenizer');
 
 function progress(text: string): void {
   process.stderr.write(`[e2e] ${text}\n`);

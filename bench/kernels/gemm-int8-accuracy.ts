@@ -124,7 +124,7 @@ async function imageAccuracy(threads: number): Promise<void> {
     }
     checkpoint.close();
     const generate = async (precision: Precision, int8Compute: boolean | Int8GemmOptions) => {
-      const sd = await StableDiffusion.load({ models: join(work, precision), tokenizer: 'test/fixtures/clip-tokenizer', threads, int8Compute });
+      const sd = await StableDiffusion.load({ models: join(work, precision), threads, int8Compute });
       try {
         const r = sd.generate({ prompt: 'a red cube on a table', negativePrompt: 'blurry', seed: 42, sampler: 'k_euler', steps: 8, width: 64, height: 64 });
         return { latents: r.latents, image: r.image.data };

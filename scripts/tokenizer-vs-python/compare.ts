@@ -16,7 +16,7 @@ interface Case {
 const path = process.argv[2];
 if (!path) throw new Error('usage: compare.ts REFERENCE.json');
 const { cases } = JSON.parse(readFileSync(path, 'utf8')) as { cases: Case[] };
-const tokenizer = ClipTokenizer.load('test/fixtures/clip-tokenizer');
+const tokenizer = ClipTokenizer.load('assets/clip-tokenizer');
 
 const same = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((x, i) => x === b[i]);
 const count = { hfSame: 0, seedSame: 0, mojibake: 0, newerUnicode: 0, unexplained: 0 };

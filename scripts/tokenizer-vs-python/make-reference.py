@@ -22,7 +22,7 @@ import unicodedata
 
 import ftfy
 
-VOCAB_DIR = os.path.join("test", "fixtures", "clip-tokenizer")
+VOCAB_DIR = os.path.join("assets", "clip-tokenizer")
 
 # Pieces that exercise each clean-up step and each pre-tokenizer rule.
 PIECES = [

@@ -4,9 +4,8 @@
  * down), converted to the four .tflite files by our converter, then one
  * image generated from them. demo.ts is the entry point.
  */
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import { openCheckpoint } from '../models/checkpoint/checkpoint.js';
@@ -30,8 +29,8 @@ README).
   --steps N        default 20
   --size N         image width and height in pixels, a multiple of 64 (default 128)
   --seed N         default 42
-  --tokenizer DIR  vocab.json + merges.txt (default: the copy of the real CLIP
-                   vocabulary in this package, test/fixtures/clip-tokenizer)`;
+  --tokenizer DIR  vocab.json + merges.txt (default: the real CLIP vocabulary
+                   bundled with sd-tflite, assets/clip-tokenizer)`;
 
 /**
  * SD v1.5's architecture at a tiny width (the tiny-a test model's config):
@@ -50,19 +49,8 @@ export interface DemoArgs {
   steps: number;
   size: number;
   seed: number;
-  tokenizer: string;
-}
-
-/** The folder holding this package's package.json (src/cli or dist/src/cli is below it). */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'sd-tflite') return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new UsageError('cannot find the sd-tflite package folder for the tokenizer vocabulary; pass --tokenizer DIR');
-    dir = up;
-  }
+  /** Tokenizer folder; undefined: the bundled CLIP vocabulary. */
+  tokenizer: string | undefined;
 }
 
 export function parseDemoArgs(argv: string[]): DemoArgs | undefined {
@@ -99,7 +87,7 @@ export function parseDemoArgs(argv: string[]): DemoArgs | undefined {
     steps: int('steps', values.steps, 20),
     size,
     seed: int('seed', values.seed, 42),
-    tokenizer: values.tokenizer ?? join(packageRoot(), 'test', 'fixtures', 'clip-tokenizer'),
+    tokenizer: values.tokenizer,
   };
 }
 
@@ -110,9 +98,10 @@ export async function runDemo(args: DemoArgs, stderr: NodeJS.WriteStream = proce
   const image = join(out, 'demo.png');
   // Check the generation options before the (short) setup work.
   const generateArgv = [
-    '--models', join(out, 'models'), '--tokenizer', args.tokenizer, '--prompt', args.prompt,
+    '--models', join(out, 'models'), '--prompt', args.prompt,
     '--steps', String(args.steps), '--seed', String(args.seed), '--width', String(args.size), '--height', String(args.size),
     '--output', image,
+    ...(args.tokenizer === undefined ? [] : ['--tokenizer', args.tokenizer]),
   ];
   const generate = parseGenerateArgs(generateArgv)!;
 

@@ -19,14 +19,15 @@ import { StableDiffusion, type GenerateResult } from '../pipeline/stable-diffusi
 import { type TokenizerMode } from '../pipeline/tokenizer/clip-tokenizer.js';
 import { formatDuration, ProgressBar } from './progress.js';
 
-export const GENERATE_USAGE = `usage: npm run generate -- --models DIR --tokenizer DIR --prompt TEXT --output out.png|out.jpg [options]
+export const GENERATE_USAGE = `usage: npm run generate -- --models DIR --prompt TEXT --output out.png|out.jpg [options]
 
 Text-to-image (or image-to-image with --init-image) with the .tflite files
 that npm run convert writes. The same options and --seed give the same image.
 
   --models DIR            folder with clip.tflite, diffusion.tflite, decoder.tflite
                           (and encoder.tflite for --init-image)
-  --tokenizer DIR         folder with vocab.json and merges.txt
+  --tokenizer DIR         folder with vocab.json and merges.txt (default: the CLIP
+                          vocabulary bundled with sd-tflite, the same as SD v1.5's)
   --prompt TEXT           what to draw
   --negative-prompt TEXT  what to steer away from (default: empty)
   --steps N               denoising steps (default ${DEFAULTS.steps})
@@ -50,7 +51,8 @@ that npm run convert writes. The same options and --seed give the same image.
 
 export interface GenerateArgs {
   models: string;
-  tokenizer: string;
+  /** Tokenizer folder; undefined: the bundled CLIP vocabulary. */
+  tokenizer: string | undefined;
   threads: number;
   /** Run int8 FULLY_CONNECTED weights as hybrid int8 kernels. */
   int8Compute: boolean;
@@ -118,7 +120,6 @@ export function parseGenerateArgs(argv: string[]): GenerateArgs | undefined {
   }
   if (values.help) return undefined;
   const models = required('models', values.models);
-  const tokenizer = required('tokenizer', values.tokenizer);
   const prompt = values.prompt;
   if (prompt === undefined) throw new UsageError(`--prompt is required\n${GENERATE_USAGE}`);
   const output = required('output', values.output);
@@ -164,7 +165,7 @@ export function parseGenerateArgs(argv: string[]): GenerateArgs | undefined {
   resolveOptions(options); // every option checked before anything is loaded
   return {
     models,
-    tokenizer,
+    tokenizer: values.tokenizer,
     threads,
     int8Compute: values['int8-compute'] ?? false,
     output,

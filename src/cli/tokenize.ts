@@ -7,15 +7,17 @@ import {
   truncationWarning,
   type TokenizerMode,
 } from '../pipeline/tokenizer/clip-tokenizer.js';
+import { bundledTokenizerDir } from '../pipeline/tokenizer/bundled-vocabulary.js';
 import { runCli } from './run-cli.js';
 
-const USAGE = `usage: npm run tokenize -- --tokenizer DIR --prompt TEXT [--tokenizer-mode hf|seed]
+const USAGE = `usage: npm run tokenize -- --prompt TEXT [--tokenizer DIR] [--tokenizer-mode hf|seed]
 
 Prints the ${CONTEXT_LENGTH} token ids the text encoder reads, as a JSON array on one
 line, then the number of text tokens among them.
 
   --tokenizer DIR       folder with vocab.json and merges.txt (or an SD repository
-                        folder holding tokenizer/)
+                        folder holding tokenizer/); default: the CLIP vocabulary
+                        bundled with sd-tflite, the same as SD v1.5's
   --prompt TEXT         the prompt
   --tokenizer-mode M    hf (default): as SD v1.5 was trained (CLIP's text clean-up,
                         start + up to 75 tokens + end); seed: the reference
@@ -50,11 +52,10 @@ function main(argv: string[]): void {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  if (values.tokenizer === undefined) throw new UsageError(`--tokenizer DIR is required\n${USAGE}`);
   if (values.prompt === undefined) throw new UsageError(`--prompt TEXT is required\n${USAGE}`);
   const mode = parseMode(values['tokenizer-mode']);
 
-  const encoded = ClipTokenizer.load(values.tokenizer).encode(values.prompt, mode);
+  const encoded = ClipTokenizer.load(values.tokenizer ?? bundledTokenizerDir()).encode(values.prompt, mode);
   const warning = truncationWarning(encoded);
   if (warning) process.stderr.write(`warning: ${warning}\n`);
   process.stdout.write(`${JSON.stringify(Array.from(encoded.ids))}\ntext tokens: ${encoded.textTokens}\n`);

@@ -1,7 +1,7 @@
 /**
  * The library API:
  *
- *   const sd = await StableDiffusion.load({ models: 'out/sd15', tokenizer: 'sd15/tokenizer' });
+ *   const sd = await StableDiffusion.load({ models: 'out/sd15' }); // tokenizer: the bundled CLIP vocabulary
  *   const { image, seed, timings } = sd.generate({ prompt: 'a red cube', seed: 42 });
  *   writeFileSync('out.png', encodePng(image, generationText(...)));
  *   await sd.close();
@@ -18,13 +18,18 @@ import { runPipeline, type PipelineOutput, type PromptTokenizer } from './genera
 import { NumpyLegacyRandom, randomSeed } from './rng/index.js';
 import type { Int8GemmOptions } from '../kernels/wasm/gemm-int8-pack.js';
 import { loadTfliteComponents, type KernelChoice } from './tflite-components.js';
+import { bundledTokenizerDir } from './tokenizer/bundled-vocabulary.js';
 import { ClipTokenizer } from './tokenizer/clip-tokenizer.js';
 
 export interface LoadOptions {
   /** Folder with clip.tflite, diffusion.tflite, decoder.tflite and (for img2img) encoder.tflite. */
   models: string;
-  /** Folder with vocab.json and merges.txt (or an SD repository folder holding tokenizer/). */
-  tokenizer: string;
+  /**
+   * Folder with vocab.json and merges.txt (or an SD repository folder holding
+   * tokenizer/); default: the CLIP vocabulary bundled with the package (the
+   * same files as SD v1.5's tokenizer/ folder).
+   */
+  tokenizer?: string;
   /** Threads for the kernels; default 1. The result does not depend on it. */
   threads?: number;
   /** 'wasm' (default): WebAssembly SIMD kernels; 'reference': plain TypeScript kernels (slow). */
@@ -62,7 +67,7 @@ export class StableDiffusion {
   static async load(options: LoadOptions): Promise<StableDiffusion> {
     const threads = options.threads ?? 1;
     if (!Number.isInteger(threads) || threads < 1) throw new UsageError(`threads must be a whole number >= 1, got ${threads}`);
-    const tokenizer = ClipTokenizer.load(options.tokenizer);
+    const tokenizer = ClipTokenizer.load(options.tokenizer ?? bundledTokenizerDir());
     const kernels = options.kernels ?? 'wasm';
     if (kernels !== 'wasm' && kernels !== 'reference') throw new UsageError(`kernels must be 'wasm' or 'reference', got ${JSON.stringify(kernels)}`);
     if (options.int8Compute && kernels !== 'wasm') throw new UsageError("int8Compute runs on the wasm kernels, not kernels: 'reference'");

@@ -13,7 +13,7 @@ import { StableDiffusion } from '../../src/pipeline/stable-diffusion.js';
 import { writeToyModels } from './pipeline-toy-models.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const TOKENIZER = join(ROOT, 'test', 'fixtures', 'clip-tokenizer');
+const TOKENIZER = join(ROOT, 'assets', 'clip-tokenizer');
 let work: string;
 let models: string;
 
@@ -78,7 +78,8 @@ describe.concurrent('npm run generate (as a process)', () => {
     const common = ['--prompt', 'a red cube', '--negative-prompt', 'blurry', '--seed', '42', '--sampler', 'k_euler_ancestral'];
     const [a, b, c] = await Promise.all([
       cli(...args(...common, '--output', out('p1.png'), '--threads', '1', '--save-latents', out('p1.npy'))),
-      cli(...args(...common, '--output', out('p2.png'), '--threads', '1')),
+      // No --tokenizer: the bundled vocabulary (the same files) is the default.
+      cli(...args(...common, '--output', out('p2.png'), '--threads', '1').filter((x, i, all) => x !== '--tokenizer' && all[i - 1] !== '--tokenizer')),
       cli(...args(...common, '--output', out('p3.png'), '--threads', '2')),
     ]);
     for (const r of [a, b, c]) {

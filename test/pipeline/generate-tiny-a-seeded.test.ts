@@ -27,6 +27,7 @@ import { ClipTokenizer } from '../../src/pipeline/tokenizer/clip-tokenizer.js';
 const ROOT = join(import.meta.dirname, '..', '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures');
 const SEEDED = join(FIXTURES, 'tiny-a-seeded');
+const VOCAB = join(ROOT, 'assets', 'clip-tokenizer');
 const manifest = JSON.parse(readFileSync(join(SEEDED, 'manifest.json'), 'utf8')) as {
   cases: { id: string; sampler: string; seed: number; prompt: string; negative_prompt: string; steps: number; cfg_scale: number; width: number; height: number; files: { png: string; final_latents: string } }[];
 };
@@ -64,7 +65,7 @@ async function generate(c: Case, name: string, threads: number): Promise<{ png: 
   const output = join(work, `${name}.png`);
   const latents = join(work, `${name}.npy`);
   const args = parseGenerateArgs([
-    '--models', models, '--tokenizer', join(FIXTURES, 'clip-tokenizer'), '--tokenizer-mode', 'seed',
+    '--models', models, '--tokenizer', VOCAB, '--tokenizer-mode', 'seed',
     '--prompt', c.prompt, '--negative-prompt', c.negative_prompt, '--sampler', c.sampler, '--seed', String(c.seed),
     '--steps', String(c.steps), '--cfg', String(c.cfg_scale), '--width', String(c.width), '--height', String(c.height),
     '--threads', String(threads), '--output', output, '--save-latents', latents,
@@ -135,7 +136,7 @@ describe.sequential('generate on converted tiny-a vs the reference pipeline (tin
         run: (img, noise, size) => (encoded.push(encoder.run(img, noise, size)), encoded.at(-1)!),
       },
     };
-    const sd = new StableDiffusion(components, ClipTokenizer.load(join(FIXTURES, 'clip-tokenizer')), () => loaded.close());
+    const sd = new StableDiffusion(components, ClipTokenizer.load(VOCAB), () => loaded.close());
     const init = decodeImage(readFileSync(join(SEEDED, 'k_euler_s42_p0.png')), 'init');
     const r = sd.generate({ prompt: 'a cat', seed: 3, steps: 4, strength: 0.5, width: 128, height: 64, initImage: init, tokenizerMode: 'seed' });
     await sd.close();
@@ -153,7 +154,7 @@ describe.sequential('generate on converted tiny-a vs the reference pipeline (tin
   });
 
   it('a size the dynamic UNet cannot take is refused before any work', async () => {
-    const sd = await StableDiffusion.load({ models, tokenizer: join(FIXTURES, 'clip-tokenizer') });
+    const sd = await StableDiffusion.load({ models }); // the bundled vocabulary
     expect(() => sd.generate({ prompt: 'x', width: 96, height: 64, steps: 1 })).toThrow(/diffusion.tflite takes widths and heights that are multiples of 64 pixels; got 96x64/);
     await sd.close();
     // Past the size rule, the graph's own shape inference is the last check, also a UsageError.

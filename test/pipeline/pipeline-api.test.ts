@@ -9,7 +9,7 @@ import { createSampler } from '../../src/pipeline/samplers/index.js';
 import { StableDiffusion } from '../../src/pipeline/stable-diffusion.js';
 import { ClipTokenizer } from '../../src/pipeline/tokenizer/clip-tokenizer.js';
 
-const tokenizer = ClipTokenizer.load(new URL('../fixtures/clip-tokenizer/', import.meta.url).pathname);
+const tokenizer = ClipTokenizer.load(new URL('../../assets/clip-tokenizer/', import.meta.url).pathname);
 const HIDDEN = 8;
 
 /** Components that record what they are given; the UNet predicts zero noise. */
@@ -188,7 +188,7 @@ describe('argument checks', () => {
   });
 
   it('load: a missing models folder or file is a usage error', async () => {
-    const tok = new URL('../fixtures/clip-tokenizer/', import.meta.url).pathname;
+    const tok = new URL('../../assets/clip-tokenizer/', import.meta.url).pathname;
     await expect(StableDiffusion.load({ models: '/nonexistent-models', tokenizer: tok })).rejects.toThrow(/models folder \/nonexistent-models does not exist/);
     await expect(StableDiffusion.load({ models: new URL('../fixtures/tiny-a/', import.meta.url).pathname, tokenizer: tok })).rejects.toThrow(
       /has no clip.tflite \(expected clip.tflite, diffusion.tflite, decoder.tflite, encoder.tflite; make them with npm run convert\)/,

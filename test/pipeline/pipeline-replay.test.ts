@@ -15,7 +15,7 @@ import { ClipTokenizer } from '../../src/pipeline/tokenizer/clip-tokenizer.js';
  * bit and turn the recorded decoder output into the recorded 8-bit image.
  */
 const dir = new URL('../fixtures/tiny-a/', import.meta.url);
-const tokenizerDir = new URL('../fixtures/clip-tokenizer/', import.meta.url).pathname;
+const tokenizerDir = new URL('../../assets/clip-tokenizer/', import.meta.url).pathname;
 const manifest = JSON.parse(readFileSync(new URL('manifest.json', dir), 'utf8')) as {
   cases: { pipeline: Record<string, { prompt: string; uncond_prompt: string; cfg_scale: number; n_steps: number; height: number; width: number }> };
 };

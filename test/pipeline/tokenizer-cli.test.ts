@@ -6,6 +6,7 @@ import { describe, expect, test } from 'vitest';
 // Runs the real CLI (TypeScript through vite-node, no build step needed).
 const ROOT = join(import.meta.dirname, '..', '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'clip-tokenizer');
+const VOCAB = join(ROOT, 'assets', 'clip-tokenizer');
 const cases: { name: string; text: string; seed_ids77: number[]; openai_sd_ids77: number[]; seed_bpe: number[]; openai_bpe: number[] }[] =
   JSON.parse(readFileSync(join(FIXTURES, 'cases.json'), 'utf8')).cases;
 
@@ -25,7 +26,7 @@ function tokenize(...args: string[]): Promise<{ status: number | null; stdout: s
 describe.concurrent('npm run tokenize', () => {
   test('prints the 77 ids as JSON on one line, then the text token count (hf by default)', async () => {
     const c = cases.find((x) => x.name === 'html_entities')!;
-    const r = await tokenize('--tokenizer', FIXTURES, '--prompt', c.text);
+    const r = await tokenize('--tokenizer', VOCAB, '--prompt', c.text);
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('');
     const lines = r.stdout.split('\n');
@@ -33,9 +34,16 @@ describe.concurrent('npm run tokenize', () => {
     expect(lines.slice(1)).toEqual([`text tokens: ${c.openai_bpe.length}`, '']);
   });
 
+  test('without --tokenizer: the bundled CLIP vocabulary', async () => {
+    const c = cases.find((x) => x.name === 'html_entities')!;
+    const r = await tokenize('--prompt', c.text);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.split('\n')[0]!)).toEqual(c.openai_sd_ids77);
+  });
+
   test('--tokenizer-mode seed, truncated: warns how many tokens were dropped', async () => {
     const c = cases.find((x) => x.name === 'long_prompt')!;
-    const r = await tokenize('--tokenizer', FIXTURES, '--prompt', c.text, '--tokenizer-mode', 'seed');
+    const r = await tokenize('--tokenizer', VOCAB, '--prompt', c.text, '--tokenizer-mode', 'seed');
     expect(r.status).toBe(0);
     const lines = r.stdout.split('\n');
     expect(JSON.parse(lines[0]!)).toEqual(c.seed_ids77);
@@ -47,18 +55,17 @@ describe.concurrent('npm run tokenize', () => {
 
   test('hf mode, truncated', async () => {
     const c = cases.find((x) => x.name === 'n76_tokens')!;
-    const r = await tokenize('--tokenizer', FIXTURES, '--prompt', c.text, '--tokenizer-mode', 'hf');
+    const r = await tokenize('--tokenizer', VOCAB, '--prompt', c.text, '--tokenizer-mode', 'hf');
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout.split('\n')[0]!)).toEqual(c.openai_sd_ids77);
     expect(r.stderr).toBe('warning: the prompt is 76 tokens; the text encoder reads 75, so the last token was dropped\n');
   });
 
   test.each([
-    [['--prompt', 'x'], 2, /--tokenizer DIR is required/],
-    [['--tokenizer', FIXTURES], 2, /--prompt TEXT is required/],
-    [['--tokenizer', FIXTURES, '--prompt', 'x', '--tokenizer-mode', 'clip'], 2, /--tokenizer-mode must be one of hf, seed, got "clip"/],
-    [['--tokenizer', FIXTURES, '--prompt', 'x', '--steps', '3'], 2, /Unknown option '--steps'/],
-    [['--tokenizer', join(FIXTURES, 'nowhere'), '--prompt', 'x'], 1, /nowhere[/\\]vocab\.json: cannot read the tokenizer's vocabulary: file not found/],
+    [['--tokenizer', VOCAB], 2, /--prompt TEXT is required/],
+    [['--tokenizer', VOCAB, '--prompt', 'x', '--tokenizer-mode', 'clip'], 2, /--tokenizer-mode must be one of hf, seed, got "clip"/],
+    [['--tokenizer', VOCAB, '--prompt', 'x', '--steps', '3'], 2, /Unknown option '--steps'/],
+    [['--tokenizer', join(VOCAB, 'nowhere'), '--prompt', 'x'], 1, /nowhere[/\\]vocab\.json: cannot read the tokenizer's vocabulary: file not found/],
   ])('bad arguments %j exit %i with a clear message', async (args, status, message) => {
     const r = await tokenize(...args);
     expect(r.status).toBe(status);

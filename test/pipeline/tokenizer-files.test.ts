@@ -5,9 +5,9 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { FormatError } from '../../src/errors.js';
 import { ClipTokenizer } from '../../src/pipeline/tokenizer/clip-tokenizer.js';
 
-const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'clip-tokenizer');
-const vocabText = readFileSync(join(FIXTURES, 'vocab.json'), 'utf8');
-const mergesText = readFileSync(join(FIXTURES, 'merges.txt'), 'utf8');
+const VOCAB = join(import.meta.dirname, '..', '..', 'assets', 'clip-tokenizer');
+const vocabText = readFileSync(join(VOCAB, 'vocab.json'), 'utf8');
+const mergesText = readFileSync(join(VOCAB, 'merges.txt'), 'utf8');
 const root = mkdtempSync(join(tmpdir(), 'sd-tokenizer-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -59,13 +59,13 @@ describe('malformed tokenizer files give a FormatError naming the file', () => {
 
 describe('accepted layouts', () => {
   const prompt = 'a photograph of an astronaut riding a horse';
-  const expected = Array.from(ClipTokenizer.load(FIXTURES).encode(prompt).ids);
+  const expected = Array.from(ClipTokenizer.load(VOCAB).encode(prompt).ids);
 
   test('an SD repository folder with tokenizer/ inside', () => {
     const dir = join(root, 'sd-repo');
     mkdirSync(join(dir, 'tokenizer'), { recursive: true });
-    copyFileSync(join(FIXTURES, 'vocab.json'), join(dir, 'tokenizer', 'vocab.json'));
-    copyFileSync(join(FIXTURES, 'merges.txt'), join(dir, 'tokenizer', 'merges.txt'));
+    copyFileSync(join(VOCAB, 'vocab.json'), join(dir, 'tokenizer', 'vocab.json'));
+    copyFileSync(join(VOCAB, 'merges.txt'), join(dir, 'tokenizer', 'merges.txt'));
     expect(Array.from(ClipTokenizer.load(dir).encode(prompt).ids)).toEqual(expected);
   });
 
@@ -80,7 +80,7 @@ describe('accepted layouts', () => {
     const word = 'z\u00fcrich';
     const vocab = JSON.parse(vocabText) as Record<string, number>;
     const symbolOf = new Map(Object.entries(vocab).map(([symbol, id]) => [id, symbol]));
-    const plain = ClipTokenizer.load(FIXTURES).textIds(word);
+    const plain = ClipTokenizer.load(VOCAB).textIds(word);
     const [first, second] = plain.map((id) => symbolOf.get(id)!);
     const withExtra = (ending: string) =>
       ClipTokenizer.load(folder(JSON.stringify({ ...vocab, [first! + second!]: 49408 }), `${mergesText}${first} ${second}${ending}`));

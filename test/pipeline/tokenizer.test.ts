@@ -5,6 +5,7 @@ import { ClipTokenizer, CONTEXT_LENGTH, truncationWarning } from '../../src/pipe
 
 // cases.json: prompts with the ids of two reference tokenizers (see its README).
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'clip-tokenizer');
+const VOCAB = join(import.meta.dirname, '..', '..', 'assets', 'clip-tokenizer');
 
 interface Case {
   name: string;
@@ -16,7 +17,7 @@ interface Case {
 }
 
 const cases: Case[] = JSON.parse(readFileSync(join(FIXTURES, 'cases.json'), 'utf8')).cases;
-const tokenizer = ClipTokenizer.load(FIXTURES);
+const tokenizer = ClipTokenizer.load(VOCAB);
 
 // ftfy's mojibake repair ("cafÃ©" -> "café") is deliberately not implemented.
 const NOT_MATCHED_IN_HF_MODE = new Set(['mojibake']);
