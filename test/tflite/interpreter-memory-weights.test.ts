@@ -113,6 +113,11 @@ describe('streamed weights', () => {
     const want = random(520 * 520, 10, -0.1, 0.1);
     expect(a.length).toBe(want.length);
     expect(a.every((v, i) => v === want[i] && v === b[i])).toBe(true); // (toEqual on 270k values is slow)
+    // Re-reads for packing go into one reused buffer (no garbage per run).
+    const [s1, s2] = [w.source!() as Float32Array, w.source!() as Float32Array];
+    expect(s1.buffer === s2.buffer).toBe(true);
+    expect(s1.every((v, i) => v === want[i])).toBe(true);
+    loaded.close();
     const bias = loaded.constant(0, index('b0'))!;
     expect(bias.source).toBeUndefined();
     expect(bias.raw === bias.raw).toBe(true);

@@ -31,6 +31,11 @@ export class ConstantValue {
     /** Type the graph sees: FLOAT32 for a folded DEQUANTIZE, else storageType. */
     readonly logicalType: TensorTypeName = storageType,
     readonly quantization?: Quantization,
+    /**
+     * Streamed only: reads the values into a buffer that the next such read
+     * of the same model reuses (no garbage per use); `source` returns it.
+     */
+    private readonly transient?: () => TypedArray,
   ) {}
 
   /** The stored values (a fresh read from the file for a streamed constant: keep it only as long as needed). */
@@ -38,14 +43,19 @@ export class ConstantValue {
     return typeof this.storage === 'function' ? this.storage() : this.storage;
   }
 
-  /** Reads the stored values afresh, when the constant is streamed from its file. */
+  /**
+   * When the constant is streamed from its file: a function reading the
+   * values again. What it returns may be a shared buffer that the model's
+   * next streamed read overwrites: use it at once (e.g. to pack weights).
+   */
   get source(): (() => TypedArray) | undefined {
-    return typeof this.storage === 'function' ? this.storage : undefined;
+    if (typeof this.storage !== 'function') return undefined;
+    return this.transient ?? this.storage;
   }
 
   /** The same storage seen as `logicalType` (a folded DEQUANTIZE); a streamed constant stays streamed. */
   withLogicalType(logicalType: TensorTypeName): ConstantValue {
-    return new ConstantValue(this.storageType, this.storage, this.shape, logicalType, this.quantization);
+    return new ConstantValue(this.storageType, this.storage, this.shape, logicalType, this.quantization, this.transient);
   }
 
   /** The values the graph sees: float32 for a logical FLOAT32 constant, else the raw integers. */
