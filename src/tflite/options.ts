@@ -41,6 +41,8 @@ export interface StridedSliceOptions {
   beginMask: number; endMask: number; ellipsisMask: number; newAxisMask: number; shrinkAxisMask: number; offset: boolean;
 }
 export interface CastOptions { inDataType: TensorTypeName; outDataType: TensorTypeName }
+/** outType: INT32 or INT64 (TFLite's SHAPE kernel fails when the table is absent). */
+export interface ShapeOptions { outType: TensorTypeName }
 export interface BatchMatMulOptions { adjX: boolean; adjY: boolean; asymmetricQuantizeInputs: boolean }
 export interface GeluOptions { approximate: boolean }
 export interface StableHLOCompositeOptions {
@@ -78,6 +80,7 @@ export interface OpOptionsMap {
   STRIDED_SLICE: StridedSliceOptions;
   SPLIT: SplitOptions;
   CAST: CastOptions;
+  SHAPE: ShapeOptions;
   DEQUANTIZE: EmptyOptions;
   BATCH_MATMUL: BatchMatMulOptions;
   GELU: GeluOptions;
@@ -159,6 +162,7 @@ export const OPTION_TABLES: Record<OpWithOptions, TableSpec> = {
   ]),
   SPLIT: spec1('SplitOptions', [['numSplits', 'int32', 0]]),
   CAST: spec1('CastOptions', [['inDataType', 'tensorType', 'FLOAT32'], ['outDataType', 'tensorType', 'FLOAT32']]),
+  SHAPE: spec1('ShapeOptions', [['outType', 'tensorType', 'FLOAT32']]),
   DEQUANTIZE: spec1('DequantizeOptions', []),
   BATCH_MATMUL: spec1('BatchMatMulOptions', [['adjX', 'bool', false], ['adjY', 'bool', false], ['asymmetricQuantizeInputs', 'bool', false]]),
   GELU: spec1('GeluOptions', [['approximate', 'bool', false]]),

@@ -8,6 +8,7 @@ import { OPTION_TABLES, type OpWithOptions } from '../../src/tflite/options.js';
 import { TfliteFile } from '../../src/tflite/reader.js';
 import { Conv2DOptions } from '../../src/tflite/schema/tflite/conv2doptions.js';
 import { Model } from '../../src/tflite/schema/tflite/model.js';
+import { ShapeOptions } from '../../src/tflite/schema/tflite/shape-options.js';
 import { StableHLOCompositeOptions } from '../../src/tflite/schema/tflite/stable-hlocomposite-options.js';
 import { TfliteModelBuilder } from '../../src/tflite/writer.js';
 
@@ -161,6 +162,19 @@ describe('writer -> reader round trip', () => {
       expect(read.optionsTable).toBe(OPTION_TABLES[op].table);
       expect(read.options, op).toEqual(given);
     }
+  });
+
+  test('SHAPE writes ShapeOptions.out_type (TFLite needs the table) and reads it back', () => {
+    const m = new TfliteModelBuilder();
+    const x = m.main.addInput('x', 'FLOAT32', [1, -1, 3]);
+    const y = m.main.addTensor('shape', 'INT32', [3]);
+    m.main.addOperator('SHAPE', [x], [y], { outType: 'INT32' });
+    const bytes = m.toBuffer();
+    const read = TfliteFile.fromBytes(bytes).model.subgraphs[0]!.operators[0]!;
+    expect(read).toMatchObject({ opName: 'SHAPE', optionsTable: 'ShapeOptions', options: { outType: 'INT32' } });
+    const op = Model.getRootAsModel(new ByteBuffer(bytes)).subgraphs(0)!.operators(0)!;
+    expect(op.builtinOptionsType()).toBe(55); // BuiltinOptions.ShapeOptions upstream
+    expect((op.builtinOptions(new ShapeOptions()) as ShapeOptions).outType()).toBe(2); // TensorType.INT32
   });
 
   test('writeFile streams producers, leaves no temporary file, and leaves nothing on failure', () => {

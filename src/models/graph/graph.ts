@@ -10,7 +10,6 @@
 import { UsageError } from '../../errors.js';
 import type { SubgraphBuilder, TfliteModelBuilder } from '../../tflite/writer.js';
 import type { TensorTypeName } from '../../tflite/types.js';
-import { addShapeOperator } from './shape-op.js';
 
 export interface Tensor {
   readonly id: number;
@@ -231,7 +230,8 @@ export class Graph {
   /** SHAPE: the run-time shape of `x` as INT32 [rank]. */
   shapeOf(x: Tensor): Tensor {
     const y = this.tensor('shape', [x.shape.length], 'INT32');
-    addShapeOperator(this.model, this.sg, x.id, y.id);
+    // out_type spelled out: TFLite's SHAPE kernel fails without the options table.
+    this.sg.addOperator('SHAPE', [x.id], [y.id], { outType: 'INT32' });
     return y;
   }
 
