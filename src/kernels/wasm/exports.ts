@@ -19,6 +19,30 @@ export interface KernelExports {
     m: number, n: number, k: number, clampMin: number, clampMax: number,
     counter: number, thread: number, threads: number,
   ): void;
+  /**
+   * Hybrid int8 GEMM, step 1: quantizes `rows` float rows of x (row stride
+   * ldx floats, k values) into q (row stride kp elements: 1 byte when
+   * `bytes` is 1, the 'u7' layout, else 2) with a per-row f32 scale and i32
+   * zero point at params; symmetric 1 for zero point 0; codes in
+   * [qmin, qmax]. See assembly/gemm-int8.ts and ../gemm-int8.ts.
+   */
+  quantizeRowsInt8(
+    x: number, ldx: number, rows: number, k: number, q: number, kp: number, params: number,
+    bytes: number, symmetric: number, qmin: number, qmax: number,
+    thread: number, threads: number,
+  ): void;
+  /**
+   * Hybrid int8 GEMM, step 2: C[m, n] = clamp(dequantized q · w + bias) over
+   * rows quantized by quantizeRowsInt8 (u7 1 for the 'u7' layout); w holds
+   * the int8 weight panels (kp x 8 bytes each), cols per panel 8 f32 channel
+   * scales, 8 i32 weight sums and 8 f32 biases. Threads share the work
+   * through the i32 at `counter`, which must be 0.
+   */
+  gemmInt8(
+    q: number, kp: number, params: number, w: number, cols: number, c: number, ldc: number,
+    m: number, n: number, u7: number, clampMin: number, clampMax: number,
+    counter: number, thread: number, threads: number,
+  ): void;
   /** Fused attention with online softmax; see assembly/attention.ts and ../attention.ts. */
   attention(
     q: number, k: number, v: number, out: number,
