@@ -1,27 +1,18 @@
 // Kernel variant choice: SD_TFLITE_SIMD overrides what 'auto' resolves to,
 // and a CLI's start-up (setUpCliKernels, in a fresh process) turns relaxed
 // SIMD on unless SD_TFLITE_SIMD=plain, with detection deciding.
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { chooseVariant, detectWasmFeatures, SIMD_ENV } from '../../src/kernels/wasm/loader.js';
-
-const ROOT = join(import.meta.dirname, '..', '..');
+import { runTs } from '../support/run-cli.js';
 
 /** Runs wasm-loader-child.ts with SD_TFLITE_SIMD set to `simd` (or unset). */
-function child(simd: string | undefined): Promise<{ before: boolean; after: boolean; variant: string }> {
+async function child(simd: string | undefined): Promise<{ before: boolean; after: boolean; variant: string }> {
   const env = { ...process.env };
   if (simd === undefined) delete env[SIMD_ENV];
   else env[SIMD_ENV] = simd;
-  const proc = spawn(join(ROOT, 'node_modules', '.bin', 'vite-node'), [join(ROOT, 'test', 'kernels', 'wasm-loader-child.ts')], { cwd: ROOT, env });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  proc.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  return new Promise((resolve, reject) => {
-    proc.on('error', reject);
-    proc.on('close', (status) => (status === 0 ? resolve(JSON.parse(stdout.trim().split('\n').at(-1)!)) : reject(new Error(`child exited ${status}: ${stderr}`))));
-  });
+  const { status, stdout, stderr } = await runTs('test/kernels/wasm-loader-child.ts', [], env);
+  if (status !== 0) throw new Error(`child exited ${status}: ${stderr}`);
+  return JSON.parse(stdout.trim().split('\n').at(-1)!);
 }
 
 const saved = process.env[SIMD_ENV];

@@ -1,7 +1,6 @@
 // Checkpoint layouts and the converter's error paths: the diffusers folder
 // layout against the original LDM file (same weights must give the same
 // .tflite bytes), and clear errors, with no output file, for bad checkpoints.
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,9 +13,9 @@ import { openCheckpoint } from '../../src/models/checkpoint/checkpoint.js';
 import { COMPONENTS, componentSpecs } from '../../src/models/checkpoint/component-weights.js';
 import { diffusersLocation } from '../../src/models/checkpoint/diffusers-names.js';
 import { buildComponent, checkComponents, writeComponent } from '../../src/models/convert.js';
+import { runTs } from '../support/run-cli.js';
 import { TINY_A_CKPT, TINY_A_CONFIG_FILE, tinyAConfig } from './convert-tiny-a.js';
 
-const ROOT = path.resolve(__dirname, '../..');
 const config = tinyAConfig();
 let dir: string;
 let tiny: SafetensorsFile;
@@ -198,14 +197,10 @@ describe('bad checkpoints', () => {
     expect(() => openCheckpoint(path.join(dir, 'no-such-file'), config)).toThrow(UsageError);
   });
 
-  it('the CLI exits non-zero with the message and writes no file', () => {
+  it('the CLI exits non-zero with the message and writes no file', async () => {
     const file = editedCopy('cli-missing.safetensors', (t) => (t.name.endsWith('final_layer_norm.bias') ? null : t));
     const out = path.join(dir, 'cli-out');
-    const cli = spawnSync(
-      path.join(ROOT, 'node_modules', '.bin', 'vite-node'),
-      ['src/cli/convert.ts', '--ckpt', file, '--model-config', TINY_A_CONFIG_FILE, '--out', out],
-      { cwd: ROOT, encoding: 'utf8' },
-    );
+    const cli = await runTs('src/cli/convert.ts', ['--ckpt', file, '--model-config', TINY_A_CONFIG_FILE, '--out', out]);
     expect(cli.status).toBe(1);
     expect(cli.stderr).toContain('error: ');
     expect(cli.stderr).toContain('missing tensor "cond_stage_model.transformer.text_model.final_layer_norm.bias" (expected shape [32])');

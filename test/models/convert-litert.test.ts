@@ -2,7 +2,6 @@
 // outputs of the original CompVis/OpenAI code (test/fixtures/tiny-a).
 // LiteRT.js only runs static shapes, so these files are pinned with
 // --height/--width (the dynamic files are checked in our interpreter).
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,6 +11,7 @@ import type { ComponentName } from '../../src/models/checkpoint/component-weight
 import { buildComponent, checkComponents, type ConvertOptions } from '../../src/models/convert.js';
 import type { Target } from '../../src/models/graph/nn.js';
 import type { Precision } from '../../src/models/graph/weights.js';
+import { runTs } from '../support/run-cli.js';
 import {
   DECODER_CASES,
   golden,
@@ -26,7 +26,6 @@ import {
   UNET_CASES,
 } from './convert-tiny-a.js';
 
-const ROOT = path.resolve(__dirname, '../..');
 const HIDDEN = 32;
 const TOKENS = 77;
 
@@ -89,11 +88,7 @@ describe('tiny-a converted by npm run convert (fp32, cpu), in LiteRT.js', () => 
   let results: Outputs;
 
   beforeAll(async () => {
-    const cli = spawnSync(
-      path.join(ROOT, 'node_modules', '.bin', 'vite-node'),
-      ['src/cli/convert.ts', '--ckpt', TINY_A_CKPT, '--model-config', TINY_A_CONFIG_FILE, '--out', dir, '--height', '64', '--width', '64'],
-      { cwd: ROOT, encoding: 'utf8' },
-    );
+    const cli = await runTs('src/cli/convert.ts', ['--ckpt', TINY_A_CKPT, '--model-config', TINY_A_CONFIG_FILE, '--out', dir, '--height', '64', '--width', '64']);
     expect(cli.stderr).not.toMatch(/error/);
     expect(cli.status).toBe(0);
     // A finished progress bar per component: tensors and bytes written.

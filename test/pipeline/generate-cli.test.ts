@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +10,8 @@ import { decodeImage } from '../../src/pipeline/image/decode.js';
 import { encodePng } from '../../src/pipeline/image/encode.js';
 import { StableDiffusion } from '../../src/pipeline/stable-diffusion.js';
 import { writeToyModels } from './pipeline-toy-models.js';
+import { ROOT, runTs } from '../support/run-cli.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const TOKENIZER = join(ROOT, 'assets', 'clip-tokenizer');
 let work: string;
 let models: string;
@@ -25,17 +24,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function cli(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(join(ROOT, 'node_modules', '.bin', 'vite-node'), [join(ROOT, 'src', 'cli', 'generate.ts'), ...args], { cwd: ROOT });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const cli = (...args: string[]) => runTs('src/cli/generate.ts', args);
 
 /** A stream stand-in that keeps what is written. */
 function sink(): NodeJS.WriteStream & { text: string } {

@@ -1,26 +1,15 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { ROOT, runTs } from '../support/run-cli.js';
 
-// Runs the real CLI (TypeScript through vite-node, no build step needed).
-const ROOT = join(import.meta.dirname, '..', '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'clip-tokenizer');
 const VOCAB = join(ROOT, 'assets', 'clip-tokenizer');
 const cases: { name: string; text: string; seed_ids77: number[]; openai_sd_ids77: number[]; seed_bpe: number[]; openai_bpe: number[] }[] =
   JSON.parse(readFileSync(join(FIXTURES, 'cases.json'), 'utf8')).cases;
 
-function tokenize(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(join(ROOT, 'node_modules', '.bin', 'vite-node'), [join(ROOT, 'src', 'cli', 'tokenize.ts'), ...args], { cwd: ROOT });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+// Runs the real CLI (TypeScript through vite-node, no build step needed).
+const tokenize = (...args: string[]) => runTs('src/cli/tokenize.ts', args);
 
 // Each run starts a process; run them side by side.
 describe.concurrent('npm run tokenize', () => {

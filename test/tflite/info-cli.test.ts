@@ -1,28 +1,17 @@
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import type { ModelInfo } from '../../src/tflite/info.js';
 import { TfliteModelBuilder } from '../../src/tflite/writer.js';
+import { ROOT, runTs } from '../support/run-cli.js';
 
-// Runs the real CLI (TypeScript through vite-node, no build step needed).
-const ROOT = join(import.meta.dirname, '..', '..');
 const MODELS = join(ROOT, 'test', 'fixtures', 'tflite-corpus', 'models');
 const DIR = fs.mkdtempSync(join(os.tmpdir(), 'tflite-info-'));
 afterAll(() => fs.rmSync(DIR, { recursive: true, force: true }));
 
-function tflite(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(join(ROOT, 'node_modules', '.bin', 'vite-node'), [join(ROOT, 'src', 'cli', 'tflite.ts'), ...args], { cwd: ROOT });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+// Runs the real CLI (TypeScript through vite-node, no build step needed).
+const tflite = (...args: string[]) => runTs('src/cli/tflite.ts', args);
 
 /** A small model of ours in the offset layout, with a dynamic input and an fp16 constant. */
 function ownModel(): string {
