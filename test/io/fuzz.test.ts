@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { FormatError } from '../../src/errors.js';
 import { encodeNpy, npyToFloat32, parseNpy, type NpyArray } from '../../src/io/npy.js';
 import { SafetensorsFile, writeSafetensors, type SafetensorsEntry } from '../../src/io/safetensors.js';
+import { mulberry32 } from '../support/random.js';
 
 /** Longer or different runs: SD_FUZZ_ITERATIONS=100000 SD_FUZZ_SEED=5 npx vitest run test/io/fuzz.test.ts */
 const ITERATIONS = Number(process.env['SD_FUZZ_ITERATIONS'] ?? 5000);
@@ -19,16 +20,9 @@ const SEED = Number(process.env['SD_FUZZ_SEED'] ?? 0);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sd-fuzz-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-/** mulberry32: small, seedable, good enough to pick mutations. */
+/** Seeded picks for the mutations. */
 function makeRng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const int = (n: number) => Math.floor(next() * n);
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
   return { next, int, pick };

@@ -6,6 +6,8 @@
  * [out, in]. A tensor is {shape, data} with row-major data.
  */
 
+export { uniform } from './random.js';
+
 export interface F64Tensor {
   shape: number[];
   data: Float64Array;
@@ -25,20 +27,6 @@ function strides(shape: readonly number[]): number[] {
   const s = new Array<number>(shape.length).fill(1);
   for (let i = shape.length - 2; i >= 0; i--) s[i] = s[i + 1]! * shape[i + 1]!;
   return s;
-}
-
-/** Deterministic uniform values in [lo, hi) (mulberry32), as float32. */
-export function uniform(n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
-  }
-  return out;
 }
 
 /** max |actual − expected| / max |expected|: the corpus manifest's rel_diff. */

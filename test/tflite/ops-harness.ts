@@ -61,20 +61,6 @@ export function runOp<K extends BuiltinOpName>(
   }
 }
 
-/** Deterministic values in [lo, hi) (mulberry32). */
-export function random(n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = lo + (((t ^ (t >>> 14)) >>> 0) / 4294967296) * (hi - lo);
-  }
-  return out;
-}
-
-export function size(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
+// The shared generator and element count, under the names the op tests use.
+export { uniform as random } from '../support/random.js';
+export { count as size } from '../support/f64-reference-ops.js';

@@ -6,20 +6,10 @@ import { FormatError } from '../../src/errors.js';
 import { modelInfo } from '../../src/tflite/info.js';
 import { TfliteFile } from '../../src/tflite/reader.js';
 import { TfliteModelBuilder } from '../../src/tflite/writer.js';
+import { mulberry32 } from '../support/random.js';
 
 // Mutated .tflite files must end in a clean parse or a FormatError: never
 // another exception, a hang or a huge allocation.
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function ownModel(offset: boolean): Uint8Array {
   const m = new TfliteModelBuilder('fuzz');
