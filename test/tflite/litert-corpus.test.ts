@@ -2,33 +2,16 @@
 // models, stored inputs) gives the outputs the corpus stored from the same
 // LiteRT.js version. Single thread must match them bit for bit; the threaded
 // build is checked too, within float32 rounding.
-import * as fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadLiteRt, type LiteRt, type LiteRtData, type LiteRtModel } from '../../bench/peers/litert.js';
 import { readNpy } from '../../src/io/npy.js';
 import { relativeError } from '../support/f64-reference-ops.js';
+import { completedRuns, CORPUS_DIR, corpusModels } from '../support/tflite-corpus.js';
 
-const corpus = fileURLToPath(new URL('../fixtures/tflite-corpus/', import.meta.url));
-
-interface ManifestRun {
-  signature: string | null;
-  litert: { status: string };
-  inputs: string[];
-  input_details: Array<{ name: string; dtype: string; shape: number[] }>;
-  outputs: Array<{ name: string; dtype: string; shape: number[]; file: string }>;
-}
-interface Manifest {
-  models: Array<{ id: string; file: string; runs: ManifestRun[] }>;
-}
-
-const manifest = JSON.parse(fs.readFileSync(corpus + 'manifest.json', 'utf8')) as Manifest;
-const runs = manifest.models.flatMap((m) =>
-  m.runs.filter((r) => r.litert.status === 'ok').map((run) => ({ model: m, run, label: `${m.id} ${run.signature ?? 'default'}` })),
-);
+const runs = completedRuns(corpusModels);
 
 function readData(file: string): { shape: number[]; data: LiteRtData } {
-  const arr = readNpy(corpus + file);
+  const arr = readNpy(CORPUS_DIR + file);
   if (!(arr.data instanceof Float32Array || arr.data instanceof Int32Array || arr.data instanceof Uint8Array)) {
     throw new Error(`${file}: ${arr.dtype} is not an input type LiteRT.js takes`);
   }
@@ -50,7 +33,7 @@ describe.each([1, 2] as const)('LiteRT.js corpus outputs, %i thread(s)', (thread
   });
 
   it.each(runs)('$label', async ({ model, run }) => {
-    if (!loaded.has(model.id)) loaded.set(model.id, await rt.loadModel(corpus + model.file));
+    if (!loaded.has(model.id)) loaded.set(model.id, await rt.loadModel(CORPUS_DIR + model.file));
     const compiled = loaded.get(model.id)!;
     // Inputs by name (the stored files follow the signature's input order).
     const inputs = Object.fromEntries(run.input_details.map((d, i) => [d.name, readData(run.inputs[i]!)]));
