@@ -8,16 +8,12 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openCheckpoint } from '../../src/models/checkpoint/checkpoint.js';
-import { COMPONENTS } from '../../src/models/checkpoint/component-weights.js';
-import { loadModelConfig } from '../../src/models/config.js';
-import { checkComponents, writeComponent } from '../../src/models/convert.js';
 import { StableDiffusion } from '../../src/pipeline/stable-diffusion.js';
 import { loadTfliteComponents } from '../../src/pipeline/tflite-components.js';
 import { timeEmbedding } from '../../src/pipeline/time-embedding.js';
 import { random } from '../tflite/ops-harness.js';
+import { writeTinyATflite } from '../support/tiny-a-tflite.js';
 
-const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
 let work: string;
 let models: string;
 
@@ -25,16 +21,7 @@ beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'sd-non-square-'));
   models = join(work, 'models');
   mkdirSync(models);
-  const config = loadModelConfig(join(FIXTURES, 'tiny-a', 'model-config.json'));
-  const checkpoint = openCheckpoint(join(FIXTURES, 'tiny-a', 'tiny-a.safetensors'), config);
-  try {
-    const weights = checkComponents(checkpoint, COMPONENTS, config);
-    for (const c of ['clip', 'diffusion', 'decoder'] as const) {
-      writeComponent(c, weights.get(c)!, join(models, `${c}.tflite`), { config, precision: 'fp32', target: 'cpu' });
-    }
-  } finally {
-    checkpoint.close();
-  }
+  writeTinyATflite(models, ['clip', 'diffusion', 'decoder']);
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 

@@ -4,10 +4,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGenerateArgs, runGenerate } from '../../src/cli/generate-command.js';
 import { readNpyFloat32 } from '../../src/io/npy.js';
-import { openCheckpoint } from '../../src/models/checkpoint/checkpoint.js';
-import { COMPONENTS } from '../../src/models/checkpoint/component-weights.js';
-import { loadModelConfig } from '../../src/models/config.js';
-import { checkComponents, writeComponent } from '../../src/models/convert.js';
 import type { PipelineComponents } from '../../src/pipeline/components.js';
 import { decodeImage } from '../../src/pipeline/image/decode.js';
 import { NumpyLegacyRandom } from '../../src/pipeline/rng/index.js';
@@ -15,6 +11,7 @@ import { createSampler } from '../../src/pipeline/samplers/index.js';
 import { StableDiffusion } from '../../src/pipeline/stable-diffusion.js';
 import { loadTfliteComponents } from '../../src/pipeline/tflite-components.js';
 import { ClipTokenizer } from '../../src/pipeline/tokenizer/clip-tokenizer.js';
+import { writeTinyATflite } from '../support/tiny-a-tflite.js';
 
 /*
  * End to end against the reference pipeline: tiny-a converted by our
@@ -41,17 +38,8 @@ beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'sd-seeded-'));
   models = join(work, 'models');
   mkdirSync(models);
-  const config = loadModelConfig(join(FIXTURES, 'tiny-a', 'model-config.json'));
-  const checkpoint = openCheckpoint(join(FIXTURES, 'tiny-a', 'tiny-a.safetensors'), config);
-  try {
-    const weights = checkComponents(checkpoint, COMPONENTS, config);
-    for (const c of COMPONENTS) {
-      // The default conversion: dynamic spatial sizes, resized by the pipeline per run.
-      writeComponent(c, weights.get(c)!, join(models, `${c}.tflite`), { config, precision: 'fp32', target: 'cpu' });
-    }
-  } finally {
-    checkpoint.close();
-  }
+  // The default conversion: dynamic spatial sizes, resized by the pipeline per run.
+  writeTinyATflite(models);
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
