@@ -10,22 +10,9 @@
  * 7-bit rows of the 'u7' layout, 16 times less with 12-bit rows).
  */
 import { UsageError } from '../../errors.js';
+import type { GemmOperands } from './gemm.js';
 import { activationRange, type PackedGemmInt8 } from './gemm-int8-pack.js';
 import { JOB_COUNTER_PTR, type KernelRuntime } from './runtime.js';
-
-export interface GemmInt8Operands {
-  /** Byte offset of float A (4-byte aligned). */
-  a: number;
-  /** Byte offset of float C (4-byte aligned); may not overlap A. */
-  c: number;
-  m: number;
-  /** Row stride of A in floats (default K). */
-  lda?: number;
-  /** Row stride of C in floats (default N). */
-  ldc?: number;
-  /** Fused activation as a clamp of the results (RELU = [0, Infinity]). */
-  clamp?: { min: number; max: number };
-}
 
 /** Where quantized rows go: `q` (row stride kp elements of 2 bytes, or 1 for 'u7') and `params` (f32 scale, i32 zero point per row). */
 export interface QuantizedRows {
@@ -45,7 +32,8 @@ export function quantizeRowsInt8(runtime: KernelRuntime, packed: PackedGemmInt8,
   runtime.pool.run('quantizeRowsInt8', [a, lda, m, packed.k, out.q, packed.kp, out.params, bytes, packed.activations === 'symmetric' ? 1 : 0, qmin, qmax]);
 }
 
-export function gemmInt8(runtime: KernelRuntime, packed: PackedGemmInt8, { a, c, m, lda = packed.k, ldc = packed.n, clamp }: GemmInt8Operands): void {
+/** C = clamp(A · Wᵀ + bias): the operands as the float GEMM's (A float, C may not overlap A). */
+export function gemmInt8(runtime: KernelRuntime, packed: PackedGemmInt8, { a, c, m, lda = packed.k, ldc = packed.n, clamp }: GemmOperands): void {
   if (!Number.isInteger(m) || m < 0) throw new UsageError(`gemmInt8: bad row count M=${m}`);
   if (lda < packed.k || ldc < packed.n) throw new UsageError(`gemmInt8: strides lda=${lda} < K=${packed.k} or ldc=${ldc} < N=${packed.n}`);
   if (a % 4 !== 0 || c % 4 !== 0) throw new UsageError('gemmInt8: A and C must be 4-byte aligned');
