@@ -4,7 +4,7 @@ import { loadModelConfig, type ModelConfig } from '../models/config.js';
 import { sizeMultiple, type ConvertOptions } from '../models/convert.js';
 import { TARGETS, type Target } from '../models/graph/nn.js';
 import { PRECISIONS, type Precision } from '../models/graph/weights.js';
-import { parseArgs } from 'node:util';
+import { parseFlags } from './parse-flags.js';
 
 export const CONVERT_USAGE = `usage: npm run convert -- --ckpt PATH --out DIR [options]
 
@@ -48,27 +48,17 @@ function imageSize(flag: string, value: string | undefined, config: ModelConfig)
 
 /** Parses and checks the command line; `undefined` when only --help was asked. */
 export function parseConvertArgs(argv: string[]): ConvertArgs | undefined {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        ckpt: { type: 'string' },
-        out: { type: 'string' },
-        precision: { type: 'string' },
-        'model-config': { type: 'string' },
-        components: { type: 'string' },
-        target: { type: 'string' },
-        height: { type: 'string' },
-        width: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${CONVERT_USAGE}`);
-  }
+  const values = parseFlags(argv, {
+    ckpt: { type: 'string' },
+    out: { type: 'string' },
+    precision: { type: 'string' },
+    'model-config': { type: 'string' },
+    components: { type: 'string' },
+    target: { type: 'string' },
+    height: { type: 'string' },
+    width: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  }, CONVERT_USAGE);
   if (values.help) return undefined;
   if (!values.ckpt) throw new UsageError(`--ckpt PATH is required\n${CONVERT_USAGE}`);
   if (!values.out) throw new UsageError(`--out DIR is required\n${CONVERT_USAGE}`);

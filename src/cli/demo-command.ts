@@ -6,7 +6,6 @@
  */
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import { openCheckpoint } from '../models/checkpoint/checkpoint.js';
 import { COMPONENTS } from '../models/checkpoint/component-weights.js';
@@ -14,6 +13,7 @@ import { parseModelConfig } from '../models/config.js';
 import { checkComponents, writeComponent } from '../models/convert.js';
 import { writeRandomCheckpoint } from '../models/random-checkpoint.js';
 import { parseGenerateArgs, runGenerate } from './generate-command.js';
+import { parseFlags } from './parse-flags.js';
 import { formatBytes } from './progress.js';
 
 export const DEMO_USAGE = `usage: npm run demo [-- --out DIR] [--prompt TEXT] [--steps N] [--size N] [--seed N] [--tokenizer DIR]
@@ -54,25 +54,15 @@ export interface DemoArgs {
 }
 
 export function parseDemoArgs(argv: string[]): DemoArgs | undefined {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        out: { type: 'string' },
-        prompt: { type: 'string' },
-        steps: { type: 'string' },
-        size: { type: 'string' },
-        seed: { type: 'string' },
-        tokenizer: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${DEMO_USAGE}`);
-  }
+  const values = parseFlags(argv, {
+    out: { type: 'string' },
+    prompt: { type: 'string' },
+    steps: { type: 'string' },
+    size: { type: 'string' },
+    seed: { type: 'string' },
+    tokenizer: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  }, DEMO_USAGE);
   if (values.help) return undefined;
   const int = (flag: string, text: string | undefined, fallback: number) => {
     if (text === undefined) return fallback;

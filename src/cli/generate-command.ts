@@ -5,7 +5,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, extname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import { writeAll, writeFileAtomically } from '../io/fd-io.js';
 import { encodeNpy } from '../io/npy.js';
@@ -17,6 +16,7 @@ import { randomSeed } from '../pipeline/rng/index.js';
 import { SAMPLER_NAMES } from '../pipeline/samplers/index.js';
 import { StableDiffusion, type GenerateResult } from '../pipeline/stable-diffusion.js';
 import { type TokenizerMode } from '../pipeline/tokenizer/clip-tokenizer.js';
+import { parseFlags } from './parse-flags.js';
 import { formatDuration, ProgressBar } from './progress.js';
 
 export const GENERATE_USAGE = `usage: npm run generate -- --models DIR --prompt TEXT --output out.png|out.jpg [options]
@@ -87,37 +87,27 @@ function required(name: string, value: string | undefined): string {
 
 /** Parses and checks the command line (nothing is loaded yet); `undefined` when only --help was asked. */
 export function parseGenerateArgs(argv: string[]): GenerateArgs | undefined {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        models: { type: 'string' },
-        tokenizer: { type: 'string' },
-        prompt: { type: 'string' },
-        'negative-prompt': { type: 'string' },
-        steps: { type: 'string' },
-        sampler: { type: 'string' },
-        cfg: { type: 'string' },
-        seed: { type: 'string' },
-        width: { type: 'string' },
-        height: { type: 'string' },
-        'init-image': { type: 'string' },
-        strength: { type: 'string' },
-        'tokenizer-mode': { type: 'string' },
-        threads: { type: 'string' },
-        'int8-compute': { type: 'boolean' },
-        output: { type: 'string' },
-        quality: { type: 'string' },
-        'save-latents': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${GENERATE_USAGE}`);
-  }
+  const values = parseFlags(argv, {
+    models: { type: 'string' },
+    tokenizer: { type: 'string' },
+    prompt: { type: 'string' },
+    'negative-prompt': { type: 'string' },
+    steps: { type: 'string' },
+    sampler: { type: 'string' },
+    cfg: { type: 'string' },
+    seed: { type: 'string' },
+    width: { type: 'string' },
+    height: { type: 'string' },
+    'init-image': { type: 'string' },
+    strength: { type: 'string' },
+    'tokenizer-mode': { type: 'string' },
+    threads: { type: 'string' },
+    'int8-compute': { type: 'boolean' },
+    output: { type: 'string' },
+    quality: { type: 'string' },
+    'save-latents': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  }, GENERATE_USAGE);
   if (values.help) return undefined;
   const models = required('models', values.models);
   const prompt = values.prompt;

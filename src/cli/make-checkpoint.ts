@@ -1,10 +1,10 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import { loadModelConfig, type ModelConfig } from '../models/config.js';
 import type { CheckpointPrecision } from '../models/ldm-layout/index.js';
 import { writeRandomCheckpoint, type RandomCheckpointProgress } from '../models/random-checkpoint.js';
+import { parseFlags } from './parse-flags.js';
 import { formatBytes, ProgressBar } from './progress.js';
 import { runCli } from './run-cli.js';
 
@@ -33,23 +33,13 @@ export interface MakeCheckpointArgs {
 
 /** Parses and checks the command line; `undefined` when only --help was asked. */
 export function parseMakeCheckpointArgs(argv: string[]): MakeCheckpointArgs | undefined {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        out: { type: 'string' },
-        config: { type: 'string' },
-        dtype: { type: 'string' },
-        seed: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
-  }
+  const values = parseFlags(argv, {
+    out: { type: 'string' },
+    config: { type: 'string' },
+    dtype: { type: 'string' },
+    seed: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  }, USAGE);
   if (values.help) return undefined;
   if (values.out === undefined || values.out === '') throw new UsageError(`--out FILE is required\n${USAGE}`);
   const dtype = values.dtype ?? 'fp32';

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import {
   ClipTokenizer,
@@ -8,6 +7,7 @@ import {
   type TokenizerMode,
 } from '../pipeline/tokenizer/clip-tokenizer.js';
 import { bundledTokenizerDir } from '../pipeline/tokenizer/bundled-vocabulary.js';
+import { parseFlags } from './parse-flags.js';
 import { runCli } from './run-cli.js';
 
 const USAGE = `usage: npm run tokenize -- --prompt TEXT [--tokenizer DIR] [--tokenizer-mode hf|seed]
@@ -32,22 +32,12 @@ function parseMode(value: string | undefined): TokenizerMode {
 }
 
 function main(argv: string[]): void {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        tokenizer: { type: 'string' },
-        prompt: { type: 'string' },
-        'tokenizer-mode': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
-  }
+  const values = parseFlags(argv, {
+    tokenizer: { type: 'string' },
+    prompt: { type: 'string' },
+    'tokenizer-mode': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  }, USAGE);
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return;
