@@ -22,16 +22,11 @@ import { SD15_CONFIG } from '../../src/models/config.js';
 import { checkComponents, writeComponent } from '../../src/models/convert.js';
 import type { Precision } from '../../src/models/graph/weights.js';
 import { Interpreter } from '../../src/tflite/interpreter/interpreter.js';
+import { outputErrors } from './errors.js';
 
 function errors(got: ArrayLike<number>, ref: Float32Array): string {
-  let d = 0, m = 0, se = 0, sr = 0;
-  for (let i = 0; i < ref.length; i++) {
-    d = Math.max(d, Math.abs(got[i]! - ref[i]!));
-    m = Math.max(m, Math.abs(ref[i]!));
-    se += (got[i]! - ref[i]!) ** 2;
-    sr += ref[i]! ** 2;
-  }
-  return `max|d|/max|ref| ${(d / m).toExponential(2)}, rel. L2 ${Math.sqrt(se / sr).toExponential(2)}`;
+  const e = outputErrors(got, ref);
+  return `max|d|/max|ref| ${e.maxRel.toExponential(2)}, rel. L2 ${e.relL2.toExponential(2)}`;
 }
 
 runCli(async (argv) => {

@@ -16,6 +16,7 @@ import { loadModelConfig } from '../../src/models/config.js';
 import { buildComponent, checkComponents } from '../../src/models/convert.js';
 import type { Precision } from '../../src/models/graph/weights.js';
 import { Interpreter } from '../../src/tflite/interpreter/interpreter.js';
+import { outputErrors } from './errors.js';
 
 const DIR = 'test/fixtures/tiny-a';
 const f32 = (name: string) => readNpyFloat32(`${DIR}/${name}.npy`).data;
@@ -41,14 +42,8 @@ const CASES: Case[] = [
 ];
 
 function errors(got: ArrayLike<number>, ref: Float32Array): string {
-  let d = 0, m = 0, se = 0, sr = 0;
-  for (let i = 0; i < ref.length; i++) {
-    d = Math.max(d, Math.abs(got[i]! - ref[i]!));
-    m = Math.max(m, Math.abs(ref[i]!));
-    se += (got[i]! - ref[i]!) ** 2;
-    sr += ref[i]! ** 2;
-  }
-  return `${(d / m).toExponential(2)} / ${Math.sqrt(se / sr).toExponential(2)}`;
+  const e = outputErrors(got, ref);
+  return `${e.maxRel.toExponential(2)} / ${e.relL2.toExponential(2)}`;
 }
 
 runCli(async () => {
