@@ -16,18 +16,6 @@ export const openTinyA = (): Checkpoint => openCheckpoint(TINY_A_CKPT, tinyAConf
 export const golden = (name: string): Float32Array => readNpyFloat32(`${TINY_A}/${name}.npy`).data;
 export const goldenInt32 = (name: string): Int32Array => readNpy(`${TINY_A}/${name}.npy`).data as Int32Array;
 
-/** max|got − ref| / max|ref| */
-export function maxRelError(got: ArrayLike<number>, ref: ArrayLike<number>): number {
-  if (got.length !== ref.length) throw new Error(`length ${got.length} != ${ref.length}`);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < ref.length; i++) {
-    diff = Math.max(diff, Math.abs(got[i]! - ref[i]!));
-    scale = Math.max(scale, Math.abs(ref[i]!));
-  }
-  return diff / scale;
-}
-
 /** ‖got − ref‖₂ / ‖ref‖₂ */
 export function relL2Error(got: ArrayLike<number>, ref: ArrayLike<number>): number {
   if (got.length !== ref.length) throw new Error(`length ${got.length} != ${ref.length}`);

@@ -6,6 +6,7 @@ import { NumpyLegacyRandom } from '../../src/pipeline/rng/numpy-legacy-random.js
 import { createSampler } from '../../src/pipeline/samplers/create-sampler.js';
 import type { NoiseSource } from '../../src/pipeline/samplers/sampler.js';
 import { timeEmbedding } from '../../src/pipeline/time-embedding.js';
+import { relativeError } from '../support/f64-reference-ops.js';
 
 /*
  * The reference pipeline's own 4-step runs on tiny-a (test/fixtures/tiny-a,
@@ -52,17 +53,6 @@ function ulpDistance(a: number, b: number): number {
   return Math.abs(a - b) / 2 ** (Math.floor(Math.log2(Math.abs(b))) - 52);
 }
 
-/** Largest |a − b| over the arrays, relative to max |b|. */
-function maxRelDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / scale;
-}
 
 for (const [name, run] of Object.entries(manifest.cases.pipeline)) {
   describe(`tiny-a reference pipeline: ${name}`, () => {
@@ -110,7 +100,7 @@ for (const [name, run] of Object.entries(manifest.cases.pipeline)) {
 
         const next = sampler.step(latents, cfgOut, noise);
         const expected = npy(`pipe_${name}_step${i}_latents`);
-        expect(maxRelDiff(next, expected)).toBeLessThanOrEqual(1e-5);
+        expect(relativeError(next, expected)).toBeLessThanOrEqual(1e-5);
         expect(next).toEqual(expected); // in fact bit for bit
       });
     }
