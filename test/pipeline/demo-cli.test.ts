@@ -4,21 +4,17 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseDemoArgs, runDemo } from '../../src/cli/demo-command.js';
 import { decodeImage } from '../../src/pipeline/image/decode.js';
+import { textSink } from '../support/text-sink.js';
 
 const work = mkdtempSync(join(tmpdir(), 'sd-demo-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-function sink(): NodeJS.WriteStream & { text: string } {
-  const s = { text: '', isTTY: false, write: (chunk: string) => ((s.text += chunk), true) };
-  return s as unknown as NodeJS.WriteStream & { text: string };
-}
 
 describe('npm run demo', () => {
   it('makes a random checkpoint, converts it and writes an image, saying the weights are random', async () => {
     const args = parseDemoArgs(['--out', join(work, 'demo'), '--steps', '2', '--size', '64'])!;
     expect(args.tokenizer).toBeUndefined(); // generate's default: the bundled CLIP vocabulary
-    const err = sink();
-    const out = sink();
+    const err = textSink();
+    const out = textSink();
     const image = await runDemo(args, err, out);
     expect(out.text).toMatch(/^sd-tflite demo: the weights are RANDOM \(nothing is downloaded\), so the image will be noise-like\./);
     expect(out.text).toMatch(/1\/3 random checkpoint: .*random-tiny.safetensors \(979 tensors/);

@@ -9,8 +9,9 @@ import { readNpy } from '../../src/io/npy.js';
 import { decodeImage } from '../../src/pipeline/image/decode.js';
 import { encodePng } from '../../src/pipeline/image/encode.js';
 import { StableDiffusion } from '../../src/pipeline/stable-diffusion.js';
-import { writeToyModels } from './pipeline-toy-models.js';
 import { ROOT, runTs } from '../support/run-cli.js';
+import { textSink } from '../support/text-sink.js';
+import { writeToyModels } from './pipeline-toy-models.js';
 
 const TOKENIZER = join(ROOT, 'assets', 'clip-tokenizer');
 let work: string;
@@ -25,12 +26,6 @@ beforeAll(() => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const cli = (...args: string[]) => runTs('src/cli/generate.ts', args);
-
-/** A stream stand-in that keeps what is written. */
-function sink(): NodeJS.WriteStream & { text: string } {
-  const s = { text: '', isTTY: false, write: (chunk: string) => ((s.text += chunk), true) };
-  return s as unknown as NodeJS.WriteStream & { text: string };
-}
 
 /** Text chunks (tEXt and iTXt) of a PNG, read straight from its bytes. */
 function pngText(png: Buffer): Record<string, string> {
@@ -151,8 +146,8 @@ describe('generate: argument checks before anything is loaded', () => {
 describe('generate: runs in process', () => {
   async function run(...extra: string[]) {
     const parsed = parseGenerateArgs(args(...extra))!;
-    const err = sink();
-    const out = sink();
+    const err = textSink();
+    const out = textSink();
     await runGenerate(parsed, err, out);
     return { err: err.text, out: out.text, parsed };
   }

@@ -12,6 +12,7 @@ import { StableDiffusion } from '../../src/pipeline/stable-diffusion.js';
 import { loadTfliteComponents } from '../../src/pipeline/tflite-components.js';
 import { ClipTokenizer } from '../../src/pipeline/tokenizer/clip-tokenizer.js';
 import { writeTinyATflite } from '../support/tiny-a-tflite.js';
+import { textSink } from '../support/text-sink.js';
 
 /*
  * End to end against the reference pipeline: tiny-a converted by our
@@ -43,10 +44,6 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function sink(): NodeJS.WriteStream {
-  return { isTTY: false, write: () => true } as unknown as NodeJS.WriteStream;
-}
-
 type Case = (typeof manifest.cases)[number];
 
 async function generate(c: Case, name: string, threads: number): Promise<{ png: Buffer; latents: Float32Array }> {
@@ -58,7 +55,7 @@ async function generate(c: Case, name: string, threads: number): Promise<{ png: 
     '--steps', String(c.steps), '--cfg', String(c.cfg_scale), '--width', String(c.width), '--height', String(c.height),
     '--threads', String(threads), '--output', output, '--save-latents', latents,
   ])!;
-  await runGenerate(args, sink(), sink());
+  await runGenerate(args, textSink(), textSink());
   return { png: readFileSync(output), latents: readNpyFloat32(latents).data };
 }
 
