@@ -42,6 +42,17 @@ export class WasmArena {
     this.end = base;
   }
 
+  /**
+   * Counts `bytes` of resident packed weights against residentWeightBudget
+   * if they fit, and says whether they did (callers that get false stream
+   * the weights or pack them another way).
+   */
+  reserveResidentWeights(bytes: number): boolean {
+    if (this.residentWeightBytes + bytes > this.residentWeightBudget) return false;
+    this.residentWeightBytes += bytes;
+    return true;
+  }
+
   /** The current end of the allocations: pass it to `reset` to free later ones. */
   get top(): number {
     return this.end;

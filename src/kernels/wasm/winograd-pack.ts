@@ -45,14 +45,21 @@ export function filterChannels(w: GemmWeightData, channelSize: number): (oc: num
   }
 }
 
+/** Bytes of the transformed filter alone (what counts against the arena's resident-weight budget). */
+export function winogradFilterBytes(cin: number, cout: number): number {
+  return 36 * Math.ceil(cout / 8) * cin * 32;
+}
+
 /** Bytes packWinogradWeights allocates (before alignment). */
 export function packedWinogradBytes(cin: number, cout: number, withBias: boolean): number {
-  return 36 * Math.ceil(cout / 8) * cin * 32 + (withBias ? cout * 4 : 0);
+  return winogradFilterBytes(cin, cout) + (withBias ? cout * 4 : 0);
 }
 
 /**
  * Transforms and packs an OHWI [cout, 3, 3, cin] filter (given per output
- * channel by `channel`, see filterChannels) and copies the bias.
+ * channel by `channel`, see filterChannels) and copies the bias. The
+ * filter stays resident: the caller reserves winogradFilterBytes of the
+ * arena's resident-weight budget first (WasmArena.reserveResidentWeights).
  */
 export function packWinogradWeights(
   arena: WasmArena,

@@ -1,9 +1,12 @@
 /**
  * CONV_2D on the WebAssembly kernels: a 3x3 stride-1 undilated filter runs
  * as Winograd F(4x4, 3x3) (kernels/wasm/winograd.ts; weights transformed and
- * packed once, 4x the filter's size: it is skipped when that would fill more
- * than half the kernels' memory, or for every layer with SD_TFLITE_WINOGRAD=0
- * or `{ winograd: false }`); a 1x1 stride-1 filter is one GEMM over the NHWC
+ * packed once and kept resident, 4x the filter's size: counted against the
+ * arena's resident-weight budget like packed GEMM weights, and skipped when
+ * the budget is used up or would fill more than half the kernels' memory,
+ * or for every layer with SD_TFLITE_WINOGRAD=0 or `{ winograd: false }`;
+ * a skipped layer runs as implicit GEMM, its panels streamed past the
+ * budget as gemm-pack.ts does); a 1x1 stride-1 filter is one GEMM over the NHWC
  * image as [N·H·W, C] rows; any other ungrouped filter (stride, dilation,
  * SAME/VALID) runs as implicit GEMM (kernels/wasm/conv-implicit-gemm.ts),
  * reading the image in place. The OHWI filter [O, kh, kw, I] is the GEMM's
@@ -16,10 +19,10 @@ import { packGemmWeights, type PackedGemm } from '../../../kernels/wasm/gemm-pac
 import type { KernelRuntime } from '../../../kernels/wasm/runtime.js';
 import { PAGE_BYTES } from '../../../kernels/wasm/loader.js';
 import { winogradConv3x3 } from '../../../kernels/wasm/winograd.js';
-import { filterChannels, packWinogradWeights, packedWinogradBytes, type PackedWinograd } from '../../../kernels/wasm/winograd-pack.js';
+import { filterChannels, packWinogradWeights, packedWinogradBytes, winogradFilterBytes, type PackedWinograd } from '../../../kernels/wasm/winograd-pack.js';
 import { input, optionsOf, output } from '../node-access.js';
 import type { KernelOverride, Node } from '../op.js';
-import { CLAMPS, gemmWeights, pointer } from './operands.js';
+import { CLAMPS, gemmWeights, pointer, takesGemmWeights } from './operands.js';
 
 /** Packed weights: GEMM panels (implicit GEMM, 1x1) or the Winograd transform. */
 type ConvState = { kind: 'gemm'; packed: PackedGemm } | { kind: 'winograd'; packed: PackedWinograd };
@@ -51,7 +54,7 @@ export function wasmConv2d(
       const x = input(node, 0);
       const bias = node.inputs[2];
       return w !== undefined && w.shape[3] === x.shape[3] && !x.isConstant && o.fusedActivationFunction in CLAMPS
-        && w.constant !== undefined && gemmWeights(w.constant, w.shape[0]!) !== undefined && (!bias || bias.isConstant);
+        && w.constant !== undefined && takesGemmWeights(w.constant, w.shape[0]!) && (!bias || bias.isConstant);
     },
     prepare(node) {
       if (node.kernelState) return;
@@ -60,8 +63,11 @@ export function wasmConv2d(
       const bias = node.inputs[2]?.constant?.float32();
       const data = gemmWeights(w.constant!, units)!;
       const arena = runtime.arena;
-      const fits = arena.top + packedWinogradBytes(depth, units, bias !== undefined) <= (arena.maximumPages * PAGE_BYTES) / 2;
-      const state: ConvState = winograd && winogradShape(node) && fits
+      // Order matters: the budget is only reserved for a layer that takes Winograd.
+      const useWinograd = winograd && winogradShape(node)
+        && arena.top + packedWinogradBytes(depth, units, bias !== undefined) <= (arena.maximumPages * PAGE_BYTES) / 2
+        && arena.reserveResidentWeights(winogradFilterBytes(depth, units));
+      const state: ConvState = useWinograd
         ? { kind: 'winograd', packed: packWinogradWeights(arena, { cin: depth, cout: units, bias, channel: filterChannels(data, kh * kw * depth) }) }
         : { kind: 'gemm', packed: packGemmWeights(arena, { ...data, k: kh * kw * depth, n: units, layout: 'nk', bias }) };
       node.kernelState = state;
