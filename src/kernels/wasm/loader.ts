@@ -5,11 +5,11 @@
  * otherwise (plain Node 20 needs --experimental-wasm-relaxed-simd for it).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { SdError, UsageError } from '../../errors.js';
 import type { KernelExports } from './exports.js';
+import { packageRoot } from '../../package-root.js';
 
 export type KernelVariant = 'simd' | 'relaxed';
 
@@ -105,18 +105,6 @@ export function chooseVariant(requested: KernelVariant | 'auto' = 'auto'): Kerne
   }
   if (requested === 'auto') return features.relaxedSimd ? 'relaxed' : 'simd';
   return requested;
-}
-
-/** The package root: the nearest ancestor directory holding our package.json. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === 'sd-tflite') return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new SdError('cannot find the sd-tflite package root to load build/wasm/');
-    dir = parent;
-  }
 }
 
 /** Path of the built .wasm file of a variant. */
