@@ -76,4 +76,6 @@ export interface KernelExports {
   unary(op: number, x: number, out: number, n: number, thread: number, threads: number): void;
   /** GEGLU over rows of 2·half floats. */
   geglu(x: number, out: number, rows: number, half: number, approximate: number, thread: number, threads: number): void;
+  /** Bytes of per-thread scratch the Winograd 3x3 kernel needs for `blockTiles` tiles of `cin` channels. */
+  winogradScratchBytes(cin: number, blockTiles: number): number;
 }

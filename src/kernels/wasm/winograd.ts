@@ -12,11 +12,6 @@ import { UsageError } from '../../errors.js';
 import { JOB_COUNTER_PTR, type KernelRuntime } from './runtime.js';
 import type { PackedWinograd } from './winograd-pack.js';
 
-/** The kernels' exports this file calls (not in KernelExports, whose file another module owns). */
-interface WinogradExports {
-  winogradScratchBytes(cin: number, blockTiles: number): number;
-}
-
 export interface WinogradOperands {
   /** Byte offset of the NHWC input [batch, inH, inW, cin]. */
   x: number;
@@ -67,8 +62,7 @@ export function winogradConv3x3(runtime: KernelRuntime, w: PackedWinograd, op: W
   const chunksWanted = Math.min(subs, Math.ceil((4 * runtime.threads) / blocks));
   const chunkSubs = Math.ceil(subs / chunksWanted);
 
-  const kernels = runtime.kernels as unknown as WinogradExports;
-  const stride = Math.ceil(kernels.winogradScratchBytes(w.cin, blockTiles) / 64) * 64;
+  const stride = Math.ceil(runtime.kernels.winogradScratchBytes(w.cin, blockTiles) / 64) * 64;
   const mark = runtime.arena.top;
   try {
     const scratch = runtime.arena.alloc(stride * runtime.threads, 64);
