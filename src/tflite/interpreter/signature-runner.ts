@@ -8,6 +8,7 @@ import type { TypedArray } from '../../kernels/reference/typed-tensor.js';
 import type { TfliteSignature } from '../model.js';
 import { arrayMatchesType, dtypeName } from './dtype.js';
 import type { LoadedModel } from './loaded-model.js';
+import type { MemoryPlan } from './memory-plan.js';
 import type { RuntimeTensor } from './runtime-tensor.js';
 import { SubgraphExecutor, type NodeTimer } from './subgraph-executor.js';
 
@@ -29,6 +30,13 @@ export interface TensorDetails {
 export interface InvokeOptions {
   /** Gets each node's wall time (for --profile). */
   timer?: NodeTimer;
+  /**
+   * 'copy': each output's data is a new array the caller owns. 'view': the
+   * output's memory in the arena, as outputTensor() gives it (no copy; see
+   * there for how long it holds). Default: 'copy' for invoke(inputs), 'view'
+   * for invoke() without inputs.
+   */
+  outputs?: 'copy' | 'view';
 }
 
 export class SignatureRunner {
@@ -36,6 +44,12 @@ export class SignatureRunner {
   readonly executor: SubgraphExecutor;
   private readonly inputMap: Map<string, number>;
   private readonly outputMap: Map<string, RuntimeTensor>;
+  /**
+   * The memory plan under which each input was last written (passed to
+   * invoke, or its view handed out by inputTensor). A new plan (after a
+   * resize) places tensors anew, so older writes and views no longer count.
+   */
+  private readonly writtenUnder = new Map<string, MemoryPlan>();
 
   constructor(loaded: LoadedModel, signature: TfliteSignature | undefined) {
     this.key = signature?.key;
@@ -81,8 +95,68 @@ export class SignatureRunner {
     this.executor.resizeInput(this.position(name), shape);
   }
 
-  /** Runs the graph; every input must be given, with the element type and size of its current shape. */
-  invoke(inputs: Readonly<Record<string, TypedArray>>, options: InvokeOptions = {}): Record<string, TensorValue> {
+  /**
+   * The input's memory in the arena, for writing it in place before invoke()
+   * (no copy). The view holds until the next resizeInput: a resize plans
+   * memory anew, and the old view then points at bytes the new plan gives
+   * to other tensors (invoke() refuses to run on inputs not written since;
+   * take a new view). invoke() may reuse an input's bytes for intermediate
+   * values once the graph has read it (elementwise ops run in place), so
+   * write every input before every invoke().
+   */
+  inputTensor(name: string): TypedArray {
+    const t = this.executor.inputs[this.position(name)]!;
+    const view = this.executor.view(t);
+    this.writtenUnder.set(name, this.executor.memoryPlan!);
+    return view;
+  }
+
+  /**
+   * The output's memory in the arena (for the current input shapes), what
+   * invoke() returns as the output's data unless asked for copies. Each
+   * invoke() overwrites it, and writing an input may too (an output may
+   * share bytes with an input the graph has finished reading); it holds
+   * until the next resizeInput. Copy it (slice()) to keep it.
+   */
+  outputTensor(name: string): TypedArray {
+    const t = this.outputMap.get(name);
+    if (!t) throw new UsageError(`no output named '${name}' (outputs: ${this.outputNames.join(', ')})`);
+    return this.executor.view(t);
+  }
+
+  /**
+   * Runs the graph. invoke(inputs) copies every input in (each must be
+   * given, with the element type and size of its current shape; an input
+   * that already is its inputTensor() view is not copied) and returns the
+   * outputs as copies. invoke() without inputs runs on what the arena holds:
+   * every input must have been written through inputTensor() or an earlier
+   * invoke(inputs) since the last resize; it returns the outputs as views.
+   * `options.outputs` overrides either default.
+   */
+  invoke(inputs?: Readonly<Record<string, TypedArray>>, options: InvokeOptions = {}): Record<string, TensorValue> {
+    const ex = this.executor;
+    if (inputs) this.copyIn(inputs);
+    ex.prepareIfNeeded();
+    const stale = this.inputNames.filter((n) => this.writtenUnder.get(n) !== ex.memoryPlan);
+    if (stale.length) {
+      throw new UsageError(
+        `input${stale.length > 1 ? 's' : ''} ${stale.join(', ')} not written for the current shapes: pass ` +
+          `${stale.length > 1 ? 'them' : 'it'} to invoke(), or write through inputTensor() taken after the last resizeInput ` +
+          `(an older view points at memory the new plan uses for other tensors)`,
+      );
+    }
+    ex.run(options.timer);
+    const copy = (options.outputs ?? (inputs ? 'copy' : 'view')) === 'copy';
+    const result: Record<string, TensorValue> = {};
+    for (const [name, t] of this.outputMap) {
+      // A constant output's array is the model's own: always hand out a copy of it.
+      const data = copy || t.isConstant ? t.data.slice() : t.data;
+      result[name] = { dtype: dtypeName(t.type), shape: [...t.shape], data };
+    }
+    return result;
+  }
+
+  private copyIn(inputs: Readonly<Record<string, TypedArray>>): void {
     for (const name of Object.keys(inputs)) this.position(name);
     const ex = this.executor;
     const missing = this.inputNames.filter((n) => !(n in inputs));
@@ -97,13 +171,12 @@ export class SignatureRunner {
         throw new UsageError(`input ${name} has ${data.length} elements, its shape [${t.shape.join(', ')}] needs ${t.size} (call resizeInput to change the shape)`);
       }
     }
-    for (const [name, position] of this.inputMap) ex.setInput(position, inputs[name]! as ArrayLike<number>);
-    ex.run(options.timer);
-    const result: Record<string, TensorValue> = {};
-    for (const [name, t] of this.outputMap) {
-      result[name] = { dtype: dtypeName(t.type), shape: [...t.shape], data: t.data.slice() };
+    for (const [name, position] of this.inputMap) {
+      const t = ex.inputs[position]!;
+      const data = inputs[name]!;
+      if (!sameMemory(data, this.executor.view(t))) ex.setInput(position, data as ArrayLike<number>);
+      this.writtenUnder.set(name, ex.memoryPlan!);
     }
-    return result;
   }
 
   private position(name: string): number {
@@ -111,6 +184,11 @@ export class SignatureRunner {
     if (p === undefined) throw new UsageError(`no input named '${name}' (inputs: ${this.inputNames.join(', ')})`);
     return p;
   }
+}
+
+/** Whether two arrays are the same elements of the same buffer. */
+function sameMemory(a: TypedArray, b: TypedArray): boolean {
+  return a.buffer === b.buffer && a.byteOffset === b.byteOffset && a.length === b.length;
 }
 
 function details(name: string, t: RuntimeTensor): TensorDetails {

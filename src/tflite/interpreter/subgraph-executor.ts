@@ -4,6 +4,7 @@
  * whenever input shapes change (prepare), then runs the nodes in order.
  */
 import { FormatError, SdError, UsageError } from '../../errors.js';
+import type { TypedArray } from '../../kernels/reference/typed-tensor.js';
 import type { KernelOverride, Node, OpContext, OpDefinition } from '../ops/op.js';
 import { opDefinition } from '../ops/registry.js';
 import { ConstantValue } from './constant-value.js';
@@ -180,6 +181,13 @@ export class SubgraphExecutor {
     this.bindIfMoved();
     const t = this.inputs[position]!;
     t.data.set(data as never);
+  }
+
+  /** A tensor's data for the current shapes: its arena view, bound as run() binds it (planning memory first if needed). */
+  view(t: RuntimeTensor): TypedArray {
+    this.prepareIfNeeded();
+    this.bindIfMoved();
+    return t.data;
   }
 
   /** Runs every node; `timer` gets each node's wall time. */
