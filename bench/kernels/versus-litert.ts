@@ -43,10 +43,10 @@ export interface EngineResult {
   /** Median wall time of one invocation (ours: invoke(); LiteRT.js: run()), ms; null when it failed. */
   ms: number | null;
   /**
-   * Ours only: the graph's steps alone, without invoke()'s copy of the
-   * inputs in and of the output out into a new array, ms. The rates and
-   * shares below are of this time for ours (of `ms` for LiteRT.js, whose
-   * run() takes tensors already in its memory).
+   * Ours only: the graph's steps alone, without invoke()'s input checks
+   * and output views, ms. The rates and shares below are of this time for
+   * ours (of `ms` for LiteRT.js). Neither `ms` copies tensors in or out
+   * (ours-invoke.ts).
    */
   graphMs: number | null;
   gflops: number | null;

@@ -62,7 +62,7 @@ export function printVersus(peaks: RuntimePeak[], cases: CaseResult[], threads: 
   console.log('\nOur interpreter (single-op .tflite, invoke(), WebAssembly kernels) against LiteRT.js on the same file:');
   for (const l of table(header, rows, 2)) console.log(l);
   for (const f of failures) console.log(`* ${f}`);
-  console.log('invoke ms: SignatureRunner.invoke() (copies the input in and the output out to a new array); graph ms: the steps alone.');
+  console.log('invoke ms: SignatureRunner.invoke() on inputs already in the arena, outputs as views (no copies, as LiteRT.js run()); graph ms: the steps alone.');
   console.log('GF/s|GB/s and %pk: of the graph time; %pk of the SIMD peak (GFLOP/s rows) or copy bandwidth (GB/s rows), same variant and threads.');
   console.log('x LiteRT: speed of ours over LiteRT.js run() at that thread count, by invoke | by graph time (LiteRT.js ms / our ms; >1 is faster).');
   console.log('2T/1T: speed-up from the second thread (ours: graph time).');
