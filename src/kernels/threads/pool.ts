@@ -90,7 +90,7 @@ export class WorkerPool {
   /** Runs kernel `name(...args, thread, threads)` on all threads; returns when every thread is done. */
   run(name: string, args: readonly number[]): void {
     const job = this.names.indexOf(name);
-    if (job < 0) throw new UsageError(`no kernel named ${name}`);
+    if (job < 0) throw new UsageError(`no kernel named ${name} in the kernels module (if build/wasm is older than the code, run npm run build)`);
     if (args.length > MAX_ARGS) throw new UsageError(`kernel ${name}: at most ${MAX_ARGS} arguments`);
     if (this.closed) throw new UsageError('worker pool is closed');
     const fn = this.fns[job]!;

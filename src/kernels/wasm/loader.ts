@@ -113,6 +113,52 @@ export function kernelWasmPath(variant: KernelVariant): string {
 }
 
 const compiled = new Map<KernelVariant, WebAssembly.Module>();
+/** The file each compiled module came from, for errors. */
+const compiledFrom = new WeakMap<WebAssembly.Module, string>();
+
+/**
+ * The argument count of every function KernelExports (exports.ts) declares.
+ * Its type makes tsc reject this table whenever exports.ts adds, drops or
+ * changes a function and the table does not follow, so checkKernelExports
+ * always covers the whole interface: add the new function's line here.
+ */
+export const KERNEL_EXPORT_ARITY: { readonly [K in keyof KernelExports]: Parameters<KernelExports[K]>['length'] } = {
+  simdPeak: 3,
+  simdPeakParallel: 5,
+  gemm: 14,
+  quantizeRowsInt8: 13,
+  gemmInt8: 15,
+  attention: 24,
+  attentionScratchBytes: 3,
+  groupNormStats: 7,
+  groupNormReduce: 12,
+  groupNormApply: 9,
+  layerNorm: 9,
+  softmax: 7,
+  binary: 14,
+  unary: 6,
+  geglu: 7,
+  winogradScratchBytes: 2,
+};
+
+/**
+ * Checks an instance's exports against what this code calls: every function
+ * of KernelExports, with its argument count. A .wasm built from other
+ * sources than the running JavaScript (not rebuilt after a pull, or
+ * rebuilt under a running process) fails here, at load, instead of
+ * trapping or computing garbage mid-run.
+ */
+export function checkKernelExports(exports: Record<string, unknown>, source: string): void {
+  const problems: string[] = [];
+  for (const [name, arity] of Object.entries(KERNEL_EXPORT_ARITY)) {
+    const fn = exports[name];
+    if (typeof fn !== 'function') problems.push(`no export ${name}`);
+    else if (fn.length !== arity) problems.push(`${name} takes ${fn.length} arguments, the code passes ${arity}`);
+  }
+  if (problems.length) {
+    throw new SdError(`${source} does not match this version of the code (${problems.join('; ')}): it was built from other sources; run npm run build`);
+  }
+}
 
 /**
  * V8 compiles each wasm function on its first call, by default with Liftoff
@@ -143,6 +189,7 @@ export function compileKernels(variant: KernelVariant): WebAssembly.Module {
     preferOptimizingCompiler();
     module = new WebAssembly.Module(readFileSync(path));
     compiled.set(variant, module);
+    compiledFrom.set(module, path);
   }
   return module;
 }
@@ -155,8 +202,14 @@ export function createSharedMemory(initialPages = 16, maximumPages = MAX_MEMORY_
   return new WebAssembly.Memory({ initial: initialPages, maximum: maximumPages, shared: true });
 }
 
-/** Instantiates the kernels on a shared memory (the same call in every thread). */
+/**
+ * Instantiates the kernels on a shared memory, checking the exports
+ * (checkKernelExports). The main thread calls this once; the worker pool
+ * instantiates the same compiled module in each worker, so every thread
+ * runs the same code whatever happens to build/wasm meanwhile.
+ */
 export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
   const instance = new WebAssembly.Instance(module, { env: { memory } });
+  checkKernelExports(instance.exports, compiledFrom.get(module) ?? 'the kernels module');
   return instance.exports as unknown as KernelExports;
 }

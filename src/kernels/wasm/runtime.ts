@@ -52,6 +52,9 @@ export async function createKernelRuntime(options: KernelRuntimeOptions = {}): P
   if (!Number.isInteger(threads) || threads < 1) throw new UsageError(`threads must be a positive integer, got ${threads}`);
   const maximumPages = options.maximumPages ?? MAX_MEMORY_PAGES;
   const variant = chooseVariant(options.variant ?? 'auto');
+  // One compiled module, read once: the main thread's instance (its exports
+  // checked against KernelExports) and every worker's come from it, so a
+  // rebuild of build/wasm meanwhile cannot split the threads.
   const module = compileKernels(variant);
   const memory = createSharedMemory(16, maximumPages);
   const kernels = instantiateKernels(module, memory);
