@@ -64,9 +64,12 @@ export function attentionScratchBytes(runtime: KernelRuntime, keys: number, dim:
   return runtime.kernels.attentionScratchBytes(keys, dim, valueDim);
 }
 
+/** Bytes before the threads' scratch areas in the workspace: the work counter. */
+const WORKSPACE_HEADER_BYTES = 64;
+
 /** Total working memory of one attention call on this runtime, in bytes. */
 export function attentionWorkspaceBytes(runtime: KernelRuntime, keys: number, dim: number, valueDim = dim): number {
-  return runtime.threads * attentionScratchBytes(runtime, keys, dim, valueDim);
+  return WORKSPACE_HEADER_BYTES + runtime.threads * attentionScratchBytes(runtime, keys, dim, valueDim);
 }
 
 function checkCount(name: string, value: number, min: number): void {
@@ -104,9 +107,11 @@ export function attention(runtime: KernelRuntime, ops: AttentionOperands): void 
   const perThread = attentionScratchBytes(runtime, keys, dim, valueDim);
   const mark = runtime.arena.top;
   let scratch = ops.scratch;
-  if (scratch === undefined) scratch = runtime.arena.alloc(perThread * runtime.threads, 64);
+  if (scratch === undefined) scratch = runtime.arena.alloc(attentionWorkspaceBytes(runtime, keys, dim, valueDim), 64);
   else if (scratch % 16 !== 0) throw new UsageError('attention: scratch must be 16-byte aligned');
   try {
+    // The kernel's shared work counter: the first i32 of the workspace.
+    new Int32Array(runtime.memory.buffer, scratch, 1)[0] = 0;
     runtime.pool.run('attention', [
       ops.q, ops.k, ops.v, ops.out,
       maskPtr, maskStrides[0]!, maskStrides[1]!, maskStrides[2]!, maskStrides[3]!,

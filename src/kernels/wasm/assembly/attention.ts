@@ -4,12 +4,16 @@ import { exp2NonPositive } from './math';
 // Fused attention: out = softmax(scale * Q·Kᵀ + mask) · V, computed per
 // query tile with an online softmax (running max m and sum l per query row,
 // the output accumulator rescaled when the max grows), so the T x S score
-// matrix never exists: only a 4-row x key-block piece of it at a time.
+// matrix never exists: only an 8-row x key-block piece of it at a time.
 //
-// The unit of work is a group of 4 query rows: 4x8 register tiles compute
-// its scores (stored key-major, one vector of 4 rows per key), the softmax
-// step then runs on all 4 rows at once (lane i = row i), and 4x8 tiles add
-// P·V into the rows' output accumulators.
+// Query rows live in vector lanes throughout: a tile's rows are packed in
+// pairs of 4-row groups, interleaved by h ([pair][h][8 rows]). The scores of
+// a pair against 4 keys are 8 register accumulators, each a vector over 4
+// rows, built from Q vectors times splatted keys, so they come out key-major
+// with no transpose. The softmax step then runs on 4 rows at once, and P·V
+// multiplies the same probability vectors by splatted values into the
+// output accumulator, also stored rows-in-lanes ([pair][c][8 rows]), which
+// is transposed once per tile on the way out.
 //
 // Layouts (last dim contiguous, element strides derived here):
 //   0 BTNH: q [B,T,N,d], k [B,S,KN,d], v [B,S,KN,dv], out [B,T,N,dv]
@@ -21,20 +25,20 @@ import { exp2NonPositive } from './math';
 // Scores live in the log2 domain: Q is pre-multiplied by scale·log2(e) and
 // the mask by log2(e), so the softmax needs only 2^x.
 //
-// Work items are (b, n, query tile) in that order, split into contiguous
-// ranges over threads. Each output row's arithmetic depends only on its own
-// query row and the fixed key-block order, so any thread count gives the
-// same bits.
+// Work items are (b, n, query tile) in that order, taken one at a time from
+// a shared counter, so a thread that gets less of a core does fewer of
+// them. Each output row's arithmetic depends only on its own query row and
+// the fixed key-block order, so any thread count gives the same bits.
 //
 // Per-thread scratch (its size: attentionScratchBytes, which ../attention.ts calls):
-//   kPack  ceil(S/8) panels of d rows x 8 keys (keys past S are zero)
-//   vPack  S8 rows of dv8 floats (S8 = S rounded up to 8, dv8 likewise; zero padded)
-//   qTile  TQ rows of d floats, scaled, interleaved per group of 4 rows ([group][h][4])
-//   oTile  TQ rows of dv8 floats, the unnormalised output
+//   kPack  ceil(S/4) panels of d rows x 4 keys ([panel][h][4]; keys past S are zero)
+//   vPack  S4 rows of dv4 floats (S4 = S rounded up to 4, dv4 likewise; zero padded)
+//   qTile  TQ rows of d floats, scaled, [pair][h][8 rows]
+//   oTile  TQ rows of dv4 floats, the unnormalised output, [pair][c][8 rows]
 //   rowM, rowL  TQ floats each: running max and sum
-//   scores KB_MAX keys x 4 rows, key-major
+//   scores KB_MAX keys x 8 rows, key-major
 
-/** Query rows per work item. */
+/** Query rows per work item (a multiple of 8). */
 export const TQ: i32 = 64;
 /** Most keys per block (the score block's capacity). */
 const KB_MAX: i32 = 128;
@@ -49,16 +53,17 @@ function roundUp(x: i32, m: i32): i32 {
 
 /**
  * Keys per block: all of them when S <= KB_MAX (cross-attention, CLIP),
- * else as many as keep a block's packed keys and values within about 40 KiB
- * (64 for d <= 80, 32 for d = 160; larger blocks measured no faster), a
- * multiple of 8.
+ * else as many as keep a block's packed keys and values within about 16 KiB
+ * (so that they, the query tile and the output tile stay in L1; 48 for
+ * d = dv = 40), a multiple of 4.
  */
 // @ts-ignore: decorator
 @inline
-function keyBlock(s8: i32, d: i32, dv8: i32): i32 {
-  if (s8 <= KB_MAX) return s8;
-  return max(16, min(64, (40960 / ((d + dv8) << 2)) & ~7));
+function keyBlock(s4: i32, d: i32, dv4: i32): i32 {
+  if (s4 <= KB_MAX) return s4;
+  return max(8, min(KB_MAX, (KEY_BLOCK_BYTES / ((d + dv4) << 2)) & ~3));
 }
+const KEY_BLOCK_BYTES: i32 = 16384;
 
 // Shuffles of a 4x4 transpose: lo2/hi2 interleave two rows, loPairs/hiPairs
 // then gather the columns.
@@ -75,91 +80,91 @@ function loPairs(a: v128, b: v128): v128 { return v128.shuffle<f32>(a, b, 0, 1, 
 @inline
 function hiPairs(a: v128, b: v128): v128 { return v128.shuffle<f32>(a, b, 2, 3, 6, 7); }
 
-/** Stores the 4x4 transpose of rows a, b, c, d as four vectors at out. */
+/** Stores the 4x4 transpose of rows a, b, c, d as four vectors at out, out + step, ... */
 // @ts-ignore: decorator
 @inline
-function storeTransposed(out: usize, a: v128, b: v128, c: v128, d: v128): void {
+function storeTransposed(out: usize, step: usize, a: v128, b: v128, c: v128, d: v128): void {
   const t0 = lo2(a, b), t1 = hi2(a, b), t2 = lo2(c, d), t3 = hi2(c, d);
   v128.store(out, loPairs(t0, t2));
-  v128.store(out, hiPairs(t0, t2), 16);
-  v128.store(out, loPairs(t1, t3), 32);
-  v128.store(out, hiPairs(t1, t3), 48);
+  v128.store(out + step, hiPairs(t0, t2));
+  v128.store(out + 2 * step, loPairs(t1, t3));
+  v128.store(out + 3 * step, hiPairs(t1, t3));
 }
 
 /**
- * Scores of 4 query rows x 8 keys over d, stored key-major: out[j] holds
- * (q0.kj, q1.kj, q2.kj, q3.kj). `qp` is the group's interleaved queries
- * ([h][4 rows]); `kp` an 8-key panel ([h][8 keys]).
+ * Scores of a pair of 4-row groups x 4 keys over d, stored key-major: key j's
+ * 8 scores at out + 32j (rows 0-3, then 4-7). `qp` is the pair's queries
+ * ([h][8 rows]); `kp` a 4-key panel ([h][4 keys]).
  */
 // @ts-ignore: decorator
 @inline
 function scoreTile(qp: usize, kp: usize, d: i32, out: usize): void {
-  let x00 = f32x4.splat(0), x01 = f32x4.splat(0), x10 = f32x4.splat(0), x11 = f32x4.splat(0);
-  let x20 = f32x4.splat(0), x21 = f32x4.splat(0), x30 = f32x4.splat(0), x31 = f32x4.splat(0);
-  // One step per iteration: unrolled, V8 hoists the loads of both steps and spills accumulators.
-  const end = kp + (<usize>d << 5);
-  for (; kp < end; kp += 32) {
-    const b0 = v128.load(kp);
-    const b1 = v128.load(kp, 16);
-    let s = v128.load32_splat(qp);
-    x00 = madd(s, b0, x00); x01 = madd(s, b1, x01);
-    s = v128.load32_splat(qp, 4);
-    x10 = madd(s, b0, x10); x11 = madd(s, b1, x11);
-    s = v128.load32_splat(qp, 8);
-    x20 = madd(s, b0, x20); x21 = madd(s, b1, x21);
-    s = v128.load32_splat(qp, 12);
-    x30 = madd(s, b0, x30); x31 = madd(s, b1, x31);
-    qp += 16;
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+  const end = kp + (<usize>d << 4);
+  for (; kp < end; kp += 16) {
+    const qa = v128.load(qp);
+    const qb = v128.load(qp, 16);
+    let s = v128.load32_splat(kp);
+    a0 = madd(qa, s, a0); b0 = madd(qb, s, b0);
+    s = v128.load32_splat(kp, 4);
+    a1 = madd(qa, s, a1); b1 = madd(qb, s, b1);
+    s = v128.load32_splat(kp, 8);
+    a2 = madd(qa, s, a2); b2 = madd(qb, s, b2);
+    s = v128.load32_splat(kp, 12);
+    a3 = madd(qa, s, a3); b3 = madd(qb, s, b3);
+    qp += 32;
   }
-  storeTransposed(out, x00, x10, x20, x30);
-  storeTransposed(out + 64, x01, x11, x21, x31);
+  v128.store(out, a0); v128.store(out, b0, 16);
+  v128.store(out, a1, 32); v128.store(out, b1, 48);
+  v128.store(out, a2, 64); v128.store(out, b2, 80);
+  v128.store(out, a3, 96); v128.store(out, b3, 112);
 }
 
 /**
- * o[r][0..8) += sum_j p[j][r] * v[j][0..8) for the 4 rows of a group over n
- * keys; p is key-major ([j][4 rows]).
+ * o[c..c+4) of the pair's 8 rows += sum_j p[j] * v[j][c..c+4) over n keys,
+ * p key-major ([j][8 rows]), o rows-in-lanes ([c][8 rows]), v rows of
+ * vRowBytes.
  */
 // @ts-ignore: decorator
 @inline
-function valueTile(p: usize, vp: usize, vRowBytes: usize, n: i32, o: usize, oRowBytes: usize): void {
-  const o0 = o, o1 = o + oRowBytes, o2 = o + 2 * oRowBytes, o3 = o + 3 * oRowBytes;
-  let x00 = v128.load(o0), x01 = v128.load(o0, 16);
-  let x10 = v128.load(o1), x11 = v128.load(o1, 16);
-  let x20 = v128.load(o2), x21 = v128.load(o2, 16);
-  let x30 = v128.load(o3), x31 = v128.load(o3, 16);
-  const end = p + (<usize>n << 4);
-  for (; p < end; p += 16) {
-    const b0 = v128.load(vp);
-    const b1 = v128.load(vp, 16);
-    let s = v128.load32_splat(p);
-    x00 = madd(s, b0, x00); x01 = madd(s, b1, x01);
-    s = v128.load32_splat(p, 4);
-    x10 = madd(s, b0, x10); x11 = madd(s, b1, x11);
-    s = v128.load32_splat(p, 8);
-    x20 = madd(s, b0, x20); x21 = madd(s, b1, x21);
-    s = v128.load32_splat(p, 12);
-    x30 = madd(s, b0, x30); x31 = madd(s, b1, x31);
+function valueTile(p: usize, vp: usize, vRowBytes: usize, n: i32, o: usize): void {
+  let a0 = v128.load(o), b0 = v128.load(o, 16), a1 = v128.load(o, 32), b1 = v128.load(o, 48);
+  let a2 = v128.load(o, 64), b2 = v128.load(o, 80), a3 = v128.load(o, 96), b3 = v128.load(o, 112);
+  const end = p + (<usize>n << 5);
+  for (; p < end; p += 32) {
+    const pa = v128.load(p);
+    const pb = v128.load(p, 16);
+    let s = v128.load32_splat(vp);
+    a0 = madd(pa, s, a0); b0 = madd(pb, s, b0);
+    s = v128.load32_splat(vp, 4);
+    a1 = madd(pa, s, a1); b1 = madd(pb, s, b1);
+    s = v128.load32_splat(vp, 8);
+    a2 = madd(pa, s, a2); b2 = madd(pb, s, b2);
+    s = v128.load32_splat(vp, 12);
+    a3 = madd(pa, s, a3); b3 = madd(pb, s, b3);
     vp += vRowBytes;
   }
-  v128.store(o0, x00); v128.store(o0, x01, 16);
-  v128.store(o1, x10); v128.store(o1, x11, 16);
-  v128.store(o2, x20); v128.store(o2, x21, 16);
-  v128.store(o3, x30); v128.store(o3, x31, 16);
+  v128.store(o, a0); v128.store(o, b0, 16);
+  v128.store(o, a1, 32); v128.store(o, b1, 48);
+  v128.store(o, a2, 64); v128.store(o, b2, 80);
+  v128.store(o, a3, 96); v128.store(o, b3, 112);
 }
 
 /**
- * Online-softmax step for a group of 4 query rows over a block of n8 keys
- * (the first `valid` real), scores key-major at sp: adds the mask (row i's
- * mask row at mask0 + min(i, lastRow) * maskRowBytes), hides keys past the
- * causal limit (row i sees block keys j <= causal0 + i when `causal`),
- * turns scores into 2^(s - m) in place, and updates the rows' running max m,
- * sum l and output accumulators, all four rows at once, lane i being row i.
+ * Online-softmax step for one 4-row group over a block of n4 keys (the
+ * first `valid` real), its scores key-major at sp with 32 bytes from key to
+ * key: adds the mask (row i's mask row at mask0 + min(i, lastRow) *
+ * maskRowBytes), hides keys past the causal limit (row i sees block keys j
+ * <= causal0 + i when `causal`), turns scores into 2^(s - m) in place, and
+ * updates the rows' running max m, sum l and output accumulators (o: dv4
+ * columns, 32 bytes apart), all four rows at once, lane i being row i.
  */
 function softmaxGroup(
-  sp: usize, valid: i32, n8: i32,
+  sp: usize, valid: i32, n4: i32,
   mask0: usize, maskRowBytes: usize, maskS: i32, lastRow: i32,
   causal: i32, causal0: i32,
-  mPtr: usize, lPtr: usize, oRows: usize, dv8: i32,
+  mPtr: usize, lPtr: usize, o: usize, dv4: i32,
 ): void {
   if (mask0) {
     const m1 = mask0 + <usize>min(1, lastRow) * maskRowBytes;
@@ -169,22 +174,22 @@ function softmaxGroup(
     if (maskS) {
       let j = 0;
       for (; j + 4 <= valid; j += 4) {
-        const o = <usize>j << 2;
-        const a = v128.load(mask0 + o), b = v128.load(m1 + o), c = v128.load(m2 + o), d = v128.load(m3 + o);
+        const mo = <usize>j << 2;
+        const a = v128.load(mask0 + mo), b = v128.load(m1 + mo), c = v128.load(m2 + mo), d = v128.load(m3 + mo);
         const t0 = lo2(a, b), t1 = hi2(a, b), t2 = lo2(c, d), t3 = hi2(c, d);
-        const at = sp + (<usize>j << 4);
+        const at = sp + (<usize>j << 5);
         v128.store(at, madd(loPairs(t0, t2), l2e, v128.load(at)));
-        v128.store(at, madd(hiPairs(t0, t2), l2e, v128.load(at, 16)), 16);
-        v128.store(at, madd(loPairs(t1, t3), l2e, v128.load(at, 32)), 32);
-        v128.store(at, madd(hiPairs(t1, t3), l2e, v128.load(at, 48)), 48);
+        v128.store(at, madd(hiPairs(t0, t2), l2e, v128.load(at, 32)), 32);
+        v128.store(at, madd(loPairs(t1, t3), l2e, v128.load(at, 64)), 64);
+        v128.store(at, madd(hiPairs(t1, t3), l2e, v128.load(at, 96)), 96);
       }
       for (; j < valid; j++) {
-        const o = <usize>j << 2;
-        let mv = f32x4.splat(load<f32>(mask0 + o));
-        mv = f32x4.replace_lane(mv, 1, load<f32>(m1 + o));
-        mv = f32x4.replace_lane(mv, 2, load<f32>(m2 + o));
-        mv = f32x4.replace_lane(mv, 3, load<f32>(m3 + o));
-        const at = sp + (<usize>j << 4);
+        const mo = <usize>j << 2;
+        let mv = f32x4.splat(load<f32>(mask0 + mo));
+        mv = f32x4.replace_lane(mv, 1, load<f32>(m1 + mo));
+        mv = f32x4.replace_lane(mv, 2, load<f32>(m2 + mo));
+        mv = f32x4.replace_lane(mv, 3, load<f32>(m3 + mo));
+        const at = sp + (<usize>j << 5);
         v128.store(at, madd(mv, l2e, v128.load(at)));
       }
     } else {
@@ -193,7 +198,7 @@ function softmaxGroup(
       mv = f32x4.replace_lane(mv, 2, load<f32>(m2));
       mv = f32x4.replace_lane(mv, 3, load<f32>(m3));
       for (let j = 0; j < valid; j++) {
-        const at = sp + (<usize>j << 4);
+        const at = sp + (<usize>j << 5);
         v128.store(at, madd(mv, l2e, v128.load(at)));
       }
     }
@@ -202,22 +207,22 @@ function softmaxGroup(
   if (causal) {
     const lanes = i32x4(0, 1, 2, 3);
     for (let j = max(0, causal0 + 1); j < valid; j++) {
-      const at = sp + (<usize>j << 4);
+      const at = sp + (<usize>j << 5);
       const hidden = i32x4.gt_s(i32x4.splat(j - causal0), lanes);
       v128.store(at, v128.bitselect(minusInf, v128.load(at), hidden));
     }
   }
-  for (let j = valid; j < n8; j++) v128.store(sp + (<usize>j << 4), minusInf);
+  for (let j = valid; j < n4; j++) v128.store(sp + (<usize>j << 5), minusInf);
 
-  const end = sp + (<usize>n8 << 4);
+  const end = sp + (<usize>n4 << 5);
   let mx = v128.load(sp);
-  for (let at = sp + 16; at < end; at += 16) mx = f32x4.pmax(mx, v128.load(at));
+  for (let at = sp + 32; at < end; at += 32) mx = f32x4.pmax(mx, v128.load(at));
   const mOld = v128.load(mPtr);
   const mNew = f32x4.pmax(mx, mOld);
   // Rows with nothing visible so far keep m = -inf; subtracting 0 then keeps their p at ~0.
   const mUse = v128.andnot(mNew, f32x4.eq(mNew, minusInf));
   let sum = f32x4.splat(0);
-  for (let at = sp; at < end; at += 16) {
+  for (let at = sp; at < end; at += 32) {
     const p = exp2NonPositive(f32x4.sub(v128.load(at), mUse));
     v128.store(at, p);
     sum = f32x4.add(sum, p);
@@ -229,29 +234,23 @@ function softmaxGroup(
   v128.store(mPtr, mNew);
   v128.store(lPtr, f32x4.add(f32x4.mul(v128.load(lPtr), alpha), sum));
   if (!i32x4.all_true(same)) {
-    const rowBytes = <usize>dv8 << 2;
-    const a0 = f32x4.splat(f32x4.extract_lane(alpha, 0)), a1 = f32x4.splat(f32x4.extract_lane(alpha, 1));
-    const a2 = f32x4.splat(f32x4.extract_lane(alpha, 2)), a3 = f32x4.splat(f32x4.extract_lane(alpha, 3));
-    for (let o: usize = 0; o < rowBytes; o += 16) {
-      const p = oRows + o;
-      v128.store(p, f32x4.mul(v128.load(p), a0));
-      v128.store(p + rowBytes, f32x4.mul(v128.load(p + rowBytes), a1));
-      v128.store(p + 2 * rowBytes, f32x4.mul(v128.load(p + 2 * rowBytes), a2));
-      v128.store(p + 3 * rowBytes, f32x4.mul(v128.load(p + 3 * rowBytes), a3));
-    }
+    const oEnd = o + (<usize>dv4 << 5);
+    for (; o < oEnd; o += 32) v128.store(o, f32x4.mul(v128.load(o), alpha));
   }
 }
 
 /**
- * Copies `rows` query rows (stride rowBytes) times `scale` into groups of 4
- * rows interleaved by h ([group][h][4]), zero-filling the last group's
- * missing rows.
+ * Copies `rows` query rows (stride rowBytes) times `scale` into pairs of
+ * 4-row groups interleaved by h ([pair][h][8 rows]), zero-filling rows past
+ * `rows` up to the next multiple of 8.
  */
 function packQueries(src: usize, rowBytes: usize, rows: i32, d: i32, scale: f32, dst: usize): void {
   const sv = f32x4.splat(scale);
   const d4 = d & ~3;
-  for (let r = 0; r < rows; r += 4) {
-    const g = dst + ((<usize>r * <usize>d) << 2);
+  const rows8 = roundUp(rows, 8);
+  for (let r = 0; r < rows8; r += 4) {
+    // Group r/4 is half (r >> 2) & 1 of pair r/8.
+    const g = dst + ((<usize>(r >> 3) * <usize>d) << 5) + (<usize>((r >> 2) & 1) << 4);
     const r0 = src + <usize>r * rowBytes;
     if (r + 4 <= rows) {
       const r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
@@ -259,7 +258,7 @@ function packQueries(src: usize, rowBytes: usize, rows: i32, d: i32, scale: f32,
       for (; h < d4; h += 4) {
         const o = <usize>h << 2;
         storeTransposed(
-          g + (<usize>h << 4),
+          g + (<usize>h << 5), 32,
           f32x4.mul(v128.load(r0 + o), sv), f32x4.mul(v128.load(r1 + o), sv),
           f32x4.mul(v128.load(r2 + o), sv), f32x4.mul(v128.load(r3 + o), sv),
         );
@@ -270,13 +269,13 @@ function packQueries(src: usize, rowBytes: usize, rows: i32, d: i32, scale: f32,
         v = f32x4.replace_lane(v, 1, load<f32>(r1 + o));
         v = f32x4.replace_lane(v, 2, load<f32>(r2 + o));
         v = f32x4.replace_lane(v, 3, load<f32>(r3 + o));
-        v128.store(g + (<usize>h << 4), f32x4.mul(v, sv));
+        v128.store(g + (<usize>h << 5), f32x4.mul(v, sv));
       }
     } else {
       for (let i = 0; i < 4; i++) {
         const row = r0 + <usize>i * rowBytes;
         for (let h = 0; h < d; h++) {
-          store<f32>(g + (<usize>h << 4) + (<usize>i << 2), r + i < rows ? load<f32>(row + (<usize>h << 2)) * scale : 0);
+          store<f32>(g + (<usize>h << 5) + (<usize>i << 2), r + i < rows ? load<f32>(row + (<usize>h << 2)) * scale : 0);
         }
       }
     }
@@ -284,41 +283,85 @@ function packQueries(src: usize, rowBytes: usize, rows: i32, d: i32, scale: f32,
 }
 
 /**
- * Packs key/value head (b, kh): keys into 8-key panels ([h][8 keys]), values
- * into zero-padded rows. Key (j, h) is at k + j*kRow + h*kCol bytes.
+ * Packs key/value head (b, kh): keys into 4-key panels ([h][4 keys]), values
+ * into rows zero-padded to dv4. Key (j, h) is at k + j*kRow + h*kCol bytes
+ * (kCol = 4: rows of d floats; kRow = 4: keys in columns, rows kCol apart).
  */
 function packHead(
-  k: usize, v: usize, kRow: usize, kCol: usize, vRow: usize, s: i32, d: i32, dv: i32, dv8: i32,
+  k: usize, v: usize, kRow: usize, kCol: usize, vRow: usize, s: i32, d: i32, dv: i32, dv4: i32,
   kPack: usize, vPack: usize,
 ): void {
-  const s8 = roundUp(s, 8);
-  for (let j = 0; j < s8; j++) {
-    const dst = kPack + ((<usize>(j >> 3) * <usize>d) << 5) + (<usize>(j & 7) << 2);
-    if (j < s) {
-      const src = k + <usize>j * kRow;
-      for (let h = 0; h < d; h++) store<f32>(dst + (<usize>h << 5), load<f32>(src + <usize>h * kCol));
+  const s4 = s & ~3;
+  const d4 = d & ~3;
+  for (let j = 0; j < s4; j += 4) {
+    const dst = kPack + ((<usize>j * <usize>d) << 2);
+    const src = k + <usize>j * kRow;
+    if (kCol == 4) {
+      // Rows of d floats: 4x4 transposes of (4 keys) x (4 h).
+      const k1 = src + kRow, k2 = k1 + kRow, k3 = k2 + kRow;
+      let h = 0;
+      for (; h < d4; h += 4) {
+        const o = <usize>h << 2;
+        storeTransposed(dst + (<usize>h << 4), 16, v128.load(src + o), v128.load(k1 + o), v128.load(k2 + o), v128.load(k3 + o));
+      }
+      for (; h < d; h++) {
+        const o = <usize>h << 2;
+        let x = f32x4.splat(load<f32>(src + o));
+        x = f32x4.replace_lane(x, 1, load<f32>(k1 + o));
+        x = f32x4.replace_lane(x, 2, load<f32>(k2 + o));
+        x = f32x4.replace_lane(x, 3, load<f32>(k3 + o));
+        v128.store(dst + (<usize>h << 4), x);
+      }
+    } else if (kRow == 4) {
+      // Keys in columns: 4 consecutive keys of one h are one vector.
+      for (let h = 0; h < d; h++) v128.store(dst + (<usize>h << 4), v128.load(src + <usize>h * kCol));
     } else {
-      for (let h = 0; h < d; h++) store<f32>(dst + (<usize>h << 5), 0);
+      for (let h = 0; h < d; h++) {
+        for (let i = 0; i < 4; i++) store<f32>(dst + (<usize>h << 4) + (<usize>i << 2), load<f32>(src + <usize>i * kRow + <usize>h * kCol));
+      }
     }
-    const vd = vPack + ((<usize>j * <usize>dv8) << 2);
-    const vs = v + <usize>j * vRow;
-    for (let h = 0; h < dv8; h++) store<f32>(vd + (<usize>h << 2), j < s && h < dv ? load<f32>(vs + (<usize>h << 2)) : 0);
+  }
+  if (s4 < s) {
+    const dst = kPack + ((<usize>s4 * <usize>d) << 2);
+    for (let h = 0; h < d; h++) {
+      for (let i = 0; i < 4; i++) {
+        const j = s4 + i;
+        store<f32>(dst + (<usize>h << 4) + (<usize>i << 2), j < s ? load<f32>(k + <usize>j * kRow + <usize>h * kCol) : 0);
+      }
+    }
+  }
+  const dvv = dv & ~3;
+  const vEnd = roundUp(s, 4);
+  for (let j = 0; j < vEnd; j++) {
+    const vd = vPack + ((<usize>j * <usize>dv4) << 2);
+    if (j < s) {
+      const vs = v + <usize>j * vRow;
+      let h = 0;
+      for (; h < dvv; h += 4) v128.store(vd + (<usize>h << 2), v128.load(vs + (<usize>h << 2)));
+      for (; h < dv4; h++) store<f32>(vd + (<usize>h << 2), h < dv ? load<f32>(vs + (<usize>h << 2)) : 0);
+    } else {
+      memory.fill(vd, 0, <usize>dv4 << 2);
+    }
   }
 }
 
+/** Bytes of the workspace before the threads' areas (the work counter's cache line). */
+const WORKSPACE_HEADER: usize = 64;
+
 /** Bytes of scratch one thread needs for these sizes (a multiple of 16). */
 export function attentionScratchBytes(s: i32, d: i32, dv: i32): i32 {
-  const s8 = roundUp(s, 8), dv8 = roundUp(dv, 8);
-  return 4 * (s8 * d + s8 * dv8 + TQ * d + TQ * dv8 + 2 * TQ + 4 * KB_MAX);
+  const s4 = roundUp(s, 4), dv4 = roundUp(dv, 4);
+  return 4 * (s4 * d + s4 * dv4 + TQ * d + TQ * dv4 + 2 * TQ + 8 * KB_MAX);
 }
 
 /**
- * Attention for thread `thread` of `threads`. Pointers are byte offsets;
+ * Attention for one of the threads that run it. Pointers are byte offsets;
  * `mask` is 0 or an additive mask read at b*maskB + n*maskN + t*maskT +
  * s*maskS (element strides; maskS is 0 or 1); `keysTransposed` reads k as
  * [B, KN, d, S] (a matmul's right-hand side) in either layout; `causal`
- * hides keys s > t;
- * `scratch` holds `threads` areas of `scratchStride` bytes (16-aligned).
+ * hides keys s > t. `scratch` (16-aligned) is the workspace: the i32 work
+ * counter, which the caller sets to 0, then from scratch + 64 `threads`
+ * areas of `scratchStride` bytes, this thread's being number `thread`.
  */
 export function attention(
   q: usize, k: usize, v: usize, out: usize,
@@ -328,14 +371,15 @@ export function attention(
   scratch: usize, scratchStride: i32,
   thread: i32, threads: i32,
 ): void {
-  const s8 = roundUp(s, 8), dv8 = roundUp(dv, 8);
-  const kb = keyBlock(s8, d, dv8);
-  const base = scratch + <usize>thread * <usize>scratchStride;
+  const s4 = roundUp(s, 4), dv4 = roundUp(dv, 4);
+  const kb = keyBlock(s4, d, dv4);
+  const counter = scratch;
+  const base = scratch + WORKSPACE_HEADER + <usize>thread * <usize>scratchStride;
   const kPack = base;
-  const vPack = kPack + ((<usize>s8 * <usize>d) << 2);
-  const qTile = vPack + ((<usize>s8 * <usize>dv8) << 2);
+  const vPack = kPack + ((<usize>s4 * <usize>d) << 2);
+  const qTile = vPack + ((<usize>s4 * <usize>dv4) << 2);
   const oTile = qTile + ((<usize>TQ * <usize>d) << 2);
-  const rowM = oTile + ((<usize>TQ * <usize>dv8) << 2);
+  const rowM = oTile + ((<usize>TQ * <usize>dv4) << 2);
   const rowL = rowM + (<usize>TQ << 2);
   const scores = rowL + (<usize>TQ << 2);
 
@@ -351,13 +395,14 @@ export function attention(
   const oB = <usize>t * heads * dv, oT = btnh ? <usize>heads * dv : <usize>dv, oN = btnh ? <usize>dv : <usize>t * dv;
   const group = heads / kvHeads;
   const qScale = scale * LOG2E;
-  const oRowBytes = <usize>dv8 << 2;
+  const pairQBytes = <usize>d << 5;
+  const pairOBytes = <usize>dv4 << 5;
+  const vRowBytes = <usize>dv4 << 2;
 
   const tiles = (t + TQ - 1) / TQ;
   const items = batch * heads * tiles;
-  const i0 = <i32>((<i64>thread * items) / threads), i1 = <i32>((<i64>(thread + 1) * items) / threads);
   let packed = -1;
-  for (let item = i0; item < i1; item++) {
+  for (let item = atomic.add<i32>(counter, 1); item < items; item = atomic.add<i32>(counter, 1)) {
     const tile = item % tiles;
     const n = (item / tiles) % heads;
     const b = item / (tiles * heads);
@@ -366,62 +411,78 @@ export function attention(
       packed = b * kvHeads + kh;
       packHead(
         k + ((<usize>b * kB + <usize>kh * kN) << 2), v + ((<usize>b * vB + <usize>kh * vN) << 2),
-        kS << 2, kH << 2, vS << 2, s, d, dv, dv8, kPack, vPack,
+        kS << 2, kH << 2, vS << 2, s, d, dv, dv4, kPack, vPack,
       );
     }
     const t0 = tile * TQ;
     const rows = min(TQ, t - t0);
-    const rows4 = roundUp(rows, 4);
+    const rows8 = roundUp(rows, 8);
 
-    // Scaled queries, interleaved by groups of 4 rows ([group][h][4]; zero rows pad the last group).
     const qSrc = q + ((<usize>b * qB + <usize>n * qN + <usize>t0 * qT) << 2);
     packQueries(qSrc, qT << 2, rows, d, qScale, qTile);
-    for (let r = 0; r < rows4; r++) {
+    for (let r = 0; r < rows8; r++) {
       store<f32>(rowM + (<usize>r << 2), -Infinity);
       store<f32>(rowL + (<usize>r << 2), 0);
     }
-    memory.fill(oTile, 0, (<usize>rows4 * <usize>dv8) << 2);
+    memory.fill(oTile, 0, (<usize>rows8 * <usize>dv4) << 2);
 
     // With causality, key blocks past the tile's last row are skipped.
     const sEnd = causal ? min(s, t0 + rows) : s;
     for (let s0 = 0; s0 < sEnd; s0 += kb) {
       const valid = min(kb, s - s0);
-      const n8 = roundUp(valid, 8);
-      const kBlock = kPack + ((<usize>(s0 >> 3) * <usize>d) << 5);
-      const vBlock = vPack + ((<usize>s0 * <usize>dv8) << 2);
-      for (let r = 0; r < rows4; r += 4) {
-        const qGroup = qTile + ((<usize>r * <usize>d) << 2);
-        for (let j = 0; j < n8; j += 8) {
-          scoreTile(qGroup, kBlock + ((<usize>(j >> 3) * <usize>d) << 5), d, scores + (<usize>j << 4));
+      const n4 = roundUp(valid, 4);
+      const kBlock = kPack + ((<usize>s0 * <usize>d) << 2);
+      const vBlock = vPack + <usize>s0 * vRowBytes;
+      for (let r = 0; r < rows8; r += 8) {
+        const qPair = qTile + <usize>(r >> 3) * pairQBytes;
+        for (let j = 0; j < n4; j += 4) {
+          scoreTile(qPair, kBlock + ((<usize>j * <usize>d) << 2), d, scores + (<usize>j << 5));
         }
-        const mask0 = mask
-          ? mask + ((<usize>b * maskB + <usize>n * maskN + <usize>(t0 + r) * maskT + <usize>s0 * maskS) << 2)
-          : 0;
-        const oRows = oTile + <usize>r * oRowBytes;
-        softmaxGroup(
-          scores, valid, n8,
-          mask0, <usize>maskT << 2, maskS, min(3, rows - 1 - r),
-          causal, t0 + r - s0,
-          rowM + (<usize>r << 2), rowL + (<usize>r << 2), oRows, dv8,
-        );
-        for (let c = 0; c < dv8; c += 8) {
-          valueTile(scores, vBlock + (<usize>c << 2), oRowBytes, n8, oRows + (<usize>c << 2), oRowBytes);
+        const oPair = oTile + <usize>(r >> 3) * pairOBytes;
+        for (let g = 0; g < 2; g++) {
+          const r0 = r + 4 * g;
+          const mask0 = mask && r0 < rows
+            ? mask + ((<usize>b * maskB + <usize>n * maskN + <usize>(t0 + r0) * maskT + <usize>s0 * maskS) << 2)
+            : 0;
+          softmaxGroup(
+            scores + (<usize>g << 4), valid, n4,
+            mask0, <usize>maskT << 2, maskS, min(3, rows - 1 - r0),
+            causal, t0 + r0 - s0,
+            rowM + (<usize>r0 << 2), rowL + (<usize>r0 << 2), oPair + (<usize>g << 4), dv4,
+          );
+        }
+        for (let c = 0; c < dv4; c += 4) {
+          valueTile(scores, vBlock + (<usize>c << 2), vRowBytes, n4, oPair + (<usize>c << 5));
         }
       }
     }
 
-    // out = o / l; a row that saw no key (all masked) has l = 0 and gives NaN, as PyTorch does.
+    // out = o / l, transposed back to rows; a row that saw no key (all
+    // masked) has l = 0 and gives NaN, as PyTorch does.
     const oDst = out + ((<usize>b * oB + <usize>n * oN + <usize>t0 * oT) << 2);
-    const dv4 = dv & ~3;
-    for (let r = 0; r < rows; r++) {
-      const seen = load<f32>(rowM + (<usize>r << 2)) != -Infinity;
-      const l = seen ? load<f32>(rowL + (<usize>r << 2)) : NaN;
-      const lv = f32x4.splat(l);
-      const src = oTile + <usize>r * oRowBytes;
-      const dst = oDst + ((<usize>r * oT) << 2);
-      let h = 0;
-      for (; h < dv4; h += 4) v128.store(dst + (<usize>h << 2), f32x4.div(v128.load(src + (<usize>h << 2)), lv));
-      for (; h < dv; h++) store<f32>(dst + (<usize>h << 2), load<f32>(src + (<usize>h << 2)) / l);
+    const oRow = oT << 2;
+    for (let r = 0; r < rows; r += 4) {
+      const m = v128.load(rowM + (<usize>r << 2));
+      const l = v128.bitselect(f32x4.splat(NaN), v128.load(rowL + (<usize>r << 2)), f32x4.eq(m, f32x4.splat(-Infinity)));
+      const src = oTile + <usize>(r >> 3) * pairOBytes + (<usize>((r >> 2) & 1) << 4);
+      const dst = oDst + <usize>r * oRow;
+      const full = r + 4 <= rows;
+      for (let c = 0; c < dv4; c += 4) {
+        const at = src + (<usize>c << 5);
+        const x0 = f32x4.div(v128.load(at), l), x1 = f32x4.div(v128.load(at, 32), l);
+        const x2 = f32x4.div(v128.load(at, 64), l), x3 = f32x4.div(v128.load(at, 96), l);
+        if (full && c + 4 <= dv) {
+          storeTransposed(dst + (<usize>c << 2), oRow, x0, x1, x2, x3);
+        } else {
+          // The last rows or columns: through the (then unused) score block.
+          storeTransposed(scores, 16, x0, x1, x2, x3);
+          for (let i = 0; i < min(4, rows - r); i++) {
+            for (let h = c; h < min(c + 4, dv); h++) {
+              store<f32>(dst + <usize>i * oRow + (<usize>h << 2), load<f32>(scores + (<usize>i << 4) + (<usize>(h - c) << 2)));
+            }
+          }
+        }
+      }
     }
   }
 }
