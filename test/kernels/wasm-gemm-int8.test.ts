@@ -35,7 +35,7 @@ function referenceInt8(
       hi = Math.max(hi, a[r * lda + i]!);
     }
     let scale = sym ? f(Math.max(-lo, hi) / half) : f(f(hi - lo) / (qmax - qmin));
-    if (!(scale > 0)) scale = 1;
+    if (!(scale > 0) || f(1 / scale) === Infinity) scale = 1; // all zeros, or too small to scale
     const zp = sym ? qmin + half : Math.min(qmax, Math.max(qmin, qmin - nearest(f(lo / scale))));
     const inv = f(1 / scale);
     const q = new Int32Array(k);
@@ -186,28 +186,34 @@ for (const { variant, layout } of SETUPS) {
   });
 }
 
-describe('hybrid int8 GEMM on non-finite inputs', () => {
-  it('gives NaN in the rows holding NaN or infinity and leaves the other rows as they were', async () => {
-    const rt = await createKernelRuntime({ threads: 2, variant: 'simd', maximumPages: 256 });
-    try {
-      const k = 21, n = 9, m = 4;
-      const w = randomWeights(k, n, random(3), true, true);
-      const a = randomFloats(m * k, random(4));
-      const clean = a.slice();
-      a[1 * k + 5] = NaN;
-      a[3 * k + 20] = -Infinity;
-      const packed = packGemmInt8Weights(rt, w);
-      const aPtr = put(rt, a);
-      const cPtr = put(rt, new Float32Array(m * n));
-      gemmInt8(rt, packed, { a: aPtr, c: cPtr, m });
-      const got = rt.arena.f32(cPtr, m * n).slice();
-      const want = referenceInt8(clean, k, m, w, { layout: 'i16', activations: 'asymmetric', activationBits: 8 });
-      for (const r of [0, 2]) expect(got.subarray(r * n, r * n + n)).toEqual(want.subarray(r * n, r * n + n));
-      for (const r of [1, 3]) expect(Array.from(got.subarray(r * n, r * n + n)).every(Number.isNaN)).toBe(true);
-    } finally {
-      await rt.close();
-    }
-  });
+describe('hybrid int8 GEMM on non-finite and tiny inputs', () => {
+  for (const variant of ['simd', 'relaxed'] as const) {
+    it(`${variant}: NaN in the rows holding NaN or infinity (vector part or tail), a row too small to scale as zeros, the other rows as the reference`, async () => {
+      const rt = await createKernelRuntime({ threads: 2, variant, maximumPages: 256 });
+      try {
+        const k = 21, n = 9, m = 7;
+        const w = randomWeights(k, n, random(3), true, true);
+        const a = randomFloats(m * k, random(4));
+        const clean = a.slice();
+        a[1 * k + 5] = NaN; // k = 0..19 go through the vector loop, 20 through the tail
+        a[3 * k + 20] = -Infinity;
+        a[4 * k + 20] = NaN;
+        a[5 * k + 0] = Infinity;
+        for (let i = 0; i < k; i++) a[6 * k + i] = clean[6 * k + i] = (i - 10) * 1e-41; // scale would be denormal, 1/scale infinite
+        const packed = packGemmInt8Weights(rt, w);
+        const aPtr = put(rt, a);
+        const cPtr = put(rt, new Float32Array(m * n));
+        gemmInt8(rt, packed, { a: aPtr, c: cPtr, m });
+        const got = rt.arena.f32(cPtr, m * n).slice();
+        const want = referenceInt8(clean, k, m, w, packed); // 'u7' on the relaxed kernels, 'i16' 8-bit on plain SIMD
+        for (const r of [0, 2, 6]) expect(got.subarray(r * n, r * n + n)).toEqual(want.subarray(r * n, r * n + n));
+        expect(got.subarray(6 * n, 7 * n)).toEqual(w.bias!); // codes all at the zero point
+        for (const r of [1, 3, 4, 5]) expect(Array.from(got.subarray(r * n, r * n + n)).every(Number.isNaN)).toBe(true);
+      } finally {
+        await rt.close();
+      }
+    });
+  }
 });
 
 describe('hybrid int8 GEMM arguments', () => {

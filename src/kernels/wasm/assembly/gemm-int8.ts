@@ -26,15 +26,22 @@ const MC: i32 = 128;
 /** Chunks the work is cut into (at least). */
 const MIN_CHUNKS: i32 = 16;
 
+/**
+ * [min, max] of a row as lanes 0 and 1 (0 always inside), NaN for both when
+ * it holds NaN or ±Inf. pmin/pmax are one instruction each on x64 (min/max
+ * with NaN semantics are a sequence); a NaN they would skip is caught by
+ * or-ing the bits of v - v, zero unless v is NaN or infinite.
+ */
 // @ts-ignore: decorator
 @inline
 function rowMinMax(x: usize, k: i32): v128 {
-  let lo = f32x4.splat(0), hi = f32x4.splat(0); // 0 always representable
+  let lo = f32x4.splat(0), hi = f32x4.splat(0), bad = i32x4.splat(0);
   let i = 0;
   for (; i + 4 <= k; i += 4) {
     const v = v128.load(x + (<usize>i << 2));
-    lo = f32x4.min(lo, v);
-    hi = f32x4.max(hi, v);
+    lo = f32x4.pmin(v, lo);
+    hi = f32x4.pmax(v, hi);
+    bad = v128.or(bad, f32x4.sub(v, v));
   }
   let l = min(min(f32x4.extract_lane(lo, 0), f32x4.extract_lane(lo, 1)), min(f32x4.extract_lane(lo, 2), f32x4.extract_lane(lo, 3)));
   let h = max(max(f32x4.extract_lane(hi, 0), f32x4.extract_lane(hi, 1)), max(f32x4.extract_lane(hi, 2), f32x4.extract_lane(hi, 3)));
@@ -43,21 +50,13 @@ function rowMinMax(x: usize, k: i32): v128 {
     l = min(l, v);
     h = max(h, v);
   }
+  if (v128.any_true(bad)) l = h = NaN;
   return f32x4(l, h, 0, 0);
 }
 
-/**
- * f32 lanes holding whole numbers to i32. The row's values are finite and
- * scaled into about [-2^16, 2^16] here, where the relaxed truncation (one
- * instruction on x64; trunc_sat is a sequence that handles NaN and overflow)
- * is exact on every engine.
- */
-// @ts-ignore: decorator
-@inline
-function toInt(v: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_trunc_f32x4_s(v);
-  return i32x4.trunc_sat_f32x4_s(v);
-}
+/** 1.5 · 2^23: x + ROUNDER, for |x| < 2^22, is x rounded half to even in the low mantissa bits. */
+const ROUNDER: f32 = 12582912;
+const ROUNDER_BITS: i32 = 0x4b400000;
 
 /**
  * Quantizes rows [thread's share of `rows`] of float A (stride ldx floats, K
@@ -94,20 +93,22 @@ export function quantizeRowsInt8(
       scale = (hi - lo) / <f32>(qmax - qmin);
       zp = 0;
     }
-    if (!(scale > 0)) scale = 1; // an all-zero row
+    if (!(scale > 0) || <f32>1 / scale == Infinity) scale = 1; // an all-zero row (or one too small to scale)
     if (!symmetric) zp = min(qmax, max(qmin, qmin - <i32>nearest(lo / scale)));
     store<f32>(params + (<usize>r << 3), scale);
     store<i32>(params + (<usize>r << 3), zp, 4);
 
     const inv = <f32>1 / scale;
-    const invv = f32x4.splat(inv), zpv = i32x4.splat(zp), lov = i32x4.splat(qmin), hiv = i32x4.splat(qmax);
+    // nearest(x · inv) + zp as (x · inv + ROUNDER)'s bits - (ROUNDER_BITS - zp): |x · inv| <= 2^16 here.
+    const invv = f32x4.splat(inv), rounder = f32x4.splat(ROUNDER), offset = i32x4.splat(ROUNDER_BITS - zp);
+    const lov = i32x4.splat(qmin), hiv = i32x4.splat(qmax);
     let i = 0;
     for (; i + 8 <= k; i += 8) {
       const p = xr + (<usize>i << 2);
-      let a = toInt(f32x4.nearest(f32x4.mul(v128.load(p), invv)));
-      let b = toInt(f32x4.nearest(f32x4.mul(v128.load(p, 16), invv)));
-      a = i32x4.min_s(i32x4.max_s(i32x4.add(a, zpv), lov), hiv);
-      b = i32x4.min_s(i32x4.max_s(i32x4.add(b, zpv), lov), hiv);
+      let a = i32x4.sub(f32x4.add(f32x4.mul(v128.load(p), invv), rounder), offset);
+      let b = i32x4.sub(f32x4.add(f32x4.mul(v128.load(p, 16), invv), rounder), offset);
+      a = i32x4.min_s(i32x4.max_s(a, lov), hiv);
+      b = i32x4.min_s(i32x4.max_s(b, lov), hiv);
       const h = i16x8.narrow_i32x4_s(a, b);
       if (bytes) v128.store64_lane(qr + <usize>i, i8x16.narrow_i16x8_u(h, h), 0);
       else v128.store(qr + (<usize>i << 1), h);
