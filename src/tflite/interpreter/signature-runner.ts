@@ -16,6 +16,7 @@ export interface TensorValue {
   /** NumPy-style element type: 'float32', 'int32', ... */
   dtype: string;
   shape: number[];
+  /** A copy the caller owns, or a view of the arena (InvokeOptions.outputs). */
   data: TypedArray;
 }
 
@@ -97,7 +98,7 @@ export class SignatureRunner {
 
   /**
    * The input's memory in the arena, for writing it in place before invoke()
-   * (no copy). The view holds until the next resizeInput: a resize plans
+   * (no copy). The view holds until a resizeInput changes a shape: that plans
    * memory anew, and the old view then points at bytes the new plan gives
    * to other tensors (invoke() refuses to run on inputs not written since;
    * take a new view). invoke() may reuse an input's bytes for intermediate
@@ -116,7 +117,7 @@ export class SignatureRunner {
    * invoke() returns as the output's data unless asked for copies. Each
    * invoke() overwrites it, and writing an input may too (an output may
    * share bytes with an input the graph has finished reading); it holds
-   * until the next resizeInput. Copy it (slice()) to keep it.
+   * until a resizeInput changes a shape. Copy it (slice()) to keep it.
    */
   outputTensor(name: string): TypedArray {
     const t = this.outputMap.get(name);
