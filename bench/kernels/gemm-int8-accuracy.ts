@@ -6,9 +6,11 @@
  *   relative L2 against fp32, the golden (original PyTorch code) and the
  *   weight-only int8 output;
  * - a whole generated image (StableDiffusion, k_euler, 64x64, 8 steps):
- *   relative L2 of the final latents and of the image against fp32.
+ *   relative L2 of the final latents and of the image against fp32;
+ * - what a hybrid int8 3x3 convolution would cost, direct or Winograd, as a
+ *   float64 simulation on one SD-like layer (gemm-int8-winograd.ts).
  *
- *   npm run bench -- gemm-int8-accuracy [--threads N]
+ *   npm run bench -- gemm-int8-accuracy [--threads N] [--sections unet,image,winograd]
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +29,7 @@ import { StableDiffusion } from '../../src/pipeline/stable-diffusion.js';
 import { Interpreter } from '../../src/tflite/interpreter/interpreter.js';
 import { wasmInterpreterOptions } from '../../src/tflite/ops/wasm/index.js';
 import { wasmFullyConnectedInt8 } from '../../src/tflite/ops/wasm/fully-connected-int8.js';
+import { winogradAccuracy } from './gemm-int8-winograd.js';
 
 const TINY_A = 'test/fixtures/tiny-a';
 const golden = (name: string) => readNpyFloat32(join(TINY_A, `${name}.npy`)).data;
@@ -151,13 +154,20 @@ async function imageAccuracy(threads: number): Promise<void> {
   }
 }
 
+const SECTIONS = ['unet', 'image', 'winograd'] as const;
+
 export async function run(args: string[]): Promise<void> {
+  const usage = `usage: npm run bench -- gemm-int8-accuracy [--threads N] [--sections ${SECTIONS.join(',')}]`;
   let threads = 2;
+  let sections: string[] = [...SECTIONS];
   for (let i = 0; i < args.length; i += 2) {
-    if (args[i] === '--threads' && Number.isInteger(Number(args[i + 1])) && Number(args[i + 1]) >= 1) threads = Number(args[i + 1]);
-    else throw new UsageError(`usage: npm run bench -- gemm-int8-accuracy [--threads N]`);
+    const value = args[i + 1];
+    if (args[i] === '--threads' && Number.isInteger(Number(value)) && Number(value) >= 1) threads = Number(value);
+    else if (args[i] === '--sections' && value && value.split(',').every((s) => (SECTIONS as readonly string[]).includes(s))) sections = value.split(',');
+    else throw new UsageError(usage);
   }
   setFlagsFromString('--experimental-wasm-relaxed-simd');
-  await unetAccuracy(threads);
-  await imageAccuracy(threads);
+  if (sections.includes('unet')) await unetAccuracy(threads);
+  if (sections.includes('image')) await imageAccuracy(threads);
+  if (sections.includes('winograd')) winogradAccuracy();
 }
