@@ -6,8 +6,15 @@
  * and the decoder; optionally a whole image through the pipeline (--full).
  * Writes a JSON result (E2eResult) to --out; progress goes to stderr.
  *
+ * The files are opened as the pipeline opens them (WasmModelLoader: one
+ * shared activation region, streamed weights, the pipeline's resident-weight
+ * budget, or --resident-mib) and all three are planned before any runs, as
+ * the pipeline's prepareComponents does. The memory after each stage goes to
+ * stderr and to the JSON (`memory`).
+ *
  *   node dist/bench/e2e/child.js --models DIR --out FILE [--threads N] [--variant simd|relaxed]
- *        [--steps-to-time N] [--skip-decoder] [--width W --height H] [--full TOKENIZER_DIR] [--profile]
+ *        [--steps-to-time N (0: no step)] [--skip-decoder] [--width W --height H] [--full TOKENIZER_DIR] [--profile]
+ *        [--resident-mib N]
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,11 +22,10 @@ import { parseArgs } from 'node:util';
 import { runCli } from '../../src/cli/run-cli.js';
 import { UsageError } from '../../src/errors.js';
 import { enableRelaxedSimd, type KernelVariant } from '../../src/kernels/wasm/loader.js';
-import { createKernelRuntime } from '../../src/kernels/wasm/runtime.js';
+import { createKernelRuntime, type KernelRuntime } from '../../src/kernels/wasm/runtime.js';
 import { StableDiffusion } from '../../src/pipeline/stable-diffusion.js';
-import { Interpreter } from '../../src/tflite/interpreter/interpreter.js';
+import { WasmModelLoader } from '../../src/pipeline/tflite-components.js';
 import { formatProfile, Profiler } from '../../src/tflite/interpreter/profiler.js';
-import { wasmInterpreterOptions } from '../../src/tflite/ops/wasm/index.js';
 
 export interface E2eResult {
   models: string;
@@ -45,8 +51,30 @@ export interface E2eResult {
   fullImageSeconds: number | null;
   /** Peak resident set size of this process, bytes. */
   peakRssBytes: number;
+  /** Where the memory is after each stage (see MemorySnapshot). */
+  memory: MemorySnapshot[];
+  /** Planned activation bytes of each model's entry point at the sizes run. */
+  activationBytes: Record<string, number>;
+  /** The region the three models' activations share (the biggest plan). */
+  sharedActivationBytes: number;
+
   /** --profile: the last timed step per op type (ms) and its slowest operators, as `tflite run --profile` prints them. */
   stepProfile: string | null;
+}
+
+/** Process and kernel memory after one stage of the run. */
+export interface MemorySnapshot {
+  stage: string;
+  rssBytes: number;
+  /** Peak RSS so far. */
+  maxRssBytes: number;
+  /** V8 heap of the main thread, and memory of ArrayBuffers / Buffers outside it (the WebAssembly.Memory excluded). */
+  heapUsedBytes: number;
+  arrayBufferBytes: number;
+  /** Size of the kernels' WebAssembly.Memory, and the arena's allocations in it. */
+  wasmMemoryBytes: number;
+  arenaTopBytes: number;
+  residentWeightBytes: number;
 }
 
 function log(label: string, text: string): void {
@@ -91,6 +119,7 @@ async function main(argv: string[]): Promise<void> {
       height: { type: 'string', default: '512' },
       full: { type: 'string' },
       profile: { type: 'boolean', default: false },
+      'resident-mib': { type: 'string' },
     },
   });
   if (!values.models || !values.out) throw new UsageError('--models and --out are required');
@@ -98,22 +127,51 @@ async function main(argv: string[]): Promise<void> {
   const threads = Number(values.threads);
   const steps = Number(values['steps-to-time']);
   const [width, height] = [Number(values.width), Number(values.height)];
-  if (!Number.isInteger(steps) || steps < 1) throw new UsageError(`--steps-to-time must be a whole number >= 1, got ${values['steps-to-time']}`);
+  if (!Number.isInteger(steps) || steps < 0) throw new UsageError(`--steps-to-time must be a whole number >= 0, got ${values['steps-to-time']}`);
   const variant = values.variant as KernelVariant;
   if (variant === 'relaxed' && !enableRelaxedSimd()) throw new UsageError('this engine cannot run relaxed SIMD');
   const [lh, lw] = [height / 8, width / 8];
 
+  const memory: MemorySnapshot[] = [];
+  const snapshot = (stage: string, rt?: KernelRuntime): void => {
+    const m = process.memoryUsage();
+    memory.push({
+      stage, rssBytes: m.rss, maxRssBytes: process.resourceUsage().maxRSS * 1024, heapUsedBytes: m.heapUsed, arrayBufferBytes: m.arrayBuffers,
+      wasmMemoryBytes: rt?.memory.buffer.byteLength ?? 0, arenaTopBytes: rt?.arena.top ?? 0, residentWeightBytes: rt?.arena.residentWeightBytes ?? 0,
+    });
+    const gb = (b: number) => (b / 1e9).toFixed(3);
+    const s = memory.at(-1)!;
+    log(label, `memory ${stage}: rss ${gb(s.rssBytes)} (max ${gb(s.maxRssBytes)}) heap ${gb(s.heapUsedBytes)} arraybuffers ${gb(s.arrayBufferBytes)} wasm ${gb(s.wasmMemoryBytes)} arena top ${gb(s.arenaTopBytes)} resident ${gb(s.residentWeightBytes)} GB`);
+  };
+  snapshot('start');
   const runtime = await createKernelRuntime({ threads, variant });
-  const options = wasmInterpreterOptions(runtime);
+  snapshot('kernel runtime', runtime);
+  const loader = new WasmModelLoader(runtime, {}, values['resident-mib'] === undefined ? undefined : Number(values['resident-mib']) * 2 ** 20);
   let t = performance.now();
-  const clip = Interpreter.load(join(values.models, 'clip.tflite'), options);
-  const unet = Interpreter.load(join(values.models, 'diffusion.tflite'), options);
-  const decoder = values['skip-decoder'] ? undefined : Interpreter.load(join(values.models, 'decoder.tflite'), options);
+  const clip = loader.load(join(values.models, 'clip.tflite'));
+  const unet = loader.load(join(values.models, 'diffusion.tflite'));
+  const decoder = values['skip-decoder'] ? undefined : loader.load(join(values.models, 'decoder.tflite'));
   const loadSeconds = seconds(t);
   log(label, `loaded in ${loadSeconds.toFixed(1)} s`);
+  snapshot('loaded', runtime);
+
+  // Shapes first, as the pipeline does (prepareComponents): every model is planned before any runs.
+  const enc = clip.getSignatureRunner('encode');
+  const diffusion = unet.getSignatureRunner('diffusion');
+  diffusion.resizeInput('args_0', [2, 4, lh, lw]);
+  const dec = decoder?.getSignatureRunner('decode');
+  dec?.resizeInput('args_0', [1, 4, lh, lw]);
+  const activationBytes: Record<string, number> = {};
+  t = performance.now();
+  for (const [name, runner] of [['clip', enc], ['diffusion', diffusion], ['decoder', dec]] as const) {
+    if (!runner) continue;
+    runner.outputDetails();
+    activationBytes[name] = runner.executor.memoryPlan!.totalBytes;
+  }
+  log(label, `prepared in ${seconds(t).toFixed(1)} s; activations ${Object.entries(activationBytes).map(([k, v]) => `${k} ${(v / 1e6).toFixed(1)} MB`).join(', ')}`);
+  snapshot('prepared', runtime);
 
   const tokens = Int32Array.from({ length: 77 }, (_, i) => (i === 0 ? 49406 : i < 9 ? 320 + i * 17 : 49407));
-  const enc = clip.getSignatureRunner('encode');
   t = performance.now();
   enc.invoke({ args_0: tokens });
   const textEncoderFirstMs = seconds(t) * 1000;
@@ -121,9 +179,8 @@ async function main(argv: string[]): Promise<void> {
   const context1 = enc.invoke({ args_0: tokens }).output_0!.data as Float32Array;
   const textEncoderMs = seconds(t) * 1000;
   log(label, `text encoder ${textEncoderFirstMs.toFixed(0)} ms first, ${textEncoderMs.toFixed(0)} ms warm`);
+  snapshot('text encoder', runtime);
 
-  const diffusion = unet.getSignatureRunner('diffusion');
-  diffusion.resizeInput('args_0', [2, 4, lh, lw]);
   const context = new Float32Array(context1.length * 2);
   context.set(context1);
   context.set(context1, context1.length);
@@ -143,21 +200,20 @@ async function main(argv: string[]): Promise<void> {
     }
     stepSeconds.push(seconds(t));
     log(label, `denoising step ${s + 1}/${steps}: ${stepSeconds.at(-1)!.toFixed(1)} s (batch 2, ${lw}x${lh} latent)`);
+    snapshot(`step ${s + 1}`, runtime);
   }
-  const stepSecondsTypical = stepSeconds.length > 1 ? median(stepSeconds.slice(1)) : stepSeconds[0]!;
+  const stepSecondsTypical = stepSeconds.length > 1 ? median(stepSeconds.slice(1)) : (stepSeconds[0] ?? 0);
 
   let decoderSeconds: number | null = null;
-  if (decoder) {
-    const dec = decoder.getSignatureRunner('decode');
-    dec.resizeInput('args_0', [1, 4, lh, lw]);
+  if (dec) {
     t = performance.now();
     dec.invoke({ args_0: pseudoRandom(4 * lh * lw, 2) });
     decoderSeconds = seconds(t);
     log(label, `decoder ${width}x${height}: ${decoderSeconds.toFixed(1)} s`);
+    snapshot('decoder', runtime);
   }
-  clip.close();
-  unet.close();
-  decoder?.close();
+  const sharedActivationBytes = loader.activationBytes;
+  loader.close();
   const wasmMemoryBytes = runtime.memory.buffer.byteLength;
   const residentWeightBytes = runtime.arena.residentWeightBytes;
   await runtime.close();
@@ -178,6 +234,7 @@ async function main(argv: string[]): Promise<void> {
   const result: E2eResult = {
     models: values.models, variant, threads, width, height, loadSeconds, textEncoderFirstMs, textEncoderMs, stepSeconds, stepSecondsTypical,
     decoderSeconds, wasmMemoryBytes, residentWeightBytes, fullImageSeconds, peakRssBytes: process.resourceUsage().maxRSS * 1024, stepProfile,
+    memory, activationBytes, sharedActivationBytes,
   };
   writeFileSync(values.out, JSON.stringify(result, null, 2));
 }

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { FormatError, SdError, UsageError } from '../errors.js';
 import { createKernelRuntime, type KernelRuntime } from '../kernels/wasm/runtime.js';
 import { Interpreter, type InterpreterOptions } from '../tflite/interpreter/interpreter.js';
+import { SharedActivationRegion } from '../tflite/interpreter/tensor-arena.js';
+import { TfliteFile } from '../tflite/reader.js';
 import { wasmInterpreterOptions, type WasmKernelOptions } from '../tflite/ops/wasm/index.js';
 import type { SignatureRunner, TensorDetails } from '../tflite/interpreter/signature-runner.js';
 import type { Decoder, Denoiser, ImageEncoder, LatentSize, LatentSizeRule, PipelineComponents, TextEncoder } from './components.js';
@@ -183,6 +185,76 @@ class TfliteImageEncoder implements ImageEncoder {
 }
 
 /**
+ * Files from this size up have their weights streamed by the pipeline (the
+ * interpreter's own default starts at 64 MiB): else the int8 decoder (50 MB)
+ * would hold its whole file and a copy of every constant, 100 MB, for the
+ * pipeline's life, while it runs once per image.
+ */
+const STREAM_FILES_FROM = 16 * 1024 * 1024;
+
+/**
+ * The pipeline's budget for packed weights kept in kernel memory (the
+ * arena's default is 256 MiB). The budget goes to the layers prepared first,
+ * which are the text encoder's (prepared at load): it runs twice per image,
+ * so resident weights save it little (one packing pass of the weights per
+ * call), while int8 weights held resident as float32 panels cost 4x
+ * their size in the file.
+ */
+export const PIPELINE_RESIDENT_WEIGHT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * How the pipeline opens its .tflite files on one kernel runtime, so that
+ * they cost as little memory together as possible:
+ * - the activations of every file share one region of kernel memory
+ *   (SharedActivationRegion): the text encoder, UNet and decoder never run
+ *   at the same time, so the biggest plan sets the size instead of the sum
+ *   (512x512: 671 MB for the decoder instead of 810 MB for all three);
+ * - weights of files over STREAM_FILES_FROM are streamed from the file
+ *   (the process keeps no copy);
+ * - packed weights resident in kernel memory are limited to
+ *   `residentWeightBytes` (PIPELINE_RESIDENT_WEIGHT_BYTES by default).
+ * Outputs must be taken as copies (invoke with inputs does): the next file
+ * to run overwrites the region.
+ */
+export class WasmModelLoader {
+  private readonly region: SharedActivationRegion;
+  private readonly options: InterpreterOptions;
+  private readonly opened: { interpreter: Interpreter; file: TfliteFile }[] = [];
+
+  constructor(runtime: KernelRuntime, wasmOptions: WasmKernelOptions = {}, residentWeightBytes = PIPELINE_RESIDENT_WEIGHT_BYTES) {
+    this.region = new SharedActivationRegion(runtime.arena);
+    this.options = wasmInterpreterOptions(runtime, wasmOptions);
+    runtime.arena.residentWeightBudget = residentWeightBytes;
+  }
+
+  /** Bytes of the shared activation region (the biggest plan so far). */
+  get activationBytes(): number {
+    return this.region.reservedBytes;
+  }
+
+  load(path: string): Interpreter {
+    const stream = statSync(path).size >= STREAM_FILES_FROM;
+    const file = TfliteFile.open(path, { lazy: stream });
+    try {
+      const interpreter = Interpreter.load(file, { ...this.options, arena: this.region.factory(), streamWeights: stream });
+      this.opened.push({ interpreter, file });
+      return interpreter;
+    } catch (err) {
+      file.close();
+      throw err;
+    }
+  }
+
+  /** Closes every file it opened. */
+  close(): void {
+    for (const { interpreter, file } of this.opened.splice(0)) {
+      interpreter.close();
+      file.close();
+    }
+  }
+}
+
+/**
  * `wasm` (default): the WebAssembly SIMD kernels on `threads` threads, one
  * shared memory for all four files; `reference`: the plain TypeScript
  * kernels (slow; the yardstick).
@@ -209,21 +281,24 @@ export async function loadTfliteComponents(
     }
   }
   const runtime: KernelRuntime | undefined = kernels === 'wasm' ? await createKernelRuntime({ threads }) : undefined;
-  const options: InterpreterOptions = runtime ? wasmInterpreterOptions(runtime, wasmOptions) : { threads };
+  const loader = runtime ? new WasmModelLoader(runtime, wasmOptions) : undefined;
   const opened: Interpreter[] = [];
-  const entry = (interpreter: Interpreter, name: string, key: string, inputs: number): Entry => {
+  const load = (name: string): Interpreter => {
+    if (loader) return loader.load(path(name));
+    const interpreter = Interpreter.load(path(name), { threads });
     opened.push(interpreter);
-    return new Entry(interpreter, path(name), key, inputs);
+    return interpreter;
   };
-  const open = async (name: string, key: string, inputs: number) => entry(await Interpreter.load(path(name), options), name, key, inputs);
+  const open = (name: string, key: string, inputs: number) => new Entry(load(name), path(name), key, inputs);
   const close = async () => {
     opened.splice(0).forEach((i) => i.close());
+    loader?.close();
     await runtime?.close();
   };
   try {
-    const textEncoder = new TfliteTextEncoder(await open(MODEL_FILES.clip, 'encode', 1));
-    const denoiser = new TfliteDenoiser(await open(MODEL_FILES.diffusion, 'diffusion', 3));
-    const decoder = new TfliteDecoder(await open(MODEL_FILES.decoder, 'decode', 1));
+    const textEncoder = new TfliteTextEncoder(open(MODEL_FILES.clip, 'encode', 1));
+    const denoiser = new TfliteDenoiser(open(MODEL_FILES.diffusion, 'diffusion', 3));
+    const decoder = new TfliteDecoder(open(MODEL_FILES.decoder, 'decode', 1));
     let imageEncoder: TfliteImageEncoder | undefined;
     return {
       textEncoder,
@@ -231,7 +306,7 @@ export async function loadTfliteComponents(
       decoder,
       get imageEncoder() {
         if (imageEncoder === undefined && existsSync(path(MODEL_FILES.encoder))) {
-          imageEncoder = new TfliteImageEncoder(entry(Interpreter.load(path(MODEL_FILES.encoder), options), MODEL_FILES.encoder, 'encode', 2));
+          imageEncoder = new TfliteImageEncoder(open(MODEL_FILES.encoder, 'encode', 2));
         }
         return imageEncoder;
       },

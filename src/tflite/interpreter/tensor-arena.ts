@@ -63,3 +63,60 @@ export class WasmMemoryArena implements TensorArena {
     return { buffer: this.allocator.memory.buffer, byteOffset: this.ptr };
   }
 }
+
+/**
+ * One region of kernel memory for the activations of several models that
+ * never run at the same time (the pipeline's text encoder, UNet and
+ * decoder): each model's plan starts at the same base and the biggest sets
+ * the size, instead of one region per model side by side.
+ *
+ * The region is allocated lazily, at the first region() call after a
+ * bigger reserve(): prepare every model for its shapes before running any
+ * (as the pipeline's prepareComponents does) and the region is allocated
+ * once, at the size of the biggest plan. A later, bigger plan takes a new
+ * region at the allocator's top (the old one stays unused); executors bound
+ * to the old one keep working on it until the memory's buffer changes.
+ *
+ * Sharing means that a model's tensors (its inputs and outputs included)
+ * hold only until another model of the region runs: take outputs as copies.
+ */
+export class SharedActivationRegion {
+  private ptr = -1;
+  private bytes = 0;
+  private needed = 0;
+
+  constructor(private readonly allocator: BumpAllocator) {}
+
+  /** Bytes of the region the next region() call hands out (the biggest plan reserved so far). */
+  get reservedBytes(): number {
+    return Math.max(this.needed, this.bytes);
+  }
+
+  /**
+   * An arena factory for one model (pass as the interpreter's `arena`
+   * option): its first arena, the first signature's executor, which
+   * Interpreter.load creates first, is this region; later ones (other
+   * signatures, and composite decompositions, which run while their
+   * caller's tensors are live) get regions of their own.
+   */
+  factory(): TensorArenaFactory {
+    let first = true;
+    return () => {
+      if (!first) return new WasmMemoryArena(this.allocator);
+      first = false;
+      return { reserve: (bytes) => this.reserve(bytes), region: () => this.region() };
+    };
+  }
+
+  private reserve(bytes: number): void {
+    this.needed = Math.max(this.needed, bytes);
+  }
+
+  private region(): { buffer: ArrayBufferLike; byteOffset: number } {
+    if (this.needed > this.bytes || this.ptr < 0) {
+      this.ptr = this.allocator.alloc(Math.max(this.needed, 1), 64);
+      this.bytes = this.needed;
+    }
+    return { buffer: this.allocator.memory.buffer, byteOffset: this.ptr };
+  }
+}
