@@ -1,17 +1,23 @@
 /**
  * The `conv` benchmark suite: CONV_2D 3x3 stride 1 (SAME) at the shapes of
  * issue 4 on the WebAssembly kernels, per kernel variant and thread count:
- * the Winograd F(4x4,3x3) kernel, the implicit-GEMM kernel (what the
- * interpreter runs for other filters) and, for comparison, the im2col + GEMM
- * path the interpreter used before them (chunks of 8 MB). GFLOP/s are
- * effective: the direct convolution's 2·H·W·Cin·Cout·9 flops over the time.
+ * the Winograd F(4x4,3x3) kernel with its filter resident (`winograd`) or
+ * transformed before every call as a streamed filter is (`winograd-streamed`),
+ * the implicit-GEMM kernel (what the interpreter runs for other filters)
+ * with resident panels (`implicit`) or panels packed before every call
+ * (`implicit-streamed`) and, for comparison, the im2col + GEMM path the
+ * interpreter used before them (chunks of 8 MB). GFLOP/s are effective: the
+ * direct convolution's 2·B·H·W·Cin·Cout·9 flops over the time.
  * Also prints the Winograd kernel's error at 64x64x320 on SD-like data
  * (SiLU of normal activations, PyTorch-default uniform weights) against the
  * plain reference convolution, over 16 output channels.
  *
- *   npm run bench -- conv [--threads 1,2] [--variant simd|relaxed|both]
- *                         [--shapes 64x64x320,...] [--methods winograd,implicit,im2col]
+ *   npm run bench -- conv [--threads 1,2] [--variant simd|relaxed|both] [--batch N]
+ *                         [--shapes 64x64x320,16x16x2560x1280,...]
+ *                         [--methods winograd,winograd-streamed,implicit,implicit-streamed,im2col]
  *                         [--max-time SECONDS] [--out FILE]
+ *
+ * A shape is HxWxC (C in and out) or HxWxCinxCout.
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -25,26 +31,27 @@ import { packGemmWeights } from '../../src/kernels/wasm/gemm-pack.js';
 import type { KernelVariant } from '../../src/kernels/wasm/loader.js';
 import { createKernelRuntime, type KernelRuntime } from '../../src/kernels/wasm/runtime.js';
 import { winogradConv3x3 } from '../../src/kernels/wasm/winograd.js';
-import { filterChannels, packWinogradWeights } from '../../src/kernels/wasm/winograd-pack.js';
+import { packWinogradWeights } from '../../src/kernels/wasm/winograd-pack.js';
 import { time, type Timing } from './measure.js';
 
 /** H x W x C -> C (3x3, stride 1, SAME), the CONV_2D shapes of issue 4. */
 const SHAPES = ['64x64x320', '32x32x640', '16x16x1280', '8x8x1280', '128x128x512', '256x256x256', '512x512x128'];
 
-type Method = 'winograd' | 'implicit' | 'im2col';
-const METHODS: Method[] = ['winograd', 'implicit', 'im2col'];
+type Method = 'winograd' | 'winograd-streamed' | 'implicit' | 'implicit-streamed' | 'im2col';
+const METHODS: Method[] = ['winograd', 'winograd-streamed', 'implicit', 'implicit-streamed', 'im2col'];
 
 interface Options {
   threads: number[];
   variants: KernelVariant[];
   shapes: string[];
+  batch: number;
   methods: Method[];
   maxTime: number;
   out: string;
 }
 
 function parseOptions(args: string[]): Options {
-  const o: Options = { threads: [1, 2], variants: ['relaxed'], shapes: SHAPES, methods: METHODS, maxTime: 1, out: 'build/bench/conv.json' };
+  const o: Options = { threads: [1, 2], variants: ['relaxed'], shapes: SHAPES, batch: 1, methods: METHODS, maxTime: 1, out: 'build/bench/conv.json' };
   for (let i = 0; i < args.length; i += 2) {
     const flag = args[i]!;
     const value = args[i + 1];
@@ -61,7 +68,11 @@ function parseOptions(args: string[]): Options {
         break;
       case '--shapes':
         o.shapes = value.split(',');
-        if (!o.shapes.every((s) => /^\d+x\d+x\d+$/.test(s))) throw new UsageError(`--shapes: expected HxWxC items, got ${value}`);
+        if (!o.shapes.every((s) => /^\d+x\d+x\d+(x\d+)?$/.test(s))) throw new UsageError(`--shapes: expected HxWxC or HxWxCinxCout items, got ${value}`);
+        break;
+      case '--batch':
+        o.batch = Number(value);
+        if (!(Number.isInteger(o.batch) && o.batch >= 1)) throw new UsageError(`--batch must be a positive integer, got ${value}`);
         break;
       case '--methods':
         o.methods = value.split(',') as Method[];
@@ -81,9 +92,9 @@ function parseOptions(args: string[]): Options {
   return o;
 }
 
-function parseShape(s: string): { h: number; w: number; c: number } {
-  const [h, w, c] = s.split('x').map(Number) as [number, number, number];
-  return { h, w, c };
+function parseShape(s: string): { h: number; w: number; cin: number; cout: number } {
+  const [h, w, cin, cout] = s.split('x').map(Number) as [number, number, number, number | undefined];
+  return { h, w, cin, cout: cout ?? cin };
 }
 
 function rng(seed: number): () => number {
@@ -112,36 +123,61 @@ function uniform(n: number, bound: number, seed: number): Float32Array {
 }
 
 interface Problem {
+  batch: number;
   h: number;
   w: number;
-  c: number;
+  cin: number;
+  cout: number;
   x: Float32Array;
   filter: Float32Array;
   bias: Float32Array;
 }
 
-function problem(shape: string): Problem {
-  const { h, w, c } = parseShape(shape);
-  const bound = 1 / Math.sqrt(9 * c);
-  return { h, w, c, x: activations(h * w * c, 1), filter: uniform(c * 9 * c, bound, 2), bias: uniform(c, bound, 3) };
+function problem(shape: string, batch: number): Problem {
+  const { h, w, cin, cout } = parseShape(shape);
+  const bound = 1 / Math.sqrt(9 * cin);
+  return {
+    batch, h, w, cin, cout,
+    x: activations(batch * h * w * cin, 1), filter: uniform(cout * 9 * cin, bound, 2), bias: uniform(cout, bound, 3),
+  };
 }
 
 /** A runnable convolution of `p` on `rt` (weights packed, buffers allocated); call before timing. */
 function prepare(rt: KernelRuntime, p: Problem, method: Method): { run(): void; outPtr: number } {
-  const { h, w, c } = p;
-  const x = rt.arena.alloc(h * w * c * 4);
-  rt.arena.f32(x, h * w * c).set(p.x);
-  const out = rt.arena.alloc(h * w * c * 4);
-  if (method === 'winograd') {
-    const packed = packWinogradWeights(rt.arena, { cin: c, cout: c, bias: p.bias, channel: filterChannels({ dtype: 'float32', data: p.filter }, 9 * c) });
-    return { outPtr: out, run: () => winogradConv3x3(rt, packed, { x, out, batch: 1, inH: h, inW: w, outH: h, outW: w, padTop: 1, padLeft: 1 }) };
+  const { batch, h, w, cin, cout } = p;
+  const x = rt.arena.alloc(p.x.length * 4);
+  rt.arena.f32(x, p.x.length).set(p.x);
+  const out = rt.arena.alloc(batch * h * w * cout * 4);
+  if (method === 'winograd' || method === 'winograd-streamed') {
+    const streamed = method === 'winograd-streamed';
+    const filter = { dtype: 'float32', data: p.filter } as const;
+    const packed = packWinogradWeights(rt, { cin, cout, bias: p.bias, filter }, streamed ? 'streamed' : 'resident');
+    const op = { x, out, batch, inH: h, inW: w, outH: h, outW: w, padTop: 1, padLeft: 1 };
+    return {
+      outPtr: out,
+      run: () => {
+        if (streamed) rt.arena.weightSlot(0, 'winograd').holder = undefined; // as if another layer ran in between
+        winogradConv3x3(rt, packed, op);
+      },
+    };
   }
-  const k = 9 * c;
-  const packed = packGemmWeights(rt.arena, { k, n: c, layout: 'nk', dtype: 'float32', data: p.filter, bias: p.bias });
-  if (method === 'implicit') {
-    const geometry = { batch: 1, inH: h, inW: w, cin: c, outH: h, outW: w, kh: 3, kw: 3, stride: [1, 1], dilation: [1, 1], padTop: 1, padLeft: 1 } as const;
-    return { outPtr: out, run: () => convImplicitGemm(rt, packed, geometry, { x, out }) };
+  const k = 9 * cin;
+  const budget = rt.arena.residentWeightBudget;
+  if (method === 'implicit-streamed') rt.arena.residentWeightBudget = 0;
+  const packed = packGemmWeights(rt.arena, { k, n: cout, layout: 'nk', dtype: 'float32', data: p.filter, bias: p.bias });
+  rt.arena.residentWeightBudget = budget;
+  if (method === 'implicit' || method === 'implicit-streamed') {
+    const geometry = { batch, inH: h, inW: w, cin, outH: h, outW: w, kh: 3, kw: 3, stride: [1, 1], dilation: [1, 1], padTop: 1, padLeft: 1 } as const;
+    return {
+      outPtr: out,
+      run: () => {
+        if (method === 'implicit-streamed') rt.arena.weightSlot(0).holder = undefined;
+        convImplicitGemm(rt, packed, geometry, { x, out });
+      },
+    };
   }
+  if (batch !== 1 || cin !== cout) throw new UsageError('im2col: batch 1 and Cin = Cout only');
+  const c = cin;
   const chunk = Math.max(1, Math.min(h * w, Math.floor((8 << 20) / (k * 4))));
   const col = rt.arena.alloc(chunk * k * 4);
   return {
@@ -174,11 +210,12 @@ function winogradError(rt: KernelRuntime, p: Problem): number {
   try {
     const conv = prepare(rt, p, 'winograd');
     conv.run();
-    const got = rt.arena.f32(conv.outPtr, p.h * p.w * p.c);
+    const c = p.cin;
+    const got = rt.arena.f32(conv.outPtr, p.h * p.w * c);
     const n = 16;
     const ref = conv2d(
-      { data: p.x, shape: [1, p.h, p.w, p.c] },
-      { data: p.filter.subarray(0, n * 9 * p.c), shape: [n, 3, 3, p.c] },
+      { data: p.x, shape: [1, p.h, p.w, c] },
+      { data: p.filter.subarray(0, n * 9 * c), shape: [n, 3, 3, c] },
       { data: p.bias.subarray(0, n), shape: [n] },
       { padding: 'SAME' },
     ).data;
@@ -186,7 +223,7 @@ function winogradError(rt: KernelRuntime, p: Problem): number {
     for (let i = 0; i < p.h * p.w; i++) {
       for (let o = 0; o < n; o++) {
         maxRef = Math.max(maxRef, Math.abs(ref[i * n + o]!));
-        maxErr = Math.max(maxErr, Math.abs(ref[i * n + o]! - got[i * p.c + o]!));
+        maxErr = Math.max(maxErr, Math.abs(ref[i * n + o]! - got[i * c + o]!));
       }
     }
     return maxErr / maxRef;
@@ -218,24 +255,24 @@ export async function run(args: string[]): Promise<void> {
       const rt = await createKernelRuntime({ threads, variant });
       try {
         if (error === undefined && o.methods.includes('winograd')) {
-          error = winogradError(rt, problem('64x64x320'));
+          error = winogradError(rt, problem('64x64x320', 1));
           console.log(`Winograd error at 64x64x320 (SD-like data, ${variant}): ${error.toExponential(2)} of max |output|`);
         }
         for (const shape of o.shapes) {
-          const p = problem(shape);
-          const flops = 2 * p.h * p.w * p.c * p.c * 9;
+          const p = problem(shape, o.batch);
+          const flops = 2 * p.batch * p.h * p.w * p.cin * p.cout * 9;
           for (const method of o.methods) {
             const mark = rt.arena.top;
             const conv = prepare(rt, p, method);
             const t: Timing = time(`${method} ${shape} x${threads}`, conv.run, o.maxTime);
             rt.arena.reset(mark);
             const row: Row = {
-              shape: `${shape}->${p.c}`, method, variant, threads, ms: t.medianMs, rmePercent: t.rmePercent,
+              shape: `${p.batch}x${p.h}x${p.w}x${p.cin}->${p.cout}`, method, variant, threads, ms: t.medianMs, rmePercent: t.rmePercent,
               gflops: flops / t.medianMs / 1e6, cpuMs: t.cpuMs, gflopsPerCpuSecond: flops / t.cpuMs / 1e6,
             };
             rows.push(row);
             console.log(
-              `${row.shape.padEnd(20)} ${method.padEnd(9)} ${variant.padEnd(8)} x${threads}  ${row.ms.toFixed(1).padStart(8)} ms ` +
+              `${row.shape.padEnd(22)} ${method.padEnd(17)} ${variant.padEnd(8)} x${threads}  ${row.ms.toFixed(1).padStart(8)} ms ` +
               `±${row.rmePercent.toFixed(1)}%  ${row.gflops.toFixed(1).padStart(6)} GFLOP/s  ${row.gflopsPerCpuSecond.toFixed(1).padStart(6)} per CPU-s`,
             );
           }

@@ -5,7 +5,7 @@ import { window2d, type Padding } from '../../src/kernels/reference/padding.js';
 import type { KernelRuntime } from '../../src/kernels/wasm/runtime.js';
 import type { KernelVariant } from '../../src/kernels/wasm/loader.js';
 import { winogradConv3x3 } from '../../src/kernels/wasm/winograd.js';
-import { filterChannels, packWinogradWeights } from '../../src/kernels/wasm/winograd-pack.js';
+import { packWinogradWeights } from '../../src/kernels/wasm/winograd-pack.js';
 import {
   VARIANTS, alloc, createRuntimes, put, random, randomFloats, relativeToMaxError, sameBits, withArena,
 } from './wasm-kernel-harness.js';
@@ -71,10 +71,7 @@ function makeData(c: Case, seed: number, scale = 1): Data {
 
 function run(rt: KernelRuntime, c: Case, d: Data): Float32Array {
   return withArena(rt, () => {
-    const packed = packWinogradWeights(rt.arena, {
-      cin: c.cin, cout: c.cout, bias: d.bias,
-      channel: filterChannels({ dtype: 'float32', data: d.filter }, 9 * c.cin),
-    });
+    const packed = packWinogradWeights(rt, { cin: c.cin, cout: c.cout, bias: d.bias, filter: { dtype: 'float32', data: d.filter } }, 'resident');
     const x = put(rt, d.x);
     const length = c.batch * d.outH * d.outW * c.cout;
     const out = alloc(rt, length);

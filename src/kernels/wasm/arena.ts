@@ -13,6 +13,13 @@ export const ARENA_BASE = 65536;
 /** Default for WasmArena.residentWeightBudget. */
 export const DEFAULT_RESIDENT_WEIGHT_BYTES = 256 * 1024 * 1024;
 
+/**
+ * Kinds of streamed weights, each with its own slot so that one layer may
+ * hold several at once: 'gemm' for GEMM panels (gemm-pack.ts), 'winograd'
+ * for transformed 3x3 filters with their raw staging (winograd-pack.ts).
+ */
+export type WeightSlotKind = 'gemm' | 'winograd';
+
 /** A region the streamed weights of one layer are packed into just before it runs (see gemm-pack.ts). */
 export interface WeightSlot {
   readonly ptr: number;
@@ -23,11 +30,13 @@ export interface WeightSlot {
 
 export class WasmArena {
   private end: number;
-  private slot: WeightSlot | undefined;
+  private readonly slots = new Map<WeightSlotKind, WeightSlot>();
+  /** Largest size planned per kind (planWeightSlot): what the slot is allocated with. */
+  private readonly planned = new Map<WeightSlotKind, number>();
   /**
    * Packed weights kept in this memory for good, at most this many bytes in
-   * all; weights past it are streamed: packed into one shared slot before
-   * each use (gemm-pack.ts). Memory cannot shrink and is limited to 4 GiB,
+   * all; weights past it are streamed: packed into a shared slot (one per
+   * WeightSlotKind) before each use (gemm-pack.ts, winograd-pack.ts). Memory cannot shrink and is limited to 4 GiB,
    * so big models stream most of their weights.
    */
   residentWeightBudget = DEFAULT_RESIDENT_WEIGHT_BYTES;
@@ -77,16 +86,33 @@ export class WasmArena {
       throw new UsageError(`arena: reset to ${top} outside [${this.base}, ${this.end}]`);
     }
     this.end = top;
-    if (this.slot && this.slot.ptr + this.slot.bytes > top) this.slot = undefined;
+    for (const [kind, slot] of this.slots) if (slot.ptr + slot.bytes > top) this.slots.delete(kind);
   }
 
   /**
-   * The streamed-weights slot, at least `bytes` long: a bigger request
-   * replaces it (the old one stays allocated until a reset below it).
+   * Records (at prepare time) that a layer will need the `kind` slot with
+   * `bytes` bytes, without allocating it: weightSlot then allocates the
+   * largest size planned at once, instead of growing it layer by layer and
+   * leaving each smaller slot behind.
    */
-  weightSlot(bytes: number): WeightSlot {
-    if (!this.slot || this.slot.bytes < bytes) this.slot = { ptr: this.alloc(bytes, 64), bytes, holder: undefined };
-    return this.slot;
+  planWeightSlot(kind: WeightSlotKind, bytes: number): void {
+    this.planned.set(kind, Math.max(bytes, this.planned.get(kind) ?? 0));
+  }
+
+  /**
+   * The streamed-weights slot of `kind`, at least `bytes` long (and as long
+   * as planned): a bigger request replaces it (the old one stays allocated
+   * until a reset below it). Allocate it outside any kernel's mark/reset
+   * scope, or that reset frees it again.
+   */
+  weightSlot(bytes: number, kind: WeightSlotKind = 'gemm'): WeightSlot {
+    let slot = this.slots.get(kind);
+    if (!slot || slot.bytes < bytes) {
+      const size = Math.max(bytes, this.planned.get(kind) ?? 0);
+      slot = { ptr: this.alloc(size, 64), bytes: size, holder: undefined };
+      this.slots.set(kind, slot);
+    }
+    return slot;
   }
 
   /** A Float32Array view of `length` floats at byte offset `ptr`. */

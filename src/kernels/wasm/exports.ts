@@ -78,4 +78,16 @@ export interface KernelExports {
   geglu(x: number, out: number, rows: number, half: number, approximate: number, thread: number, threads: number): void;
   /** Bytes of per-thread scratch the Winograd 3x3 kernel needs for `blockTiles` tiles of `cin` channels. */
   winogradScratchBytes(cin: number, blockTiles: number): number;
+  /**
+   * Winograd filter transform U = G g Gᵀ of an OHWI filter at src (dtype 0
+   * float32, 1 float16 bits, 2 int8 with f32 scales, per channel when
+   * perChannelScales is 1) into the packed layout at u; threads split the
+   * 8-channel panels. See assembly/winograd-pack.ts and ../winograd-pack.ts.
+   */
+  winogradPackFilter(
+    src: number, dtype: number, scales: number, perChannelScales: number, cin: number, cout: number,
+    u: number, scratch: number, scratchStride: number, thread: number, threads: number,
+  ): void;
+  /** Bytes of per-thread scratch winogradPackFilter needs. */
+  winogradPackScratchBytes(): number;
 }

@@ -139,6 +139,8 @@ export const KERNEL_EXPORT_ARITY: { readonly [K in keyof KernelExports]: Paramet
   unary: 6,
   geglu: 7,
   winogradScratchBytes: 2,
+  winogradPackFilter: 11,
+  winogradPackScratchBytes: 0,
 };
 
 /**

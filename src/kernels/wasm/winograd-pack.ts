@@ -1,101 +1,158 @@
 /**
- * Packs a 3x3 filter once for the Winograd F(4x4, 3x3) kernel
- * (assembly/winograd.ts): U = G g Gᵀ per (output, input) channel, computed
- * in float64 and rounded once, stored as 36 GEMM right-hand sides (one per
- * transform position xi = 6i + j), each as panels of 8 output channels x Cin
- * rows of 8 floats, zero-padded past Cout (the layout of gemm-pack.ts).
- * The packed filter is 4x the size of the 3x3 one (36 values per 9).
+ * Weights of the Winograd F(4x4, 3x3) kernel (assembly/winograd.ts): the
+ * filter transformed, U = G g Gᵀ per (output, input) channel, by the
+ * threaded WebAssembly kernel assembly/winograd-pack.ts (float64 math, each
+ * value rounded once to float32), stored as 36 GEMM right-hand sides (one
+ * per transform position xi = 6i + j), each as panels of 8 output channels x
+ * Cin rows of 8 floats, zero-padded past Cout (the layout of gemm-pack.ts).
+ * U is 4x the size of the fp32 3x3 filter (36 values per 9).
+ *
+ * Resident (transformed once, kept in kernel memory) or streamed:
+ * transformed before each use into the arena's 'winograd' slot, from the
+ * raw filter (float32, float16 bits or int8 + scales) copied into the slot
+ * with one TypedArray.set. The caller chooses (ops/wasm/conv-2d.ts counts
+ * resident filters against the arena's resident-weight budget).
  */
-import { f16ArrayToF32 } from '../../io/half.js';
 import { UsageError } from '../../errors.js';
 import type { WasmArena } from './arena.js';
-import type { GemmWeightData } from './gemm-pack.js';
+import type { GemmWeightData, GemmWeights } from './gemm-pack.js';
+import type { KernelRuntime } from './runtime.js';
 
-/** G of F(4x4, 3x3) with interpolation points 0, -1, 1, 1/2, -2 and infinity (Bᵀ and Aᵀ: assembly/winograd.ts). */
-const G = [
-  [1, 0, 0],
-  [-1 / 3, 1 / 3, -1 / 3],
-  [1 / 3, 1 / 3, 1 / 3],
-  [-16 / 15, -8 / 15, -4 / 15],
-  [1 / 15, -2 / 15, 4 / 15],
-  [0, 0, 1],
-] as const;
+/** An OHWI [cout, 3, 3, cin] filter as stored; `source` reads it again (a streamed constant), so nothing is kept. */
+export type WinogradFilter = GemmWeightData & Pick<GemmWeights, 'source'>;
 
 export interface PackedWinograd {
   readonly cin: number;
   readonly cout: number;
-  /** Byte offset of the 36 x ceil(cout / 8) panels of cin x 8 floats. */
+  /** Byte offset of the 36 x ceil(cout / 8) panels of cin x 8 floats (a streamed filter is transformed when this is read). */
   readonly ptr: number;
   /** Byte offset of cout bias floats, or 0. */
   readonly biasPtr: number;
+  /** Whether the filter is transformed per use (not resident). */
+  readonly streamed: boolean;
 }
 
-/** A function writing output channel `oc`'s 9·cin filter values (OHWI order: ky, kx, ci) as float32. */
-export function filterChannels(w: GemmWeightData, channelSize: number): (oc: number, dst: Float32Array) => void {
-  switch (w.dtype) {
-    case 'float32':
-      return (oc, dst) => dst.set(w.data.subarray(oc * channelSize, (oc + 1) * channelSize));
-    case 'float16':
-      return (oc, dst) => dst.set(f16ArrayToF32(w.data.subarray(oc * channelSize, (oc + 1) * channelSize)));
-    case 'int8':
-      return (oc, dst) => {
-        const scale = w.scales[w.scales.length === 1 ? 0 : oc]!;
-        for (let i = 0, s = oc * channelSize; i < channelSize; i++, s++) dst[i] = Math.fround(w.data[s]! * scale);
-      };
-  }
-}
+export type WinogradPlacement = 'resident' | 'streamed';
 
-/** Bytes of the transformed filter alone (what counts against the arena's resident-weight budget). */
+/** Encoding codes of the assembly kernel. */
+const DTYPE_CODE = { float32: 0, float16: 1, int8: 2 } as const;
+
+/** Bytes of the transformed filter (what counts against the arena's resident-weight budget). */
 export function winogradFilterBytes(cin: number, cout: number): number {
   return 36 * Math.ceil(cout / 8) * cin * 32;
 }
 
-/** Bytes packWinogradWeights allocates (before alignment). */
-export function packedWinogradBytes(cin: number, cout: number, withBias: boolean): number {
-  return winogradFilterBytes(cin, cout) + (withBias ? cout * 4 : 0);
+const ELEMENT_BYTES = { float32: 4, float16: 2, int8: 1 } as const;
+
+function rawBytes(filter: WinogradFilter, elements: number): number {
+  return elements * ELEMENT_BYTES[filter.dtype];
+}
+
+function checkFilter(filter: WinogradFilter, data: WinogradFilter['data'], cin: number, cout: number): void {
+  if (data.length !== cout * 9 * cin) {
+    throw new UsageError(`Winograd filter: ${data.length} elements for [${cout}, 3, 3, ${cin}]`);
+  }
+  if (filter.dtype === 'int8' && filter.scales.length !== cout && filter.scales.length !== 1) {
+    throw new UsageError(`Winograd int8 filter: ${filter.scales.length} scales for ${cout} output channels (need ${cout} or 1)`);
+  }
+}
+
+function copyFloats(arena: WasmArena, values: Float32Array): number {
+  const ptr = arena.alloc(values.length * 4);
+  arena.f32(ptr, values.length).set(values);
+  return ptr;
+}
+
+/** Copies `data` to `ptr` in kernel memory as the same element type. */
+function stage(arena: WasmArena, ptr: number, data: WinogradFilter['data']): void {
+  const { buffer } = arena.memory;
+  if (data instanceof Float32Array) new Float32Array(buffer, ptr, data.length).set(data);
+  else if (data instanceof Uint16Array) new Uint16Array(buffer, ptr, data.length).set(data);
+  else new Int8Array(buffer, ptr, data.length).set(data);
+}
+
+/** Runs the transform of the filter staged at `src` into `u` on all threads. */
+function transform(runtime: KernelRuntime, dtype: WinogradFilter['dtype'], src: number, scalesPtr: number, scaleCount: number, cin: number, cout: number, u: number): void {
+  const arena = runtime.arena;
+  const stride = Math.ceil(runtime.kernels.winogradPackScratchBytes() / 64) * 64;
+  const mark = arena.top;
+  try {
+    const scratch = arena.alloc(stride * runtime.threads);
+    runtime.pool.run('winogradPackFilter', [src, DTYPE_CODE[dtype], scalesPtr, scaleCount > 1 ? 1 : 0, cin, cout, u, scratch, stride]);
+  } finally {
+    arena.reset(mark);
+  }
 }
 
 /**
- * Transforms and packs an OHWI [cout, 3, 3, cin] filter (given per output
- * channel by `channel`, see filterChannels) and copies the bias. The
- * filter stays resident: the caller reserves winogradFilterBytes of the
- * arena's resident-weight budget first (WasmArena.reserveResidentWeights).
+ * A filter transformed into the arena's 'winograd' slot each time `ptr` is
+ * read, unless the slot still holds it. The slot's first bytes hold U, the
+ * raw filter is staged after them. With `source` (a streamed constant) no
+ * copy of the values is kept between uses.
  */
+class StreamedWinograd implements PackedWinograd {
+  readonly streamed = true;
+  private readonly uBytes: number;
+  private readonly slotBytes: number;
+  private readonly scalesPtr: number;
+
+  constructor(
+    private readonly runtime: KernelRuntime,
+    readonly cin: number,
+    readonly cout: number,
+    private readonly filter: WinogradFilter,
+    readonly biasPtr: number,
+  ) {
+    this.uBytes = Math.ceil(winogradFilterBytes(cin, cout) / 64) * 64;
+    this.slotBytes = this.uBytes + rawBytes(filter, cout * 9 * cin);
+    this.scalesPtr = filter.dtype === 'int8' ? copyFloats(runtime.arena, filter.scales) : 0;
+    if (filter.source) this.filter = { ...filter, data: undefined as never }; // read afresh per use
+    runtime.arena.planWeightSlot('winograd', this.slotBytes);
+  }
+
+  get ptr(): number {
+    const arena = this.runtime.arena;
+    const slot = arena.weightSlot(this.slotBytes, 'winograd');
+    if (slot.holder !== this) {
+      const f = this.filter;
+      const data = f.source ? f.source() : f.data;
+      checkFilter(f, data, this.cin, this.cout);
+      const staging = slot.ptr + this.uBytes;
+      stage(arena, staging, data);
+      slot.holder = undefined; // half-written if the transform throws
+      transform(this.runtime, f.dtype, staging, this.scalesPtr, f.dtype === 'int8' ? f.scales.length : 0, this.cin, this.cout, slot.ptr);
+      slot.holder = this;
+    }
+    return slot.ptr;
+  }
+}
+
+/** Packs an OHWI [cout, 3, 3, cin] filter and its bias for winogradConv3x3, transformed now ('resident') or per use ('streamed'). */
 export function packWinogradWeights(
-  arena: WasmArena,
-  { cin, cout, channel, bias }: { cin: number; cout: number; channel: (oc: number, dst: Float32Array) => void; bias?: Float32Array },
+  runtime: KernelRuntime,
+  { cin, cout, filter, bias }: { cin: number; cout: number; filter: WinogradFilter; bias?: Float32Array },
+  placement: WinogradPlacement,
 ): PackedWinograd {
   if (!Number.isInteger(cin) || !Number.isInteger(cout) || cin < 1 || cout < 1) {
     throw new UsageError(`Winograd weights: bad channel counts cin=${cin}, cout=${cout}`);
   }
   if (bias && bias.length !== cout) throw new UsageError(`Winograd bias: ${bias.length} elements for ${cout} output channels`);
-  const panels = Math.ceil(cout / 8);
-  const xiFloats = panels * cin * 8;
-  const ptr = arena.alloc(36 * xiFloats * 4);
-  const u = arena.f32(ptr, 36 * xiFloats);
-  u.fill(0);
-  const g = new Float32Array(9 * cin);
-  const gG = new Float64Array(18); // g·Gᵀ: 3 rows (ky) x 6
-  for (let oc = 0; oc < cout; oc++) {
-    channel(oc, g);
-    const lane = (oc >> 3) * cin * 8 + (oc & 7);
-    for (let ci = 0; ci < cin; ci++) {
-      for (let ky = 0; ky < 3; ky++) {
-        const g0 = g[(ky * 3) * cin + ci]!, g1 = g[(ky * 3 + 1) * cin + ci]!, g2 = g[(ky * 3 + 2) * cin + ci]!;
-        for (let j = 0; j < 6; j++) gG[ky * 6 + j] = g0 * G[j]![0] + g1 * G[j]![1] + g2 * G[j]![2];
-      }
-      for (let i = 0; i < 6; i++) {
-        const [a, b, c] = G[i]!;
-        for (let j = 0; j < 6; j++) {
-          u[(i * 6 + j) * xiFloats + lane + ci * 8] = a * gG[j]! + b * gG[6 + j]! + c * gG[12 + j]!;
-        }
-      }
-    }
+  if (!filter.source) checkFilter(filter, filter.data, cin, cout);
+  const arena = runtime.arena;
+  const biasPtr = bias ? copyFloats(arena, bias) : 0;
+  if (placement === 'streamed') return new StreamedWinograd(runtime, cin, cout, filter, biasPtr);
+
+  const ptr = arena.alloc(winogradFilterBytes(cin, cout));
+  const mark = arena.top;
+  try {
+    const data = filter.source ? filter.source() : filter.data;
+    checkFilter(filter, data, cin, cout);
+    const staging = arena.alloc(rawBytes(filter, data.length));
+    stage(arena, staging, data);
+    const scalesPtr = filter.dtype === 'int8' ? copyFloats(arena, filter.scales) : 0;
+    transform(runtime, filter.dtype, staging, scalesPtr, filter.dtype === 'int8' ? filter.scales.length : 0, cin, cout, ptr);
+  } finally {
+    arena.reset(mark);
   }
-  let biasPtr = 0;
-  if (bias) {
-    biasPtr = arena.alloc(cout * 4);
-    arena.f32(biasPtr, cout).set(bias);
-  }
-  return { cin, cout, ptr, biasPtr };
+  return { cin, cout, ptr, biasPtr, streamed: false };
 }

@@ -1,7 +1,7 @@
 /**
  * 3x3 stride-1 convolution on NHWC activations by Winograd F(4x4, 3x3) on
- * the WebAssembly kernels (assembly/winograd.ts), weights packed once by
- * packWinogradWeights. Results are bit-identical for any thread count.
+ * the WebAssembly kernels (assembly/winograd.ts), weights packed by
+ * packWinogradWeights (once, or per use when streamed). Results are bit-identical for any thread count.
  * Accuracy on SD-like data (SiLU of normal activations, PyTorch-default
  * uniform weights) against a float64 reference: 3e-6 to 1.2e-5 of max
  * |output| at 320-1280 channels, 2-4x the direct GEMM's 1.7e-6 to 2.9e-6
@@ -62,13 +62,14 @@ export function winogradConv3x3(runtime: KernelRuntime, w: PackedWinograd, op: W
   const chunksWanted = Math.min(subs, Math.ceil((4 * runtime.threads) / blocks));
   const chunkSubs = Math.ceil(subs / chunksWanted);
 
+  const u = w.ptr; // a streamed filter is transformed now, into its slot: before the scratch mark
   const stride = Math.ceil(runtime.kernels.winogradScratchBytes(w.cin, blockTiles) / 64) * 64;
   const mark = runtime.arena.top;
   try {
     const scratch = runtime.arena.alloc(stride * runtime.threads, 64);
     runtime.resetJobCounter();
     runtime.pool.run('winogradConv3x3', [
-      x, batch, inH, inW, w.cin, w.ptr, w.biasPtr, out, outH, outW, w.cout,
+      x, batch, inH, inW, w.cin, u, w.biasPtr, out, outH, outW, w.cout,
       padTop, padLeft, min, max, blockTiles, chunkSubs, scratch, stride, JOB_COUNTER_PTR,
     ]);
   } finally {

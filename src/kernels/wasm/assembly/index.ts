@@ -8,5 +8,6 @@ export { groupNormStats, groupNormReduce, groupNormApply, layerNorm } from './no
 export { softmax } from './softmax';
 export { binary, unary, geglu } from './elementwise';
 export { winogradConv3x3, winogradScratchBytes } from './winograd';
+export { winogradPackFilter, winogradPackScratchBytes } from './winograd-pack';
 export { quantizeRowsInt8, gemmInt8 } from './gemm-int8';
 export { convImplicitGemm } from './conv';

@@ -1,12 +1,13 @@
 /**
  * CONV_2D on the WebAssembly kernels: a 3x3 stride-1 undilated filter runs
- * as Winograd F(4x4, 3x3) (kernels/wasm/winograd.ts; weights transformed and
- * packed once and kept resident, 4x the filter's size: counted against the
- * arena's resident-weight budget like packed GEMM weights, and skipped when
- * the budget is used up or would fill more than half the kernels' memory,
- * or for every layer with SD_TFLITE_WINOGRAD=0 or `{ winograd: false }`;
- * a skipped layer runs as implicit GEMM, its panels streamed past the
- * budget as gemm-pack.ts does); a 1x1 stride-1 filter is one GEMM over the NHWC
+ * as Winograd F(4x4, 3x3) (kernels/wasm/winograd.ts). Its transformed
+ * filter (4x the fp32 filter's size) stays resident while the arena's
+ * resident-weight budget takes it (and the arena stays under half the
+ * kernels' memory); past that it is streamed, transformed before each use
+ * (winograd-pack.ts), where that still beats implicit GEMM (see
+ * PER_USE_WINOGRAD_MIN_POSITIONS); other layers, and every layer with
+ * SD_TFLITE_WINOGRAD=0 or `{ winograd: false }`, run as implicit GEMM, their
+ * panels streamed past the budget as gemm-pack.ts does. A 1x1 stride-1 filter is one GEMM over the NHWC
  * image as [N·H·W, C] rows; any other ungrouped filter (stride, dilation,
  * SAME/VALID) runs as implicit GEMM (kernels/wasm/conv-implicit-gemm.ts),
  * reading the image in place. The OHWI filter [O, kh, kw, I] is the GEMM's
@@ -19,7 +20,7 @@ import { packGemmWeights, type PackedGemm } from '../../../kernels/wasm/gemm-pac
 import type { KernelRuntime } from '../../../kernels/wasm/runtime.js';
 import { PAGE_BYTES } from '../../../kernels/wasm/loader.js';
 import { winogradConv3x3 } from '../../../kernels/wasm/winograd.js';
-import { filterChannels, packWinogradWeights, packedWinogradBytes, winogradFilterBytes, type PackedWinograd } from '../../../kernels/wasm/winograd-pack.js';
+import { packWinogradWeights, winogradFilterBytes, type PackedWinograd, type WinogradPlacement } from '../../../kernels/wasm/winograd-pack.js';
 import { input, optionsOf, output } from '../node-access.js';
 import type { KernelOverride, Node } from '../op.js';
 import { CLAMPS, gemmWeights, pointer, takesGemmWeights } from './operands.js';
@@ -43,10 +44,31 @@ function winogradShape(node: Node): boolean {
     && cin >= WINOGRAD_MIN_CHANNELS && cout >= WINOGRAD_MIN_CHANNELS;
 }
 
+/**
+ * Fewest output positions (batch x outH x outW) at which Winograd with its
+ * filter transformed before each use (a streamed filter) beats implicit
+ * GEMM. The transform costs the same per filter weight whatever the image
+ * size, the convolution's saving grows with the positions.
+ * npm run bench -- conv --batch 2 (relaxed, 2 threads, per CPU-second):
+ * PROVISIONAL.
+ */
+const PER_USE_WINOGRAD_MIN_POSITIONS = 512;
+
 export function wasmConv2d(
   runtime: KernelRuntime,
   { winograd = process.env.SD_TFLITE_WINOGRAD !== '0' }: { winograd?: boolean } = {},
 ): KernelOverride {
+  /** Where a Winograd layer's filter lives, or undefined when the layer should run as implicit GEMM. */
+  function winogradPlacement(node: Node): WinogradPlacement | undefined {
+    const [cout, , , cin] = input(node, 1).shape as [number, number, number, number];
+    const [batch, outH, outW] = output(node).shape as [number, number, number];
+    const arena = runtime.arena;
+    const bytes = winogradFilterBytes(cin, cout);
+    // Order matters: the budget is only reserved for a filter that stays resident.
+    if (arena.top + bytes <= (arena.maximumPages * PAGE_BYTES) / 2 && arena.reserveResidentWeights(bytes)) return 'resident';
+    return batch * outH * outW >= PER_USE_WINOGRAD_MIN_POSITIONS ? 'streamed' : undefined;
+  }
+
   return {
     supports(node) {
       const o = optionsOf(node, 'CONV_2D');
@@ -62,14 +84,10 @@ export function wasmConv2d(
       const [units, kh, kw, depth] = w.shape as [number, number, number, number];
       const bias = node.inputs[2]?.constant?.float32();
       const data = gemmWeights(w.constant!, units)!;
-      const arena = runtime.arena;
-      // Order matters: the budget is only reserved for a layer that takes Winograd.
-      const useWinograd = winograd && winogradShape(node)
-        && arena.top + packedWinogradBytes(depth, units, bias !== undefined) <= (arena.maximumPages * PAGE_BYTES) / 2
-        && arena.reserveResidentWeights(winogradFilterBytes(depth, units));
-      const state: ConvState = useWinograd
-        ? { kind: 'winograd', packed: packWinogradWeights(arena, { cin: depth, cout: units, bias, channel: filterChannels(data, kh * kw * depth) }) }
-        : { kind: 'gemm', packed: packGemmWeights(arena, { ...data, k: kh * kw * depth, n: units, layout: 'nk', bias }) };
+      const placement = winograd && winogradShape(node) ? winogradPlacement(node) : undefined;
+      const state: ConvState = placement
+        ? { kind: 'winograd', packed: packWinogradWeights(runtime, { cin: depth, cout: units, bias, filter: data }, placement) }
+        : { kind: 'gemm', packed: packGemmWeights(runtime.arena, { ...data, k: kh * kw * depth, n: units, layout: 'nk', bias }) };
       node.kernelState = state;
     },
     run(node) {
