@@ -297,6 +297,15 @@ function gemmChunk(
 
 /** Chunks the work is cut into (at least), so a thread slowed by other load does less of it. */
 const MIN_CHUNKS: i32 = 16;
+/**
+ * Most panels (of 8 columns) per chunk. Chunks of all N columns were up to
+ * 7.5 ms of work at the FULLY_CONNECTED shapes (126 rows x 2560 columns x K
+ * 320, 114 x 5120 x 640), and an odd count of them left one thread idle for
+ * up to a chunk at the end; at most 256 columns they are under 1 ms, at no
+ * cost to one thread's speed (the A block is still reused from L2 across
+ * 32 panels).
+ */
+const MAX_CHUNK_PANELS: i32 = 32;
 
 /**
  * C[M,N] = clamp(A[M,K] · B (+ bias), clampMin, clampMax): a fused
@@ -318,7 +327,7 @@ export function gemm(
   const panels = (n + 7) >> 3;
   const rowChunks = (m + MC - 1) / MC;
   const rowsPerChunk = (((m + rowChunks - 1) / rowChunks + MR - 1) / MR) * MR;
-  const panelChunks = min(panels, max(1, (MIN_CHUNKS + rowChunks - 1) / rowChunks));
+  const panelChunks = min(panels, max((panels + MAX_CHUNK_PANELS - 1) / MAX_CHUNK_PANELS, (MIN_CHUNKS + rowChunks - 1) / rowChunks));
   const panelsPerChunk = (panels + panelChunks - 1) / panelChunks;
   const chunks = rowChunks * panelChunks;
   for (;;) {
