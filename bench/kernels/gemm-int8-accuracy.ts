@@ -1,6 +1,7 @@
 /**
- * The `gemm-int8-accuracy` suite: what the hybrid int8 FULLY_CONNECTED costs
- * in accuracy at model level, on tiny-a (test/fixtures/tiny-a):
+ * The `gemm-int8-accuracy` suite: what int8Compute (hybrid int8
+ * FULLY_CONNECTED and 1x1 CONV_2D) costs in accuracy at model level, on
+ * tiny-a (test/fixtures/tiny-a):
  * - the UNet output at the golden cases: fp32, weight-only int8 (float
  *   compute) and int8 compute per layout/activation quantization, as
  *   relative L2 against fp32, the golden (original PyTorch code) and the
@@ -28,7 +29,6 @@ import type { Precision } from '../../src/models/graph/weights.js';
 import { StableDiffusion } from '../../src/pipeline/stable-diffusion.js';
 import { Interpreter } from '../../src/tflite/interpreter/interpreter.js';
 import { wasmInterpreterOptions } from '../../src/tflite/ops/wasm/index.js';
-import { wasmFullyConnectedInt8 } from '../../src/tflite/ops/wasm/fully-connected-int8.js';
 import { winogradAccuracy } from './gemm-int8-winograd.js';
 
 const TINY_A = 'test/fixtures/tiny-a';
@@ -72,9 +72,7 @@ function setups(rt: KernelRuntime): Setup[] {
 }
 
 function unetOutputs(rt: KernelRuntime, unet: Uint8Array, int8?: Int8GemmOptions): Float32Array[] {
-  const options = wasmInterpreterOptions(rt);
-  const kernels = int8 ? { ...options.kernels, FULLY_CONNECTED: wasmFullyConnectedInt8(rt, int8) } : options.kernels;
-  const interp = Interpreter.load(unet, { ...options, kernels });
+  const interp = Interpreter.load(unet, wasmInterpreterOptions(rt, { int8Compute: int8 ?? false }));
   try {
     const runner = interp.getSignatureRunner();
     return UNET_CASES.map((c) => {

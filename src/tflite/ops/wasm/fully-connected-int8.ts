@@ -5,32 +5,17 @@
  * Selected by the `int8Compute` option of wasmInterpreterOptions. Weights
  * that are not symmetric int8 (per channel or per tensor) run on the float
  * GEMM as before. Int8 panels stay in the kernels' memory for good (a
- * quarter of the float32 packing; not streamed).
- *
- * Default packing: 'i16' layout with 12-bit activations (fewer where K is
- * large). Options may ask for 8 bits (as TFLite) or the faster 7-bit 'u7'
- * layout of the relaxed kernels; see DEFAULT_ACTIVATION_BITS for what each
- * costs in accuracy.
+ * quarter of the float32 packing; not streamed). Packing options: see
+ * int8-gemm-weights.ts.
  */
 import { gemmInt8 } from '../../../kernels/wasm/gemm-int8.js';
-import { maxActivationBits, packGemmInt8Weights, type Int8GemmOptions, type PackedGemmInt8 } from '../../../kernels/wasm/gemm-int8-pack.js';
+import type { Int8GemmOptions } from '../../../kernels/wasm/gemm-int8-pack.js';
 import type { KernelRuntime } from '../../../kernels/wasm/runtime.js';
 import { input, optionsOf, output } from '../node-access.js';
 import type { KernelOverride, Node } from '../op.js';
 import { wasmFullyConnected } from './fully-connected.js';
-import { CLAMPS, gemmWeights, pointer } from './operands.js';
-
-/**
- * Activation bits of the default ('i16') packing. The int16 lanes take them
- * at the speed of 8 bits; on tiny-a's UNet (bench gemm-int8-accuracy) 8 bits,
- * as TFLite's hybrid kernels, moved the output by 1.4-2.3e-2 relative L2
- * from the weight-only int8 path, 12 bits (11 where K = 5120) by 9e-4.
- */
-const DEFAULT_ACTIVATION_BITS = 12;
-
-class Int8State {
-  constructor(readonly packed: PackedGemmInt8) {}
-}
+import { Int8GemmState, packInt8Layer } from './int8-gemm-weights.js';
+import { CLAMPS, pointer } from './operands.js';
 
 export function wasmFullyConnectedInt8(runtime: KernelRuntime, options: Int8GemmOptions = {}): KernelOverride {
   const float = wasmFullyConnected(runtime);
@@ -45,16 +30,10 @@ export function wasmFullyConnectedInt8(runtime: KernelRuntime, options: Int8Gemm
         return;
       }
       // INT8 storage that supports() accepted: symmetric per channel or per tensor.
-      const weights = gemmWeights(w.constant!, units) as { data: Int8Array; scales: Float32Array };
-      const bias = node.inputs[2]?.constant?.float32();
-      const layout = options.layout ?? 'i16';
-      // More activation bits than a deep layer can sum without overflow: as many as it can.
-      const activationBits = layout === 'u7' ? undefined : Math.min(options.activationBits ?? DEFAULT_ACTIVATION_BITS, maxActivationBits(depth));
-      const packing = { ...options, layout, activationBits };
-      node.kernelState = new Int8State(packGemmInt8Weights(runtime, { data: weights.data, scales: weights.scales, k: depth, n: units, bias }, packing));
+      node.kernelState = packInt8Layer(runtime, w.constant!, units, depth, node.inputs[2]?.constant?.float32(), options);
     },
     run(node: Node, ctx) {
-      if (!(node.kernelState instanceof Int8State)) {
+      if (!(node.kernelState instanceof Int8GemmState)) {
         float.run(node, ctx);
         return;
       }

@@ -18,6 +18,7 @@ import { wasmFusedAttention } from './attention.js';
 import { wasmBinary } from './binary.js';
 import { wasmComposite } from './composite.js';
 import { wasmConv2d } from './conv-2d.js';
+import { wasmConv2dInt8 } from './conv-2d-int8.js';
 import { wasmFullyConnected } from './fully-connected.js';
 import { wasmFullyConnectedInt8 } from './fully-connected-int8.js';
 import { wasmFusedGroupNorm } from './group-norm.js';
@@ -27,11 +28,12 @@ import { wasmUnary } from './unary.js';
 
 export interface WasmKernelOptions {
   /**
-   * Run FULLY_CONNECTED with int8 weights as hybrid int8 kernels (activations
-   * quantized per row at run time, integer dot products; see
-   * fully-connected-int8.ts) instead of in float. `true` takes the accurate
-   * default (12-bit activations); options pick another packing, e.g.
-   * `{ layout: 'u7' }` (faster, less accurate). Default false.
+   * Run FULLY_CONNECTED and 1x1 CONV_2D with int8 weights as hybrid int8
+   * kernels (activations quantized per row at run time, integer dot
+   * products; see fully-connected-int8.ts, conv-2d-int8.ts) instead of in
+   * float. `true` takes the accurate default (12-bit activations); options
+   * pick another packing, e.g. `{ layout: 'u7' }` (faster, less accurate).
+   * Default false.
    */
   int8Compute?: boolean | Int8GemmOptions;
 }
@@ -41,7 +43,7 @@ export function wasmKernels(runtime: KernelRuntime, options: WasmKernelOptions =
     FULLY_CONNECTED: options.int8Compute
       ? wasmFullyConnectedInt8(runtime, options.int8Compute === true ? {} : options.int8Compute)
       : wasmFullyConnected(runtime),
-    CONV_2D: wasmConv2d(runtime),
+    CONV_2D: options.int8Compute ? wasmConv2dInt8(runtime, options.int8Compute === true ? {} : options.int8Compute) : wasmConv2d(runtime),
     SOFTMAX: wasmSoftmax(runtime),
     ADD: wasmBinary(runtime, 'ADD'),
     SUB: wasmBinary(runtime, 'SUB'),
