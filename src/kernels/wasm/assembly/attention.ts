@@ -37,6 +37,7 @@ import { exp2NonPositive } from './math';
 //   oTile  TQ rows of dv4 floats, the unnormalised output, [pair][c][8 rows]
 //   rowM, rowL  TQ floats each: running max and sum
 //   scores KB_MAX keys x 8 rows, key-major
+//   blockMax  8 floats: the pair's maximum scores in the current key block
 
 /** Query rows per work item (a multiple of 8). */
 export const TQ: i32 = 64;
@@ -94,11 +95,12 @@ function storeTransposed(out: usize, step: usize, a: v128, b: v128, c: v128, d: 
 /**
  * Scores of a pair of 4-row groups x 4 keys over d, stored key-major: key j's
  * 8 scores at out + 32j (rows 0-3, then 4-7). `qp` is the pair's queries
- * ([h][8 rows]); `kp` a 4-key panel ([h][4 keys]).
+ * ([h][8 rows]); `kp` a 4-key panel ([h][4 keys]). Folds the scores into
+ * the running maxima of the two groups at blockMax and blockMax + 16.
  */
 // @ts-ignore: decorator
 @inline
-function scoreTile(qp: usize, kp: usize, d: i32, out: usize): void {
+function scoreTile(qp: usize, kp: usize, d: i32, out: usize, blockMax: usize): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
   const end = kp + (<usize>d << 4);
@@ -119,6 +121,8 @@ function scoreTile(qp: usize, kp: usize, d: i32, out: usize): void {
   v128.store(out, a1, 32); v128.store(out, b1, 48);
   v128.store(out, a2, 64); v128.store(out, b2, 80);
   v128.store(out, a3, 96); v128.store(out, b3, 112);
+  v128.store(blockMax, f32x4.pmax(v128.load(blockMax), f32x4.pmax(f32x4.pmax(a0, a1), f32x4.pmax(a2, a3))));
+  v128.store(blockMax, f32x4.pmax(v128.load(blockMax, 16), f32x4.pmax(f32x4.pmax(b0, b1), f32x4.pmax(b2, b3))), 16);
 }
 
 /**
@@ -164,7 +168,7 @@ function softmaxGroup(
   sp: usize, valid: i32, n4: i32,
   mask0: usize, maskRowBytes: usize, maskS: i32, lastRow: i32,
   causal: i32, causal0: i32,
-  mPtr: usize, lPtr: usize, o: usize, dv4: i32,
+  mPtr: usize, lPtr: usize, o: usize, dv4: i32, blockMax: usize,
 ): void {
   if (mask0) {
     const m1 = mask0 + <usize>min(1, lastRow) * maskRowBytes;
@@ -215,18 +219,31 @@ function softmaxGroup(
   for (let j = valid; j < n4; j++) v128.store(sp + (<usize>j << 5), minusInf);
 
   const end = sp + (<usize>n4 << 5);
-  let mx = v128.load(sp);
-  for (let at = sp + 32; at < end; at += 32) mx = f32x4.pmax(mx, v128.load(at));
+  // The scores' maximum, as scoreTile found it unless the mask, causality or padding changed them.
+  let mx = v128.load(blockMax);
+  if (mask0 || causal || valid < n4) {
+    // n4 is a multiple of 4: four independent chains.
+    let mx0 = v128.load(sp), mx1 = v128.load(sp, 32), mx2 = v128.load(sp, 64), mx3 = v128.load(sp, 96);
+    for (let at = sp + 128; at < end; at += 128) {
+      mx0 = f32x4.pmax(mx0, v128.load(at));
+      mx1 = f32x4.pmax(mx1, v128.load(at, 32));
+      mx2 = f32x4.pmax(mx2, v128.load(at, 64));
+      mx3 = f32x4.pmax(mx3, v128.load(at, 96));
+    }
+    mx = f32x4.pmax(f32x4.pmax(mx0, mx1), f32x4.pmax(mx2, mx3));
+  }
   const mOld = v128.load(mPtr);
   const mNew = f32x4.pmax(mx, mOld);
   // Rows with nothing visible so far keep m = -inf; subtracting 0 then keeps their p at ~0.
   const mUse = v128.andnot(mNew, f32x4.eq(mNew, minusInf));
-  let sum = f32x4.splat(0);
-  for (let at = sp; at < end; at += 32) {
-    const p = exp2NonPositive(f32x4.sub(v128.load(at), mUse));
-    v128.store(at, p);
-    sum = f32x4.add(sum, p);
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+  for (let at = sp; at < end; at += 64) {
+    const p0 = exp2NonPositive(f32x4.sub(v128.load(at), mUse));
+    const p1 = exp2NonPositive(f32x4.sub(v128.load(at, 32), mUse));
+    v128.store(at, p0); v128.store(at, p1, 32);
+    s0 = f32x4.add(s0, p0); s1 = f32x4.add(s1, p1);
   }
+  const sum = f32x4.add(s0, s1);
   // Exactly 1 where the max did not move (the polynomial's 2^0 is 1 + 1 ulp).
   const one = f32x4.splat(1);
   const same = f32x4.eq(mOld, mUse);
@@ -351,7 +368,7 @@ const WORKSPACE_HEADER: usize = 64;
 /** Bytes of scratch one thread needs for these sizes (a multiple of 16). */
 export function attentionScratchBytes(s: i32, d: i32, dv: i32): i32 {
   const s4 = roundUp(s, 4), dv4 = roundUp(dv, 4);
-  return 4 * (s4 * d + s4 * dv4 + TQ * d + TQ * dv4 + 2 * TQ + 8 * KB_MAX);
+  return 4 * (s4 * d + s4 * dv4 + TQ * d + TQ * dv4 + 2 * TQ + 8 * KB_MAX + 8);
 }
 
 /**
@@ -382,6 +399,8 @@ export function attention(
   const rowM = oTile + ((<usize>TQ * <usize>dv4) << 2);
   const rowL = rowM + (<usize>TQ << 2);
   const scores = rowL + (<usize>TQ << 2);
+  const blockMax = scores + (<usize>KB_MAX << 5);
+  const minusInf = f32x4.splat(-Infinity);
 
   // Element strides of (batch, sequence position, head) per tensor.
   const btnh = layout == 0;
@@ -435,8 +454,10 @@ export function attention(
       const vBlock = vPack + <usize>s0 * vRowBytes;
       for (let r = 0; r < rows8; r += 8) {
         const qPair = qTile + <usize>(r >> 3) * pairQBytes;
+        v128.store(blockMax, minusInf);
+        v128.store(blockMax, minusInf, 16);
         for (let j = 0; j < n4; j += 4) {
-          scoreTile(qPair, kBlock + ((<usize>j * <usize>d) << 2), d, scores + (<usize>j << 5));
+          scoreTile(qPair, kBlock + ((<usize>j * <usize>d) << 2), d, scores + (<usize>j << 5), blockMax);
         }
         const oPair = oTile + <usize>(r >> 3) * pairOBytes;
         for (let g = 0; g < 2; g++) {
@@ -448,7 +469,7 @@ export function attention(
             scores + (<usize>g << 4), valid, n4,
             mask0, <usize>maskT << 2, maskS, min(3, rows - 1 - r0),
             causal, t0 + r0 - s0,
-            rowM + (<usize>r0 << 2), rowL + (<usize>r0 << 2), oPair + (<usize>g << 4), dv4,
+            rowM + (<usize>r0 << 2), rowL + (<usize>r0 << 2), oPair + (<usize>g << 4), dv4, blockMax + (<usize>g << 4),
           );
         }
         for (let c = 0; c < dv4; c += 4) {
