@@ -164,7 +164,7 @@ function prepare(rt: KernelRuntime, p: Problem, method: Method): { run(): void; 
   const k = 9 * cin;
   const budget = rt.arena.residentWeightBudget;
   if (method === 'implicit-streamed') rt.arena.residentWeightBudget = 0;
-  const packed = packGemmWeights(rt.arena, { k, n: cout, layout: 'nk', dtype: 'float32', data: p.filter, bias: p.bias });
+  const packed = packGemmWeights(rt, { k, n: cout, layout: 'nk', dtype: 'float32', data: p.filter, bias: p.bias });
   rt.arena.residentWeightBudget = budget;
   if (method === 'implicit' || method === 'implicit-streamed') {
     const geometry = { batch, inH: h, inW: w, cin, outH: h, outW: w, kh: 3, kw: 3, stride: [1, 1], dilation: [1, 1], padTop: 1, padLeft: 1 } as const;

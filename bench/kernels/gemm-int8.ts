@@ -94,7 +94,7 @@ function benchShape(rt: KernelRuntime, shape: GemmShape, maxTime: number): { met
     rt.arena.f32(a, m * k).set(lcg(m * k, 4, (u) => 2 * u - 1));
     const c = rt.arena.alloc(m * n * 4);
     const results: { method: Row['method']; medianMs: number; cpuMs: number }[] = [];
-    const packedF = packGemmWeights(rt.arena, { k, n, layout: 'nk', dtype: 'int8', data, scales, bias });
+    const packedF = packGemmWeights(rt, { k, n, layout: 'nk', dtype: 'int8', data, scales, bias });
     const tf = time(`float ${shapeLabel(shape)}`, () => gemm(rt, packedF, { a, c, m }), maxTime);
     results.push({ method: 'float', medianMs: tf.medianMs, cpuMs: tf.cpuMs });
     const layouts: Int8Layout[] = rt.variant === 'relaxed' ? ['i16', 'u7'] : ['i16'];

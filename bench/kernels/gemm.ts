@@ -42,7 +42,7 @@ export function timeGemm(rt: KernelRuntime, shape: GemmShape, maxTimeSeconds: nu
   const bias = new Float32Array(n);
   fillRandom(weights, 1);
   fillRandom(bias, 2);
-  const b = packGemmWeights(rt.arena, { k, n, layout: 'nk', dtype: 'float32', data: weights, bias });
+  const b = packGemmWeights(rt, { k, n, layout: 'nk', dtype: 'float32', data: weights, bias });
   const a = rt.arena.alloc(m * k * 4);
   fillRandom(rt.arena.f32(a, m * k), 3);
   const c = rt.arena.alloc(m * n * 4);

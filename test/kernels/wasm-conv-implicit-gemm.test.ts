@@ -72,7 +72,7 @@ describe.each(VARIANTS)('implicit-GEMM conv (%s)', (variant: KernelVariant) => {
     );
     const { h, w } = window2d(c.padding, c.h, c.w, kh, kw, c.stride, dilation);
     const results = runtimes.map((rt) => withArena(rt, () => {
-      const packed = packGemmWeights(rt.arena, { k: kh * kw * c.cin, n: c.cout, layout: 'nk', dtype: 'float32', data: filter, bias });
+      const packed = packGemmWeights(rt, { k: kh * kw * c.cin, n: c.cout, layout: 'nk', dtype: 'float32', data: filter, bias });
       const length = c.batch * h.outSize * w.outSize * c.cout;
       const out = alloc(rt, length);
       convImplicitGemm(rt, packed, {

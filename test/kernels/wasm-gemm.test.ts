@@ -101,7 +101,7 @@ function runCase(rt: KernelRuntime, c: Case, a: Float32Array, w: GemmWeights): F
   const mark = rt.arena.top;
   const lda = c.lda ?? c.k;
   const ldc = c.ldc ?? c.n;
-  const packed = packGemmWeights(rt.arena, w);
+  const packed = packGemmWeights(rt, w);
   const aPtr = rt.arena.alloc(Math.max(1, a.length) * 4);
   rt.arena.f32(aPtr, a.length).set(a);
   const cLen = c.m * ldc;

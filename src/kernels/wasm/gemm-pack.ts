@@ -3,9 +3,11 @@
  * assembly/gemm.ts): panels of 8 columns, each K rows of 8 floats, zero-padded
  * past N. Float16 and int8 (symmetric, per output channel) weights are
  * expanded to float32 here, so the source tensors stay small until packed.
+ * The work runs in kernel memory on all threads (assembly/gemm-pack.ts).
  */
 import { UsageError } from '../../errors.js';
 import type { WasmArena } from './arena.js';
+import type { KernelRuntime } from './runtime.js';
 
 /**
  * 'kn': B is [K, N] row-major (a plain matmul right-hand side).
@@ -43,64 +45,46 @@ export interface PackedGemm {
   readonly biasPtr: number;
 }
 
-let halfTable: Float32Array | undefined;
+/** Encoding and layout codes of the assembly kernel (assembly/gemm-pack.ts). */
+const DTYPE_CODE = { float32: 0, float16: 1, int8: 2 } as const;
+const LAYOUT_CODE = { kn: 0, nk: 1 } as const;
+const ELEMENT_BYTES = { float32: 4, float16: 2, int8: 1 } as const;
 
-/** float32 value of every half-precision bit pattern. */
-function halfToFloatTable(): Float32Array {
-  if (halfTable) return halfTable;
-  halfTable = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const sign = h & 0x8000 ? -1 : 1;
-    const exponent = (h >> 10) & 0x1f;
-    const mantissa = h & 0x3ff;
-    let value: number;
-    if (exponent === 0) value = mantissa * 2 ** -24;
-    else if (exponent === 31) value = mantissa ? NaN : Infinity;
-    else value = (1 + mantissa / 1024) * 2 ** (exponent - 15);
-    halfTable[h] = sign * value;
-  }
-  return halfTable;
+function align64(bytes: number): number {
+  return Math.ceil(bytes / 64) * 64;
 }
 
-/** Writes the panels of `w` (ceil(n / 8) · k · 8 floats) to `out`, zeros past N; one tight loop per encoding. */
-function packPanels(w: GemmWeights, out: Float32Array): void {
-  const { k, n } = w;
-  const kStride = w.layout === 'nk' ? 1 : n;
-  const colStride = w.layout === 'nk' ? k : 1;
-  const panels = Math.ceil(n / 8);
-  if (w.dtype === 'int8' && w.scales.length !== n && w.scales.length !== 1) {
-    throw new UsageError(`int8 weights: ${w.scales.length} scales for ${n} output channels (need ${n} or 1)`);
-  }
-  for (let p = 0; p < panels; p++) {
-    const base = p * k * 8;
-    for (let j = 0; j < 8; j++) {
-      const col = p * 8 + j;
-      const first = col * colStride;
-      if (col >= n) {
-        for (let kk = 0, o = base + j; kk < k; kk++, o += 8) out[o] = 0;
-        continue;
-      }
-      // float32 stores round the double products once, as a float32 multiply would.
-      switch (w.dtype) {
-        case 'float32': {
-          const d = w.data;
-          for (let kk = 0, i = first, o = base + j; kk < k; kk++, i += kStride, o += 8) out[o] = d[i]!;
-          break;
-        }
-        case 'float16': {
-          const d = w.data;
-          const table = halfToFloatTable();
-          for (let kk = 0, i = first, o = base + j; kk < k; kk++, i += kStride, o += 8) out[o] = table[d[i]!]!;
-          break;
-        }
-        case 'int8': {
-          const d = w.data;
-          const scale = w.scales[w.scales.length === 1 ? 0 : col]!;
-          for (let kk = 0, i = first, o = base + j; kk < k; kk++, i += kStride, o += 8) out[o] = d[i]! * scale;
-          break;
-        }
-      }
+/** Bytes of the scratch packPanels stages the weights in: the stored values, then (int8) the scales. */
+function stagingBytes(w: GemmWeights): number {
+  const raw = align64(w.k * w.n * ELEMENT_BYTES[w.dtype]);
+  return w.dtype === 'int8' ? raw + w.scales.length * 4 : raw;
+}
+
+/**
+ * Writes the panels of `w` (ceil(n / 8) · k · 8 floats, zeros past N) to
+ * `out` in kernel memory: copies `data` (w's values, or the ones just read
+ * again from the file) as stored into scratch above the arena's top with
+ * one TypedArray.set, then converts and rearranges them on all threads.
+ * The scratch is freed again (other kernels' scratch reuses it).
+ */
+function packPanels(runtime: KernelRuntime, w: GemmWeights, data: GemmWeightData['data'], out: number): void {
+  const { arena } = runtime;
+  const mark = arena.top;
+  try {
+    const staging = arena.alloc(stagingBytes(w));
+    const { buffer } = arena.memory;
+    if (data instanceof Float32Array) new Float32Array(buffer, staging, data.length).set(data);
+    else if (data instanceof Uint16Array) new Uint16Array(buffer, staging, data.length).set(data);
+    else new Int8Array(buffer, staging, data.length).set(data);
+    let scales = 0;
+    if (w.dtype === 'int8') {
+      scales = staging + align64(data.byteLength);
+      new Float32Array(buffer, scales, w.scales.length).set(w.scales);
     }
+    const perChannel = w.dtype === 'int8' && w.scales.length > 1 ? 1 : 0;
+    runtime.pool.run('packGemmPanels', [staging, DTYPE_CODE[w.dtype], LAYOUT_CODE[w.layout], scales, perChannel, w.k, w.n, out]);
+  } finally {
+    arena.reset(mark);
   }
 }
 
@@ -109,10 +93,19 @@ function checkShape(w: GemmWeights): void {
   if (!Number.isInteger(k) || !Number.isInteger(n) || k < 0 || n < 1) {
     throw new UsageError(`GEMM weights: bad shape K=${k}, N=${n}`);
   }
-  if (w.data.length !== k * n) {
-    throw new UsageError(`GEMM weights: ${w.data.length} elements for K=${k} x N=${n}`);
-  }
+  checkData(w, w.data);
   if (w.bias && w.bias.length !== n) throw new UsageError(`GEMM bias: ${w.bias.length} elements for N=${n}`);
+}
+
+/** Checks the values (`data`, as read now) and, for int8, the scales against the shape. */
+function checkData(w: GemmWeights, data: GemmWeightData['data']): void {
+  const { k, n } = w;
+  const expected = { float32: Float32Array, float16: Uint16Array, int8: Int8Array }[w.dtype];
+  if (!(data instanceof expected)) throw new UsageError(`GEMM weights: ${w.dtype} values in a ${data.constructor.name}`);
+  if (data.length !== k * n) throw new UsageError(`GEMM weights: ${data.length} elements for K=${k} x N=${n}`);
+  if (w.dtype === 'int8' && w.scales.length !== n && w.scales.length !== 1) {
+    throw new UsageError(`int8 weights: ${w.scales.length} scales for ${n} output channels (need ${n} or 1)`);
+  }
 }
 
 /** Number of bytes packGemmWeights allocates (before alignment). */
@@ -139,9 +132,9 @@ function packBias(arena: WasmArena, n: number, bias: Float32Array | undefined): 
 /**
  * Weights packed into the arena's shared slot (WasmArena.weightSlot) each
  * time a kernel asks for `ptr`, unless the slot still holds them: nothing
- * of them stays in kernel memory between uses. With `source` (a streamed
- * constant) not even the compact values are kept: they are read again from
- * the file for each packing.
+ * of them stays in kernel memory between uses. With `source` (a
+ * streamed constant) not even the compact values are kept: they are read
+ * again from the file for each packing.
  */
 class StreamedGemm implements PackedGemm {
   readonly k: number;
@@ -150,24 +143,25 @@ class StreamedGemm implements PackedGemm {
   private readonly weights: GemmWeights;
 
   constructor(
-    private readonly arena: WasmArena,
+    private readonly runtime: KernelRuntime,
     w: GemmWeights,
   ) {
     this.k = w.k;
     this.n = w.n;
-    this.biasPtr = packBias(arena, w.n, w.bias);
+    this.biasPtr = packBias(runtime.arena, w.n, w.bias);
     // Keep only what cannot be read again.
     this.weights = w.source ? { ...w, data: undefined as never, bias: undefined } : { ...w, bias: undefined };
-    arena.weightSlot(panelBytes(w.k, w.n)); // sized at prepare time, below any run-time scratch
+    runtime.arena.weightSlot(panelBytes(w.k, w.n)); // sized at prepare time, below any run-time scratch
   }
 
   get ptr(): number {
-    const bytes = panelBytes(this.k, this.n);
-    const slot = this.arena.weightSlot(bytes);
+    const slot = this.runtime.arena.weightSlot(panelBytes(this.k, this.n));
     if (slot.holder !== this) {
-      const w = this.weights.source ? ({ ...this.weights, data: this.weights.source() } as GemmWeights) : this.weights;
-      checkShape(w);
-      packPanels(w, this.arena.f32(slot.ptr, bytes / 4));
+      const w = this.weights;
+      const data = w.source ? w.source() : w.data;
+      checkData(w, data);
+      slot.holder = undefined; // half-written if the packing throws
+      packPanels(this.runtime, w, data, slot.ptr);
       slot.holder = this;
     }
     return slot.ptr;
@@ -178,15 +172,17 @@ class StreamedGemm implements PackedGemm {
  * Packs B for the GEMM. Resident (in the arena for good) while the arena's
  * residentWeightBudget allows, else streamed (StreamedGemm): packed into a
  * shared slot before each use. With `w.source` (a streamed constant)
- * streamed weights keep no copy of the values at all.
+ * streamed weights keep no copy of the values at all. Packing runs on the
+ * runtime's threads (assembly/gemm-pack.ts).
  */
-export function packGemmWeights(arena: WasmArena, w: GemmWeights): PackedGemm {
+export function packGemmWeights(runtime: KernelRuntime, w: GemmWeights): PackedGemm {
   checkShape(w);
+  const { arena } = runtime;
   const { k, n } = w;
   const bytes = panelBytes(k, n);
-  if (arena.residentWeightBytes + bytes > arena.residentWeightBudget) return new StreamedGemm(arena, w);
+  if (arena.residentWeightBytes + bytes > arena.residentWeightBudget) return new StreamedGemm(runtime, w);
   arena.residentWeightBytes += bytes;
   const ptr = arena.alloc(bytes);
-  packPanels(w, arena.f32(ptr, bytes / 4));
+  packPanels(runtime, w, w.data, ptr);
   return { k, n, ptr, biasPtr: packBias(arena, n, w.bias) };
 }

@@ -11,3 +11,4 @@ export { winogradConv3x3, winogradScratchBytes } from './winograd';
 export { winogradPackFilter, winogradPackScratchBytes } from './winograd-pack';
 export { quantizeRowsInt8, gemmInt8 } from './gemm-int8';
 export { convImplicitGemm } from './conv';
+export { packGemmPanels } from './gemm-pack';

@@ -87,7 +87,7 @@ export function wasmConv2d(
       const placement = winograd && winogradShape(node) ? winogradPlacement(node) : undefined;
       const state: ConvState = placement
         ? { kind: 'winograd', packed: packWinogradWeights(runtime, { cin: depth, cout: units, bias, filter: data }, placement) }
-        : { kind: 'gemm', packed: packGemmWeights(runtime.arena, { ...data, k: kh * kw * depth, n: units, layout: 'nk', bias }) };
+        : { kind: 'gemm', packed: packGemmWeights(runtime, { ...data, k: kh * kw * depth, n: units, layout: 'nk', bias }) };
       node.kernelState = state;
     },
     run(node) {

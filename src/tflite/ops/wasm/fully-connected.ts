@@ -27,7 +27,7 @@ export function wasmFullyConnected(runtime: KernelRuntime): KernelOverride {
       const w = input(node, 1);
       const [units, depth] = w.shape as [number, number];
       const bias = node.inputs[2]?.constant?.float32();
-      node.kernelState = packGemmWeights(runtime.arena, { ...gemmWeights(w.constant!, units)!, k: depth, n: units, layout: 'nk', bias });
+      node.kernelState = packGemmWeights(runtime, { ...gemmWeights(w.constant!, units)!, k: depth, n: units, layout: 'nk', bias });
     },
     run(node: Node) {
       const packed = node.kernelState as PackedGemm;
