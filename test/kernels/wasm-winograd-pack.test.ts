@@ -225,7 +225,7 @@ describe('Winograd filter transform in WebAssembly', () => {
       const [cin, cout, k, n] = [4, 8, 12, 16];
       const wino = packWinogradWeights(rt, { cin, cout, filter: { dtype: 'float32', data: randomFloats(cout * 9 * cin, rnd) } }, 'streamed');
       const gemmData = randomFloats(k * n, rnd);
-      const gemm = packGemmWeights(rt.arena, { k, n, layout: 'kn', dtype: 'float32', data: gemmData });
+      const gemm = packGemmWeights(rt, { k, n, layout: 'kn', dtype: 'float32', data: gemmData });
       expect(wino.streamed).toBe(true);
       const gemmPtr = gemm.ptr;
       const panels = rt.arena.f32(gemmPtr, k * n).slice();
