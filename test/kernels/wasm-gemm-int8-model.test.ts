@@ -1,6 +1,6 @@
-// The hybrid int8 FULLY_CONNECTED at model level: tiny-a's UNet converted at
-// int8 (weight-only: INT8 weights + DEQUANTIZE), run with and without
-// int8Compute, against the weight-only output and the golden.
+// The hybrid int8 FULLY_CONNECTED and 1x1 CONV_2D at model level: tiny-a's
+// UNet converted at int8 (weight-only: INT8 weights + DEQUANTIZE), run with
+// and without int8Compute, against the weight-only output and the golden.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGenerateArgs } from '../../src/cli/generate-command.js';
 import { createKernelRuntime, type KernelRuntime } from '../../src/kernels/wasm/runtime.js';
@@ -47,7 +47,7 @@ describe('int8Compute on the tiny-a UNet', () => {
     const weightOnly = runUnet(runtimes[1]!, {});
     const hybrid = runUnet(runtimes[1]!, { int8Compute: true });
     const err = relL2Error(hybrid, weightOnly);
-    // Measured 9e-4 (bench gemm-int8-accuracy); exactly 0 would mean the hybrid kernel did not run.
+    // Measured 1.5e-3 with FC and 1x1 convolutions hybrid (bench gemm-int8-accuracy); exactly 0 would mean the hybrid kernels did not run.
     expect(err).toBeGreaterThan(1e-5);
     expect(err).toBeLessThan(3e-3);
     expect(relL2Error(hybrid, golden(UNET_CASES[0].out))).toBeLessThan(5e-2); // the converter's int8 tolerance
@@ -58,7 +58,7 @@ describe('int8Compute on the tiny-a UNet', () => {
     const weightOnly = runUnet(runtimes[1]!, {});
     const err = relL2Error(runUnet(runtimes[1]!, { int8Compute: { activationBits: 8 } }), weightOnly);
     expect(err).toBeGreaterThan(5e-3);
-    expect(err).toBeLessThan(4e-2);
+    expect(err).toBeLessThan(5e-2); // measured 3.6e-2
   });
 
   it('StableDiffusion refuses int8Compute with the reference kernels', async () => {

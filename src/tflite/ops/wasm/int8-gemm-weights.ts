@@ -15,9 +15,11 @@ import { gemmWeights } from './operands.js';
 
 /**
  * Activation bits of the default ('i16') packing. The int16 lanes take them
- * at the speed of 8 bits; on tiny-a's UNet (bench gemm-int8-accuracy) 8 bits,
- * as TFLite's hybrid kernels, moved the output by 1.4-2.3e-2 relative L2
- * from the weight-only int8 path, 12 bits (11 where K = 5120) by 9e-4.
+ * at the speed of 8 bits; on tiny-a's UNet (bench gemm-int8-accuracy, FC
+ * and 1x1 convolutions hybrid) 8 bits, as TFLite's hybrid kernels, moved the
+ * output by 2.5-3.6e-2 relative L2 from the weight-only int8 path, 12 bits
+ * (11 where K = 5120) by 1.4-1.7e-3, the 7-bit 'u7' layout (about 1.7x the
+ * speed of 'i16') by 5.2-5.9e-2.
  */
 const DEFAULT_ACTIVATION_BITS = 12;
 
