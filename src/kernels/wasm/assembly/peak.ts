@@ -9,7 +9,10 @@ import { madd } from './simd';
  * total is sweeps * bufferFloats / 8 steps. Operands come from memory, as in
  * a GEMM micro-kernel, because register-only chains are either folded by the
  * optimiser or need more registers than V8 has. Returns a sum so the work
- * is not dead.
+ * is not dead. Eight chains cannot hide a fused multiply-add's latency at
+ * two per cycle, so with relaxed SIMD this loop stays about 17% under the
+ * machine's peak; the benchmark also runs register-only chains
+ * (bench/kernels/peak-chains.ts) and takes the better.
  */
 export function simdPeak(buf: usize, bufferFloats: i32, sweeps: i32): f32 {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
