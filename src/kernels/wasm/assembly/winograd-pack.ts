@@ -6,7 +6,7 @@
 //
 // G (points 0, -1, 1, 1/2, -2 and infinity) = diag(1, -1/3, 1/3, -4/15,
 // 1/15, 1) · H with small-integer rows H = [1 0 0; 1 -1 1; 1 1 1; 4 2 1;
-// 1 -2 4; 0 0 1], so G·(g0, g1, g2) costs 6 adds and 6 multiplies.
+// 1 -2 4; 0 0 1], so G·(g0, g1, g2) costs a few adds and 4 multiplies.
 //
 // Vectorised over pairs of output channels (f64x2); threads take contiguous
 // ranges of 8-channel panels. The 36 matrices lie a multiple of 4 KiB
@@ -25,8 +25,8 @@ const INT8: i32 = 2;
 const CI_BLOCK: i32 = 16;
 /** Bytes between the 36 matrices of the block buffer: CI_BLOCK rows of 8 floats and a cache line, so they fall in different L1 sets. */
 const BLOCK_XI_BYTES: i32 = CI_BLOCK * 32 + 64;
-/** Per-thread scratch: the 6x3 half-transformed filter and the 6x6 result (f64x2), then the block buffer. */
-const SCRATCH_BYTES: i32 = (18 + 36) * 16 + 36 * BLOCK_XI_BYTES;
+/** Per-thread scratch: the block buffer. */
+const SCRATCH_BYTES: i32 = 36 * BLOCK_XI_BYTES;
 
 /** float32 value of the half-precision bits `h` (exact: subnormals scaled up by 2^112, infinities and NaNs kept). */
 // @ts-ignore: decorator
@@ -39,82 +39,113 @@ function halfToFloat(h: u32): f32 {
   return reinterpret<f32>(reinterpret<u32>(f) | ((h & 0x8000) << 16));
 }
 
-/** Element `index` of the filter as float32 widened to float64 (int8: q · scale rounded to float32 once). */
+/** Element `index` of the filter as float32 (int8: q · scale, one float32 multiply). */
 // @ts-ignore: decorator
 @inline
-function filterValue<T>(src: usize, index: usize, scale: f32): f64 {
-  if (isFloat<T>()) return <f64>load<f32>(src + (index << 2));
-  if (sizeof<T>() == 2) return <f64>halfToFloat(<u32>load<u16>(src + (index << 1)));
-  return <f64>(<f32>load<i8>(src + index) * scale);
+function filterValue<T>(src: usize, index: usize, scale: f32): f32 {
+  if (isFloat<T>()) return load<f32>(src + (index << 2));
+  if (sizeof<T>() == 2) return halfToFloat(<u32>load<u16>(src + (index << 1)));
+  return <f32>load<i8>(src + index) * scale;
 }
 
 /**
- * G·(g0, g1, g2) for two channels at once: six f64x2 values to dst, dst +
- * step, ... Doubling by adding (exact) keeps the constants to the four
- * scales of G, which the caller passes in.
+ * Filter element `offset` after baseA and baseB (two output channels) as
+ * f64x2. With `masked`, a lane whose channel is past cout (hasA, hasB
+ * false) is 0; unmasked calls are for panels inside cout.
  */
 // @ts-ignore: decorator
 @inline
-function timesG(g0: v128, g1: v128, g2: v128, dst: usize, step: usize, s1: v128, s2: v128, s3: v128, s4: v128): void {
-  const a = f64x2.add(g0, g2);
-  const b = f64x2.add(f64x2.add(g0, g0), g1); // 2 g0 + g1
-  const c = f64x2.sub(f64x2.add(g2, g2), g1); // 2 g2 - g1
-  v128.store(dst, g0);
-  v128.store(dst + step, f64x2.mul(f64x2.sub(a, g1), s1));
-  v128.store(dst + 2 * step, f64x2.mul(f64x2.add(a, g1), s2));
-  v128.store(dst + 3 * step, f64x2.mul(f64x2.add(f64x2.add(b, b), g2), s3)); // (4 g0 + 2 g1 + g2) · -4/15
-  v128.store(dst + 4 * step, f64x2.mul(f64x2.add(f64x2.add(c, c), g0), s4)); // (g0 - 2 g1 + 4 g2) · 1/15
-  v128.store(dst + 5 * step, g2);
+function gPair<T>(src: usize, baseA: usize, baseB: usize, offset: usize, scaleA: f32, scaleB: f32, masked: bool, hasA: bool, hasB: bool): v128 {
+  let v: v128;
+  if (isFloat<T>()) {
+    v = v128.load32_lane(src + ((baseB + offset) << 2), v128.load32_zero(src + ((baseA + offset) << 2)), 1);
+  } else {
+    v = f32x4.replace_lane(f32x4.splat(filterValue<T>(src, baseA + offset, scaleA)), 1, filterValue<T>(src, baseB + offset, scaleB));
+  }
+  if (masked) v = v128.and(v, i32x4.replace_lane(i32x4.splat(hasA ? -1 : 0), 1, hasB ? -1 : 0));
+  return f64x2.promote_low_f32x4(v);
 }
 
-/** Filter element `offset` after baseA and baseB (two output channels) as f64x2; a lane whose channel is past cout is 0. */
+// Rows 1 to 4 of G·(g0, g1, g2); rows 0 and 5 are g0 and g2. Doubling by
+// adding is exact, so the only constants are G's four scales.
 // @ts-ignore: decorator
 @inline
-function gPair<T>(src: usize, baseA: usize, baseB: usize, offset: usize, scaleA: f32, scaleB: f32, hasA: bool, hasB: bool): v128 {
-  const a = select<f64>(filterValue<T>(src, baseA + offset, scaleA), 0, hasA);
-  const b = select<f64>(filterValue<T>(src, baseB + offset, scaleB), 0, hasB);
-  return f64x2.replace_lane(f64x2.splat(a), 1, b);
+function gRow1(g0: v128, g1: v128, g2: v128): v128 {
+  return f64x2.mul(f64x2.sub(f64x2.add(g0, g2), g1), f64x2.splat(-1.0 / 3.0));
+}
+// @ts-ignore: decorator
+@inline
+function gRow2(g0: v128, g1: v128, g2: v128): v128 {
+  return f64x2.mul(f64x2.add(f64x2.add(g0, g2), g1), f64x2.splat(1.0 / 3.0));
+}
+// @ts-ignore: decorator
+@inline
+function gRow3(g0: v128, g1: v128, g2: v128): v128 {
+  const b = f64x2.add(f64x2.add(g0, g0), g1); // 2 g0 + g1
+  return f64x2.mul(f64x2.add(f64x2.add(b, b), g2), f64x2.splat(-4.0 / 15.0)); // (4 g0 + 2 g1 + g2) · -4/15
+}
+// @ts-ignore: decorator
+@inline
+function gRow4(g0: v128, g1: v128, g2: v128): v128 {
+  const c = f64x2.sub(f64x2.add(g2, g2), g1); // 2 g2 - g1
+  return f64x2.mul(f64x2.add(f64x2.add(c, c), g0), f64x2.splat(1.0 / 15.0)); // (g0 - 2 g1 + 4 g2) · 1/15
+}
+
+/** Stores v (f64x2) rounded to two float32 at p. */
+// @ts-ignore: decorator
+@inline
+function storeRounded(p: usize, v: v128): void {
+  v128.store64_lane(p, f32x4.demote_f64x2_zero(v), 0);
+}
+
+/** Row i of U = (row i of G g)·Gᵀ: six values at dst + j · BLOCK_XI_BYTES (xi = 6i + j). */
+// @ts-ignore: decorator
+@inline
+function storeURow(t0: v128, t1: v128, t2: v128, dst: usize): void {
+  storeRounded(dst, t0);
+  storeRounded(dst + BLOCK_XI_BYTES, gRow1(t0, t1, t2));
+  storeRounded(dst + 2 * BLOCK_XI_BYTES, gRow2(t0, t1, t2));
+  storeRounded(dst + 3 * BLOCK_XI_BYTES, gRow3(t0, t1, t2));
+  storeRounded(dst + 4 * BLOCK_XI_BYTES, gRow4(t0, t1, t2));
+  storeRounded(dst + 5 * BLOCK_XI_BYTES, t2);
 }
 
 /**
- * U of output channels oc, oc + 1 (zeros for channels past cout) and input
- * channel ci, as float32 pairs at dst + xi * BLOCK_XI_BYTES; `tmp` holds
- * the float64 intermediates.
+ * U of output channels oc, oc + 1 (zeros for channels past cout when
+ * `masked`) and input channel ci, as float32 pairs at dst + xi *
+ * BLOCK_XI_BYTES. G g (6 x 3) stays in registers.
  */
 // @ts-ignore: decorator
 @inline
 function transformPair<T>(
   src: usize, scales: usize, perChannelScales: bool, cin: i32, cout: i32,
-  oc: i32, ci: i32, dst: usize, tmp: usize,
+  oc: i32, ci: i32, dst: usize, masked: bool,
 ): void {
-  const half = tmp; // (G g)[i][kx] at half + i * 48 + kx * 16
-  const full = tmp + 18 * 16; // U[i][j] at full + (6i + j) * 16
-  // Channels past cout read a valid channel and contribute zeros.
-  const ocA = min(oc, cout - 1), ocB = min(oc + 1, cout - 1);
+  // Masked channels past cout read a valid channel and are zeroed.
+  const ocA = masked ? min(oc, cout - 1) : oc, ocB = masked ? min(oc + 1, cout - 1) : oc + 1;
   const hasA = oc < cout, hasB = oc + 1 < cout;
-  const scaleA = perChannelScales ? load<f32>(scales + (<usize>ocA << 2)) : load<f32>(scales);
-  const scaleB = perChannelScales ? load<f32>(scales + (<usize>ocB << 2)) : load<f32>(scales);
-  const ocElements = <usize>cin * 9;
-  const baseA = <usize>ocA * ocElements + <usize>ci, baseB = <usize>ocB * ocElements + <usize>ci;
-  const s1 = f64x2.splat(-1.0 / 3.0), s2 = f64x2.splat(1.0 / 3.0), s3 = f64x2.splat(-4.0 / 15.0), s4 = f64x2.splat(1.0 / 15.0);
+  const scaleA: f32 = sizeof<T>() == 1 ? load<f32>(scales + (perChannelScales ? <usize>ocA << 2 : 0)) : 0;
+  const scaleB: f32 = sizeof<T>() == 1 ? load<f32>(scales + (perChannelScales ? <usize>ocB << 2 : 0)) : 0;
   const c = <usize>cin;
-  // Down the kernel rows ky, one column kx at a time (unrolled: one set of constants).
-  timesG(gPair<T>(src, baseA, baseB, 0, scaleA, scaleB, hasA, hasB), gPair<T>(src, baseA, baseB, 3 * c, scaleA, scaleB, hasA, hasB),
-    gPair<T>(src, baseA, baseB, 6 * c, scaleA, scaleB, hasA, hasB), half, 48, s1, s2, s3, s4);
-  timesG(gPair<T>(src, baseA, baseB, c, scaleA, scaleB, hasA, hasB), gPair<T>(src, baseA, baseB, 4 * c, scaleA, scaleB, hasA, hasB),
-    gPair<T>(src, baseA, baseB, 7 * c, scaleA, scaleB, hasA, hasB), half + 16, 48, s1, s2, s3, s4);
-  timesG(gPair<T>(src, baseA, baseB, 2 * c, scaleA, scaleB, hasA, hasB), gPair<T>(src, baseA, baseB, 5 * c, scaleA, scaleB, hasA, hasB),
-    gPair<T>(src, baseA, baseB, 8 * c, scaleA, scaleB, hasA, hasB), half + 32, 48, s1, s2, s3, s4);
-  // Then along kx, one row i at a time.
-  timesG(v128.load(half), v128.load(half, 16), v128.load(half, 32), full, 16, s1, s2, s3, s4);
-  timesG(v128.load(half, 48), v128.load(half, 64), v128.load(half, 80), full + 96, 16, s1, s2, s3, s4);
-  timesG(v128.load(half, 96), v128.load(half, 112), v128.load(half, 128), full + 192, 16, s1, s2, s3, s4);
-  timesG(v128.load(half, 144), v128.load(half, 160), v128.load(half, 176), full + 288, 16, s1, s2, s3, s4);
-  timesG(v128.load(half, 192), v128.load(half, 208), v128.load(half, 224), full + 384, 16, s1, s2, s3, s4);
-  timesG(v128.load(half, 240), v128.load(half, 256), v128.load(half, 272), full + 480, 16, s1, s2, s3, s4);
-  for (let xi = 0; xi < 36; xi++) {
-    v128.store64_lane(dst + <usize>xi * BLOCK_XI_BYTES, f32x4.demote_f64x2_zero(v128.load(full + (<usize>xi << 4))), 0);
-  }
+  const baseA = <usize>ocA * 9 * c + <usize>ci, baseB = <usize>ocB * 9 * c + <usize>ci;
+  // g[ky][kx] is element (3 ky + kx) · cin; G g down the kernel rows, one column kx at a time.
+  const a0 = gPair<T>(src, baseA, baseB, 0, scaleA, scaleB, masked, hasA, hasB);
+  const a1 = gPair<T>(src, baseA, baseB, 3 * c, scaleA, scaleB, masked, hasA, hasB);
+  const a2 = gPair<T>(src, baseA, baseB, 6 * c, scaleA, scaleB, masked, hasA, hasB);
+  const b0 = gPair<T>(src, baseA, baseB, c, scaleA, scaleB, masked, hasA, hasB);
+  const b1 = gPair<T>(src, baseA, baseB, 4 * c, scaleA, scaleB, masked, hasA, hasB);
+  const b2 = gPair<T>(src, baseA, baseB, 7 * c, scaleA, scaleB, masked, hasA, hasB);
+  const c0 = gPair<T>(src, baseA, baseB, 2 * c, scaleA, scaleB, masked, hasA, hasB);
+  const c1 = gPair<T>(src, baseA, baseB, 5 * c, scaleA, scaleB, masked, hasA, hasB);
+  const c2 = gPair<T>(src, baseA, baseB, 8 * c, scaleA, scaleB, masked, hasA, hasB);
+  // Then each row i of G g along kx, straight to the output.
+  const row = <usize>6 * BLOCK_XI_BYTES;
+  storeURow(a0, b0, c0, dst);
+  storeURow(gRow1(a0, a1, a2), gRow1(b0, b1, b2), gRow1(c0, c1, c2), dst + row);
+  storeURow(gRow2(a0, a1, a2), gRow2(b0, b1, b2), gRow2(c0, c1, c2), dst + 2 * row);
+  storeURow(gRow3(a0, a1, a2), gRow3(b0, b1, b2), gRow3(c0, c1, c2), dst + 3 * row);
+  storeURow(gRow4(a0, a1, a2), gRow4(b0, b1, b2), gRow4(c0, c1, c2), dst + 4 * row);
+  storeURow(a2, b2, c2, dst + 5 * row);
 }
 
 /** Transforms the panels [p0, p1) of a filter stored as T (f32, half bits as u16, or i8). */
@@ -126,14 +157,17 @@ function transformPanels<T>(
 ): void {
   const panels = (cout + 7) >> 3;
   const xiBytes = <usize>panels * <usize>cin << 5;
-  const block = tmp + (18 + 36) * 16; // U[xi][ci - c0][8 lanes] at block + xi * BLOCK_XI_BYTES
+  const block = tmp; // U[xi][ci - c0][8 lanes] at block + xi * BLOCK_XI_BYTES
   for (let p = p0; p < p1; p++) {
     for (let c0 = 0; c0 < cin; c0 += CI_BLOCK) {
       const c1 = min(cin, c0 + CI_BLOCK);
       for (let ci = c0; ci < c1; ci++) {
         const row = block + (<usize>(ci - c0) << 5);
         for (let pair = 0; pair < 4; pair++) {
-          transformPair<T>(src, scales, perChannelScales, cin, cout, p * 8 + pair * 2, ci, row + (<usize>pair << 3), tmp);
+          const oc = p * 8 + pair * 2;
+          const dst = row + (<usize>pair << 3);
+          if (oc + 1 < cout) transformPair<T>(src, scales, perChannelScales, cin, cout, oc, ci, dst, false);
+          else transformPair<T>(src, scales, perChannelScales, cin, cout, oc, ci, dst, true);
         }
       }
       const runBytes = <usize>(c1 - c0) << 5;
