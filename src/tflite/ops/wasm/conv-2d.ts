@@ -47,12 +47,20 @@ function winogradShape(node: Node): boolean {
 /**
  * Fewest output positions (batch x outH x outW) at which Winograd with its
  * filter transformed before each use (a streamed filter) beats implicit
- * GEMM. The transform costs the same per filter weight whatever the image
- * size, the convolution's saving grows with the positions.
- * npm run bench -- conv --batch 2 (relaxed, 2 threads, per CPU-second):
- * PROVISIONAL.
+ * GEMM. Both the transform and the convolutions cost in proportion to
+ * Cin·Cout, so the break-even is about the same position count at every
+ * channel width. `npm run bench -- conv --batch 2 --threads 2` (relaxed,
+ * GFLOP per CPU-second, one run on a loaded machine; implicit GEMM with
+ * its panels resident, so this errs towards GEMM):
+ *   8x8x1280 (128 positions):   per-use Winograd 32.7, implicit 40.1 (0.82x)
+ *   8x8x2560->1280:             30.8 vs 43.6 (0.71x)
+ *   16x16x1280 (512 positions): 78.1 vs 44.5 (1.75x)
+ *   16x16x2560->1280:           59.9 vs 37.7 (1.6x)
+ *   32x32x640:  119.8 vs 44.6;  64x64x320: 131.3 vs 44.1 (3x)
+ * The transform of a 1280x1280 filter took about 78 ms CPU there (since
+ * made about 25% faster): break-even near 180-220 positions.
  */
-const PER_USE_WINOGRAD_MIN_POSITIONS = 512;
+const PER_USE_WINOGRAD_MIN_POSITIONS = 256;
 
 export function wasmConv2d(
   runtime: KernelRuntime,
