@@ -2,9 +2,10 @@
  * The `gemm-int8-unet` suite: one UNet evaluation of a converted int8
  * diffusion.tflite (e.g. full-size SD v1.5 from make-checkpoint + convert
  * --precision int8) with the weight-only int8 path (float compute) and with
- * int8Compute (hybrid int8 FULLY_CONNECTED), per setup: wall and CPU time of
- * a warm evaluation, FULLY_CONNECTED's share from the profiler, and the
- * output's relative L2 against the weight-only output.
+ * int8Compute (hybrid int8 FULLY_CONNECTED and 1x1 CONV_2D), per setup: wall
+ * and CPU time of a warm evaluation, the FULLY_CONNECTED and CONV_2D shares
+ * from the profiler, and the output's relative L2 against the weight-only
+ * output.
  *
  *   npm run bench -- gemm-int8-unet --models DIR [--size 32] [--threads 2]
  *                                   [--variant simd|relaxed]
