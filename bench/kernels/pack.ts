@@ -16,7 +16,7 @@ import { packGemmWeights, type GemmWeights, type WeightLayout } from '../../src/
 import { setUpCliKernels } from '../../src/kernels/wasm/loader.js';
 import { createKernelRuntime, type KernelRuntime } from '../../src/kernels/wasm/runtime.js';
 import { referencePackPanels } from '../../test/support/gemm-pack-reference.js';
-import { time } from './measure.js';
+import { time, type Timing } from './measure.js';
 
 const USAGE = 'usage: node dist/bench/kernels/pack.js [--threads 1,2] [--max-time SECONDS] [--layout nk|kn]';
 
@@ -37,38 +37,47 @@ function weights(dtype: (typeof DTYPES)[number], layout: WeightLayout, k: number
   return { k, n, layout, dtype, data: Int8Array.from({ length: size }, () => (next() & 0xff) - 128), scales };
 }
 
+/** Elements packed per second of wall time, and per second of process CPU time (all threads). */
+interface Rate {
+  wall: number;
+  cpu: number;
+}
+
 interface Row {
-  shape: string;
+  k: number;
+  n: number;
   dtype: string;
-  /** Elements per second (wall) of the TypeScript loop. */
-  oldRate: number;
-  /** Elements per second (wall) of the kernel, by thread count. */
-  newRate: Record<number, number>;
+  /** The TypeScript loop. */
+  old: Rate;
+  /** The kernel, by thread count. */
+  kernel: Record<number, Rate>;
+}
+
+function rateOf(elements: number, t: Timing): Rate {
+  return { wall: elements / (t.medianMs / 1000), cpu: elements / (t.cpuMs / 1000) };
 }
 
 /** Packs per use through two streamed handles taken in turn (so the slot never still holds the weights). */
-function timeKernel(rt: KernelRuntime, w: GemmWeights, maxTime: number): number {
+function timeKernel(rt: KernelRuntime, w: GemmWeights, maxTime: number): Rate {
   const mark = rt.arena.top;
   const budget = rt.arena.residentWeightBudget;
   rt.arena.residentWeightBudget = 0;
   try {
     const handles = [packGemmWeights(rt, w), packGemmWeights(rt, w)];
     let turn = 0;
-    const t = time('kernel', () => void handles[turn++ & 1]!.ptr, maxTime);
-    return (w.k * w.n) / (t.medianMs / 1000);
+    return rateOf(w.k * w.n, time('kernel', () => void handles[turn++ & 1]!.ptr, maxTime));
   } finally {
     rt.arena.residentWeightBudget = budget;
     rt.arena.reset(mark);
   }
 }
 
-function timeTypeScript(rt: KernelRuntime, w: GemmWeights, maxTime: number): number {
+function timeTypeScript(rt: KernelRuntime, w: GemmWeights, maxTime: number): Rate {
   const mark = rt.arena.top;
   try {
     const floats = Math.ceil(w.n / 8) * w.k * 8;
     const out = rt.arena.f32(rt.arena.alloc(floats * 4), floats);
-    const t = time('typescript', () => referencePackPanels(w, out), maxTime);
-    return (w.k * w.n) / (t.medianMs / 1000);
+    return rateOf(w.k * w.n, time('typescript', () => referencePackPanels(w, out), maxTime));
   } finally {
     rt.arena.reset(mark);
   }
@@ -87,29 +96,31 @@ async function main(argv: string[]): Promise<void> {
   for (const t of new Set([...threads, 1])) runtimes.set(t, await createKernelRuntime({ threads: t }));
   try {
     const rows: Row[] = [];
-    console.log(`layout '${layout}', M elements/s (wall), threads ${threads.join(', ')}`);
+    const last = threads.at(-1)!;
+    const m = (r: Rate): string => `${(r.wall / 1e6).toFixed(0).padStart(5)} ${(r.cpu / 1e6).toFixed(0).padStart(5)}`;
+    console.log(`layout '${layout}'; M elements per second of wall time and per CPU-second (all threads)`);
+    console.log(`dtype       K     N     ts wall   cpu  ${threads.map((t) => `kernel x${t} wall   cpu`).join('  ')}  x${last}/ts wall`);
     for (const dtype of DTYPES) {
       for (const [k, n] of SHAPES) {
         const w = weights(dtype, layout, k, n);
-        const row: Row = { shape: `${k}x${n}`, dtype, oldRate: timeTypeScript(runtimes.get(1)!, w, maxTime), newRate: {} };
-        for (const t of threads) row.newRate[t] = timeKernel(runtimes.get(t)!, w, maxTime);
+        const row: Row = { k, n, dtype, old: timeTypeScript(runtimes.get(1)!, w, maxTime), kernel: {} };
+        for (const t of threads) row.kernel[t] = timeKernel(runtimes.get(t)!, w, maxTime);
         rows.push(row);
-        const kernel = threads.map((t) => `x${t} ${(row.newRate[t]! / 1e6).toFixed(0)}`).join('  ');
-        console.log(`${dtype.padEnd(8)} K=${String(k).padStart(4)} N=${String(n).padStart(5)}  ts ${(row.oldRate / 1e6).toFixed(0).padStart(5)}  kernel ${kernel}  (x${threads.at(-1)} / ts ${(row.newRate[threads.at(-1)!]! / row.oldRate).toFixed(1)}x)`);
+        const kernel = threads.map((t) => `        ${m(row.kernel[t]!)}`).join('  ');
+        console.log(`${dtype.padEnd(8)} ${String(k).padStart(4)} ${String(n).padStart(5)}   ${m(row.old)}  ${kernel}  ${(row.kernel[last]!.wall / row.old.wall).toFixed(1).padStart(5)}x`);
       }
     }
-    // Per-step estimate: the shapes weighted by their element counts (harmonic mean of rates).
+    // Per step: every shape weighted by its element count (total elements over total time).
     for (const dtype of DTYPES) {
       const of = rows.filter((r) => r.dtype === dtype);
-      const elements = of.map((r) => Number(r.shape.split('x')[0]) * Number(r.shape.split('x')[1]));
-      const total = elements.reduce((a, b) => a + b, 0);
-      const rate = (f: (r: Row) => number): number => total / of.reduce((sum, r, i) => sum + elements[i]! / f(r), 0);
-      const oldRate = rate((r) => r.oldRate);
-      const t = threads.at(-1)!;
-      const newRate = rate((r) => r.newRate[t]!);
-      const oldS = WEIGHTS_PER_STEP / oldRate;
-      const newS = WEIGHTS_PER_STEP / newRate;
-      console.log(`${dtype}: ${WEIGHTS_PER_STEP / 1e6} M weights per step: TypeScript ${oldS.toFixed(2)} s, kernel x${t} ${newS.toFixed(2)} s, saves ${(oldS - newS).toFixed(2)} s per step`);
+      const total = of.reduce((sum, r) => sum + r.k * r.n, 0);
+      const seconds = (rate: (r: Row) => number): number => (WEIGHTS_PER_STEP / total) * of.reduce((sum, r) => sum + (r.k * r.n) / rate(r), 0);
+      const oldS = seconds((r) => r.old.wall);
+      const newS = seconds((r) => r.kernel[last]!.wall);
+      console.log(
+        `${dtype}: ${WEIGHTS_PER_STEP / 1e6} M weights per step take ${oldS.toFixed(2)} s in TypeScript, ${newS.toFixed(2)} s in the kernel x${last}: ` +
+          `${(oldS - newS).toFixed(2)} s saved per step (CPU time ${seconds((r) => r.old.cpu).toFixed(2)} s -> ${seconds((r) => r.kernel[last]!.cpu).toFixed(2)} s)`,
+      );
     }
   } finally {
     for (const rt of runtimes.values()) await rt.close();

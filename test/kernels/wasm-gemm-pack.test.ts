@@ -96,6 +96,20 @@ describe('packGemmWeights (WebAssembly packing kernel)', () => {
     }
   }
 
+  it("stages long 'nk' weights a few panels per job (jobs end mid-matrix and at the partial panel)", () => {
+    // 8195 x 203: 26 panels, staged 4 (float32), 8 (float16) or 16 (int8) per job of 1 MiB.
+    const rnd = random(77);
+    for (const dtype of ['float32', 'float16', 'int8'] as const) {
+      const w = makeWeights(dtype, 'nk', 8195, 203, rnd);
+      const expected = referencePanels(w);
+      for (const rt of runtimes) {
+        for (const streamed of [false, true]) {
+          expect(firstDifference(pack(rt, w, streamed), expected), `${dtype} threads=${rt.threads}`).toBe(-1);
+        }
+      }
+    }
+  });
+
   it('converts every half-precision pattern exactly, NaN sign and payload kept', () => {
     const data = Uint16Array.from({ length: 65536 }, (_, h) => h);
     for (const layout of LAYOUTS) {

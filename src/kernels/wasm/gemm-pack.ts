@@ -50,39 +50,48 @@ const DTYPE_CODE = { float32: 0, float16: 1, int8: 2 } as const;
 const LAYOUT_CODE = { kn: 0, nk: 1 } as const;
 const ELEMENT_BYTES = { float32: 4, float16: 2, int8: 1 } as const;
 
-function align64(bytes: number): number {
-  return Math.ceil(bytes / 64) * 64;
-}
+/**
+ * Most bytes of 'nk' weights staged per packing job: B's rows go to kernel
+ * memory a few panels at a time, so the kernel reads them from cache and the
+ * staging scratch stays small ('kn' columns are not contiguous: staged whole).
+ */
+const STAGE_BYTES = 1 << 20;
 
-/** Bytes of the scratch packPanels stages the weights in: the stored values, then (int8) the scales. */
-function stagingBytes(w: GemmWeights): number {
-  const raw = align64(w.k * w.n * ELEMENT_BYTES[w.dtype]);
-  return w.dtype === 'int8' ? raw + w.scales.length * 4 : raw;
+/** Copies `values` as stored to byte offset `ptr` of `buffer` (one TypedArray.set). */
+function stage(buffer: ArrayBufferLike, ptr: number, values: GemmWeightData['data']): void {
+  if (values instanceof Float32Array) new Float32Array(buffer, ptr, values.length).set(values);
+  else if (values instanceof Uint16Array) new Uint16Array(buffer, ptr, values.length).set(values);
+  else new Int8Array(buffer, ptr, values.length).set(values);
 }
 
 /**
  * Writes the panels of `w` (ceil(n / 8) · k · 8 floats, zeros past N) to
- * `out` in kernel memory: copies `data` (w's values, or the ones just read
- * again from the file) as stored into scratch above the arena's top with
- * one TypedArray.set, then converts and rearranges them on all threads.
- * The scratch is freed again (other kernels' scratch reuses it).
+ * `out` in kernel memory from `data` (w's values, or the ones just read
+ * again from the file): stages the stored values in scratch above the
+ * arena's top (freed again), then converts and rearranges them on all
+ * threads (assembly/gemm-pack.ts).
  */
 function packPanels(runtime: KernelRuntime, w: GemmWeights, data: GemmWeightData['data'], out: number): void {
   const { arena } = runtime;
+  const { k, n } = w;
+  const size = ELEMENT_BYTES[w.dtype];
+  const panels = Math.ceil(n / 8);
+  const panelsPerJob = w.layout === 'nk' ? Math.max(1, Math.floor(STAGE_BYTES / (8 * k * size))) : panels;
   const mark = arena.top;
   try {
-    const staging = arena.alloc(stagingBytes(w));
-    const { buffer } = arena.memory;
-    if (data instanceof Float32Array) new Float32Array(buffer, staging, data.length).set(data);
-    else if (data instanceof Uint16Array) new Uint16Array(buffer, staging, data.length).set(data);
-    else new Int8Array(buffer, staging, data.length).set(data);
     let scales = 0;
     if (w.dtype === 'int8') {
-      scales = staging + align64(data.byteLength);
-      new Float32Array(buffer, scales, w.scales.length).set(w.scales);
+      scales = arena.alloc(w.scales.length * 4);
+      arena.f32(scales, w.scales.length).set(w.scales);
     }
+    const staging = arena.alloc(Math.max(1, Math.min(n, panelsPerJob * 8) * k * size));
+    const { buffer } = arena.memory;
     const perChannel = w.dtype === 'int8' && w.scales.length > 1 ? 1 : 0;
-    runtime.pool.run('packGemmPanels', [staging, DTYPE_CODE[w.dtype], LAYOUT_CODE[w.layout], scales, perChannel, w.k, w.n, out]);
+    for (let first = 0; first < panels; first += panelsPerJob) {
+      const last = Math.min(panels, first + panelsPerJob);
+      stage(buffer, staging, w.layout === 'nk' ? data.subarray(first * 8 * k, Math.min(n, last * 8) * k) : data);
+      runtime.pool.run('packGemmPanels', [staging, DTYPE_CODE[w.dtype], LAYOUT_CODE[w.layout], scales, perChannel, k, n, out, first, last]);
+    }
   } finally {
     arena.reset(mark);
   }

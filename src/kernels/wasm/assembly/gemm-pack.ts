@@ -61,7 +61,7 @@ function load1<T>(p: usize, scale: f32): f32 {
 /** A panel with fewer than 8 columns (the last one), element by element. */
 // @ts-ignore: decorator
 @inline
-function packPartialPanel<T>(src: usize, scales: usize, perChannel: bool, kn: bool, k: i32, n: i32, dst: usize, col0: i32): void {
+function packPartialPanel<T>(src: usize, srcCol0: i32, scales: usize, perChannel: bool, kn: bool, k: i32, n: i32, dst: usize, col0: i32): void {
   const cols = n - col0;
   const size = <usize>sizeof<T>();
   for (let kk = 0; kk < k; kk++) {
@@ -70,7 +70,7 @@ function packPartialPanel<T>(src: usize, scales: usize, perChannel: bool, kn: bo
       let v: f32 = 0;
       if (j < cols) {
         const col = col0 + j;
-        const index = kn ? <usize>kk * <usize>n + <usize>col : <usize>col * <usize>k + <usize>kk;
+        const index = kn ? <usize>kk * <usize>n + <usize>col : <usize>(col - srcCol0) * <usize>k + <usize>kk;
         const scale: f32 = sizeof<T>() == 1 ? load<f32>(scales + (perChannel ? <usize>col << 2 : 0)) : 1;
         v = load1<T>(src + index * size, scale);
       }
@@ -103,10 +103,10 @@ function transposeStore(r0: v128, r1: v128, r2: v128, r3: v128, dst: usize, scal
   v128.store(dst, t3, 96);
 }
 
-/** Panels [p0, p1) of weights stored as T (f32, half bits as u16, or i8). */
+/** Panels [p0, p1) of weights stored as T (f32, half bits as u16, or i8); 'nk': src holds the rows from srcCol0 on. */
 // @ts-ignore: decorator
 @inline
-function packPanels<T>(src: usize, scales: usize, perChannel: bool, kn: bool, k: i32, n: i32, out: usize, p0: i32, p1: i32): void {
+function packPanels<T>(src: usize, srcCol0: i32, scales: usize, perChannel: bool, kn: bool, k: i32, n: i32, out: usize, p0: i32, p1: i32): void {
   const size = <usize>sizeof<T>();
   const scaled = sizeof<T>() == 1; // int8 (u16 holds half bits)
   const panelBytes = <usize>k << 5;
@@ -114,7 +114,7 @@ function packPanels<T>(src: usize, scales: usize, perChannel: bool, kn: bool, k:
     const col0 = p << 3;
     const dst = out + <usize>p * panelBytes;
     if (n - col0 < 8) {
-      packPartialPanel<T>(src, scales, perChannel, kn, k, n, dst, col0);
+      packPartialPanel<T>(src, srcCol0, scales, perChannel, kn, k, n, dst, col0);
       continue;
     }
     let sLo = f32x4.splat(1), sHi = sLo;
@@ -145,7 +145,7 @@ function packPanels<T>(src: usize, scales: usize, perChannel: bool, kn: bool, k:
       // Column j of the panel is source row col0 + j: 8 rows x 4 k values
       // per step, transposed into 4 panel rows.
       const rowBytes = <usize>k * size;
-      const s0 = src + <usize>col0 * rowBytes;
+      const s0 = src + <usize>(col0 - srcCol0) * rowBytes;
       const s1 = s0 + rowBytes, s2 = s1 + rowBytes, s3 = s2 + rowBytes;
       const s4 = s3 + rowBytes, s5 = s4 + rowBytes, s6 = s5 + rowBytes, s7 = s6 + rowBytes;
       const k4 = k & ~3;
@@ -173,22 +173,25 @@ function packPanels<T>(src: usize, scales: usize, perChannel: bool, kn: bool, k:
 }
 
 /**
- * Writes the ceil(n / 8) panels of k x 8 floats of B to `out`, thread
- * `thread` of `threads` doing a contiguous range of panels. `dtype`:
- * 0 float32, 1 half bits, 2 int8 with `scales` (n floats when perChannel is
- * 1, else one); `layout` 0 'kn', 1 'nk'. `src` must not overlap `out`.
+ * Writes panels [first, last) of the ceil(n / 8) panels of k x 8 floats of
+ * B to `out` (which holds them all), thread `thread` of `threads` doing a
+ * contiguous range of them. `dtype`: 0 float32, 1 half bits, 2 int8 with
+ * `scales` (n floats when perChannel is 1, else one); `layout` 0 'kn' (src:
+ * all of B, first must be 0), 1 'nk' (src: rows 8·first.. of B[N, K], so a
+ * caller can stage B a few panels at a time). `src` must not overlap `out`.
  */
 export function packGemmPanels(
   src: usize, dtype: i32, layout: i32, scales: usize, perChannel: i32,
-  k: i32, n: i32, out: usize, thread: i32, threads: i32,
+  k: i32, n: i32, out: usize, first: i32, last: i32, thread: i32, threads: i32,
 ): void {
-  const panels = (n + 7) >> 3;
-  const p0 = <i32>(<i64>panels * thread / threads);
-  const p1 = <i32>(<i64>panels * (thread + 1) / threads);
+  const count = last - first;
+  const p0 = first + <i32>(<i64>count * thread / threads);
+  const p1 = first + <i32>(<i64>count * (thread + 1) / threads);
   const kn = layout == LAYOUT_KN;
   const pc = perChannel != 0;
-  if (dtype == FLOAT32) packPanels<f32>(src, scales, pc, kn, k, n, out, p0, p1);
-  else if (dtype == FLOAT16) packPanels<u16>(src, scales, pc, kn, k, n, out, p0, p1);
-  else if (dtype == INT8) packPanels<i8>(src, scales, pc, kn, k, n, out, p0, p1);
+  const srcCol0 = kn ? 0 : first << 3;
+  if (dtype == FLOAT32) packPanels<f32>(src, srcCol0, scales, pc, kn, k, n, out, p0, p1);
+  else if (dtype == FLOAT16) packPanels<u16>(src, srcCol0, scales, pc, kn, k, n, out, p0, p1);
+  else if (dtype == INT8) packPanels<i8>(src, srcCol0, scales, pc, kn, k, n, out, p0, p1);
   else unreachable();
 }
