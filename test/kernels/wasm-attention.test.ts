@@ -18,6 +18,11 @@ interface Case {
   holes?: boolean;
   /** Row t = 0 of every (b, n) fully masked: the output row must be NaN. */
   blindRow?: boolean;
+  /** Keys from this position on scaled by `jumpScale`: later key blocks' scores far above the earlier ones'. */
+  jumpFrom?: number;
+  jumpScale?: number;
+  /** Q and K scaled by this: scores of millions (past the kernel's exact exponent split). */
+  huge?: number;
 }
 
 const cases: Case[] = [
@@ -32,12 +37,21 @@ const cases: Case[] = [
   // More than 128 keys: blocks of 32 keys for d = 160, of 64 for d = 64 (last block 11 keys).
   { b: 1, t: 6, s: 150, n: 1, d: 160, causal: true },
   { b: 1, t: 9, s: 203, n: 2, d: 64, mask: [1, 2, 9, 203] },
+  // No mask: blocks after the first take p against the running references inside the score tiles.
+  { b: 2, t: 19, s: 300, n: 2, d: 40 },
+  { b: 1, t: 11, s: 203, n: 3, kn: 1, d: 64 },
+  // Scores jump far above the references in later blocks (those blocks are redone the two-pass way).
+  { b: 1, t: 10, s: 260, n: 2, d: 64, jumpFrom: 150, jumpScale: 30 },
+  { b: 1, t: 12, s: 400, n: 1, d: 40, jumpFrom: 97, jumpScale: 12 },
+  { b: 1, t: 6, s: 140, n: 2, d: 8, huge: 1500 },
 ];
 
 function label(c: Case): string {
   const parts = [`B=${c.b} T=${c.t} S=${c.s} N=${c.n}`, c.kn ? `KN=${c.kn}` : '', `d=${c.d}`, c.dv ? `dv=${c.dv}` : ''];
   if (c.causal) parts.push('causal');
   if (c.mask) parts.push(`mask [${c.mask.join(',')}]${c.holes ? ' with -inf' : ''}${c.blindRow ? ' blind row' : ''}`);
+  if (c.jumpFrom !== undefined) parts.push(`keys >= ${c.jumpFrom} x${c.jumpScale}`);
+  if (c.huge) parts.push(`Q, K x${c.huge}`);
   return parts.filter(Boolean).join(' ');
 }
 
@@ -62,6 +76,13 @@ function makeInputs(c: Case) {
   const q = randomFloats(c.b * c.t * c.n * c.d, rnd, -2, 2);
   const k = randomFloats(c.b * c.s * kn * c.d, rnd, -2, 2);
   const v = randomFloats(c.b * c.s * kn * dv, rnd);
+  if (c.jumpFrom !== undefined) {
+    for (let i = 0; i < c.b; i++) for (let j = c.jumpFrom; j < c.s; j++) for (let x = 0; x < kn * c.d; x++) k[(i * c.s + j) * kn * c.d + x]! *= c.jumpScale!;
+  }
+  if (c.huge) {
+    for (let i = 0; i < q.length; i++) q[i]! *= c.huge;
+    for (let i = 0; i < k.length; i++) k[i]! *= c.huge;
+  }
   let mask: Float32Array | undefined;
   if (c.mask) {
     const size = c.mask.reduce((x, y) => x * y, 1);

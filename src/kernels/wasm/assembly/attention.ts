@@ -1,5 +1,4 @@
 import { madd } from './simd';
-import { exp2NonPositive } from './math';
 
 // Fused attention: out = softmax(scale * Q·Kᵀ + mask) · V, computed per
 // query tile with an online softmax (running max m and sum l per query row,
@@ -25,6 +24,16 @@ import { exp2NonPositive } from './math';
 // Scores live in the log2 domain: Q is pre-multiplied by scale·log2(e) and
 // the mask by log2(e), so the softmax needs only 2^x.
 //
+// Each row's online softmax runs against a reference m: its running maximum
+// rounded up to an integer (any m >= the scores seen serves; an integer one
+// makes the split of 2^(s - m) into 2^n · 2^f exact and every rescaling an
+// exact power of 2). A row pair's first block, and any block with a mask,
+// causality or padding keys, runs in two passes: the scores, then
+// softmaxGroup (new m, p, sum, rescale). Other blocks take p against the
+// current references in the score tiles themselves (scoreExpTile), which
+// saves a pass over the scores; if some score exceeds its reference by more
+// than REFERENCE_SLACK, that block is redone the two-pass way.
+//
 // Work items are (b, n, query tile) in that order, taken one at a time from
 // a shared counter, so a thread that gets less of a core does fewer of
 // them. Each output row's arithmetic depends only on its own query row and
@@ -35,9 +44,10 @@ import { exp2NonPositive } from './math';
 //   vPack  S4 rows of dv4 floats (S4 = S rounded up to 4, dv4 likewise; zero padded)
 //   qTile  TQ rows of d floats, scaled, [pair][h][8 rows]
 //   oTile  TQ rows of dv4 floats, the unnormalised output, [pair][c][8 rows]
-//   rowM, rowL  TQ floats each: running max and sum
+//   rowM, rowL  TQ floats each: reference m (see above) and running sum
 //   scores KB_MAX keys x 8 rows, key-major
-//   blockMax  8 floats: the pair's maximum scores in the current key block
+//   blockMax, blockSum  8 floats each: the pair's maximum score and sum of p in the current key block
+//   refs   16 floats: c and lo of exp2Relative for the pair's two groups
 
 /** Query rows per work item (a multiple of 8). */
 export const TQ: i32 = 64;
@@ -45,6 +55,50 @@ export const TQ: i32 = 64;
 const KB_MAX: i32 = 128;
 
 const LOG2E: f32 = 1.4426950408889634;
+/** 1.5 * 2^23: adding it rounds a float in (-2^22, 2^22) to an integer in the low mantissa bits. */
+const ROUND_MAGIC: f32 = 12582912.0;
+/** Largest |m| for which softmaxGroup's split of s - m is exact (with margin). */
+const MAX_FAST_M: f32 = 2097152.0;
+
+/** How far a block's scores may exceed the rows' reference and keep p computed against it. */
+const REFERENCE_SLACK: f32 = 16;
+
+/**
+ * Whether the 8 rows' references at mPtr (integers, from earlier blocks) are
+ * all finite and small enough for exp2Relative's exact split; if so, writes
+ * the pair's c and lo (group A, then B) at refs.
+ */
+// @ts-ignore: decorator
+@inline
+function fastReferences(mPtr: usize, refs: usize): bool {
+  const mA = v128.load(mPtr), mB = v128.load(mPtr, 16);
+  const limit = f32x4.splat(MAX_FAST_M);
+  if (!i32x4.all_true(v128.and(f32x4.lt(f32x4.abs(mA), limit), f32x4.lt(f32x4.abs(mB), limit)))) return false;
+  const magic = f32x4.splat(ROUND_MAGIC), span = f32x4.splat(126);
+  v128.store(refs, f32x4.sub(magic, mA));
+  v128.store(refs, f32x4.sub(mA, span), 16);
+  v128.store(refs, f32x4.sub(magic, mB), 32);
+  v128.store(refs, f32x4.sub(mB, span), 48);
+  return true;
+}
+
+/** 2^f for |f| <= 1/2: degree-5 polynomial, under 2 ulp (the coefficients of math.ts's exp2NonPositive). */
+// @ts-ignore: decorator
+@inline
+function exp2Fraction(f: v128): v128 {
+  let p = madd(f32x4.splat(0.0013276452664285898), f, f32x4.splat(0.009675541892647743));
+  p = madd(p, f, f32x4.splat(0.05550713464617729));
+  p = madd(p, f, f32x4.splat(0.24022120237350464));
+  p = madd(p, f, f32x4.splat(0.6931469440460205));
+  return madd(p, f, f32x4.splat(1.0000001192092896));
+}
+
+/** p * 2^n, n in [-126, 0] being the low bits of t = n + ROUND_MAGIC (two's complement; n << 23 adds n to p's exponent). */
+// @ts-ignore: decorator
+@inline
+function scaleByExponent(p: v128, t: v128): v128 {
+  return i32x4.add(p, i32x4.shl(t, 23));
+}
 
 // @ts-ignore: decorator
 @inline
@@ -126,6 +180,58 @@ function scoreTile(qp: usize, kp: usize, d: i32, out: usize, blockMax: usize): v
 }
 
 /**
+ * 2^(x - m) for scores x of 4 rows against a reference m (lane i: row i's
+ * integer reference), given c = ROUND_MAGIC - m and lo = m - 126; valid for
+ * x - m in [-126, 127] (see softmaxGroup for the exact split).
+ */
+// @ts-ignore: decorator
+@inline
+function exp2Relative(x: v128, c: v128, lo: v128): v128 {
+  x = f32x4.pmax(x, lo);
+  const t = f32x4.add(x, c);
+  return scaleByExponent(exp2Fraction(f32x4.sub(x, f32x4.sub(t, c))), t);
+}
+
+/**
+ * scoreTile, then p = 2^(score - m) against the rows' references (the pair's
+ * c and lo of exp2Relative at ref, ref + 16, ref + 32, ref + 48) stored in
+ * place of the scores; adds the four keys' p to the pair's block sums at
+ * blockSum (+ 16) and folds the raw scores into blockMax (+ 16), from which
+ * the caller learns whether the references held.
+ */
+// @ts-ignore: decorator
+@inline
+function scoreExpTile(qp: usize, kp: usize, d: i32, out: usize, blockMax: usize, blockSum: usize, ref: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+  const end = kp + (<usize>d << 4);
+  for (; kp < end; kp += 16) {
+    const qa = v128.load(qp);
+    const qb = v128.load(qp, 16);
+    let s = v128.load32_splat(kp);
+    a0 = madd(qa, s, a0); b0 = madd(qb, s, b0);
+    s = v128.load32_splat(kp, 4);
+    a1 = madd(qa, s, a1); b1 = madd(qb, s, b1);
+    s = v128.load32_splat(kp, 8);
+    a2 = madd(qa, s, a2); b2 = madd(qb, s, b2);
+    s = v128.load32_splat(kp, 12);
+    a3 = madd(qa, s, a3); b3 = madd(qb, s, b3);
+    qp += 32;
+  }
+  v128.store(blockMax, f32x4.pmax(v128.load(blockMax), f32x4.pmax(f32x4.pmax(a0, a1), f32x4.pmax(a2, a3))));
+  v128.store(blockMax, f32x4.pmax(v128.load(blockMax, 16), f32x4.pmax(f32x4.pmax(b0, b1), f32x4.pmax(b2, b3))), 16);
+  const cA = v128.load(ref), loA = v128.load(ref, 16), cB = v128.load(ref, 32), loB = v128.load(ref, 48);
+  a0 = exp2Relative(a0, cA, loA); a1 = exp2Relative(a1, cA, loA);
+  a2 = exp2Relative(a2, cA, loA); a3 = exp2Relative(a3, cA, loA);
+  v128.store(out, a0); v128.store(out, a1, 32); v128.store(out, a2, 64); v128.store(out, a3, 96);
+  v128.store(blockSum, f32x4.add(v128.load(blockSum), f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3))));
+  b0 = exp2Relative(b0, cB, loB); b1 = exp2Relative(b1, cB, loB);
+  b2 = exp2Relative(b2, cB, loB); b3 = exp2Relative(b3, cB, loB);
+  v128.store(out, b0, 16); v128.store(out, b1, 48); v128.store(out, b2, 80); v128.store(out, b3, 112);
+  v128.store(blockSum, f32x4.add(v128.load(blockSum, 16), f32x4.add(f32x4.add(b0, b1), f32x4.add(b2, b3))), 16);
+}
+
+/**
  * o[c..c+4) of the pair's 8 rows += sum_j p[j] * v[j][c..c+4) over n keys,
  * p key-major ([j][8 rows]), o rows-in-lanes ([c][8 rows]), v rows of
  * vRowBytes.
@@ -161,8 +267,9 @@ function valueTile(p: usize, vp: usize, vRowBytes: usize, n: i32, o: usize): voi
  * key: adds the mask (row i's mask row at mask0 + min(i, lastRow) *
  * maskRowBytes), hides keys past the causal limit (row i sees block keys j
  * <= causal0 + i when `causal`), turns scores into 2^(s - m) in place, and
- * updates the rows' running max m, sum l and output accumulators (o: dv4
+ * updates the rows' references m, sums l and output accumulators (o: dv4
  * columns, 32 bytes apart), all four rows at once, lane i being row i.
+ * blockMax holds the scores' maximum as the score tiles found it.
  */
 function softmaxGroup(
   sp: usize, valid: i32, n4: i32,
@@ -233,27 +340,60 @@ function softmaxGroup(
     mx = f32x4.pmax(f32x4.pmax(mx0, mx1), f32x4.pmax(mx2, mx3));
   }
   const mOld = v128.load(mPtr);
-  const mNew = f32x4.pmax(mx, mOld);
-  // Rows with nothing visible so far keep m = -inf; subtracting 0 then keeps their p at ~0.
+  // The reference point m: the running maximum rounded up to an integer
+  // (any m >= the scores serves; an integer one makes the exponent split
+  // below exact and rescaling factors exact powers of 2). Rows with nothing
+  // visible so far keep m = -inf and use 0, which keeps their p at ~0.
+  const mNew = f32x4.ceil(f32x4.pmax(mx, mOld));
   const mUse = v128.andnot(mNew, f32x4.eq(mNew, minusInf));
-  let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
-  for (let at = sp; at < end; at += 64) {
-    const p0 = exp2NonPositive(f32x4.sub(v128.load(at), mUse));
-    const p1 = exp2NonPositive(f32x4.sub(v128.load(at, 32), mUse));
-    v128.store(at, p0); v128.store(at, p1, 32);
-    s0 = f32x4.add(s0, p0); s1 = f32x4.add(s1, p1);
+  let sum: v128;
+  if (v128.any_true(f32x4.ge(f32x4.abs(mUse), f32x4.splat(MAX_FAST_M)))) {
+    sum = exp2BlockFar(sp, end, mUse);
+  } else {
+    // 2^(s - m) = 2^n * 2^f with n = round(s - m), f = s - m - n, s clamped
+    // to m - 126: t = s + (MAGIC - m) has n in its low mantissa bits, and
+    // t - (MAGIC - m) = n + m exactly, so f = s - (n + m) is exact too.
+    const c = f32x4.sub(f32x4.splat(ROUND_MAGIC), mUse);
+    const lo = f32x4.sub(mUse, f32x4.splat(126));
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+    for (let at = sp; at < end; at += 64) {
+      const x0 = f32x4.pmax(v128.load(at), lo);
+      const x1 = f32x4.pmax(v128.load(at, 32), lo);
+      const t0 = f32x4.add(x0, c);
+      const t1 = f32x4.add(x1, c);
+      const p0 = scaleByExponent(exp2Fraction(f32x4.sub(x0, f32x4.sub(t0, c))), t0);
+      const p1 = scaleByExponent(exp2Fraction(f32x4.sub(x1, f32x4.sub(t1, c))), t1);
+      v128.store(at, p0); v128.store(at, p1, 32);
+      s0 = f32x4.add(s0, p0); s1 = f32x4.add(s1, p1);
+    }
+    sum = f32x4.add(s0, s1);
   }
-  const sum = f32x4.add(s0, s1);
-  // Exactly 1 where the max did not move (the polynomial's 2^0 is 1 + 1 ulp).
-  const one = f32x4.splat(1);
-  const same = f32x4.eq(mOld, mUse);
-  const alpha = v128.bitselect(one, exp2NonPositive(f32x4.sub(mOld, mUse)), same);
+  // alpha = 2^(mOld - m) exactly (1 where m did not move, ~0 for mOld = -inf).
+  const dm = f32x4.pmax(f32x4.sub(mOld, mUse), f32x4.splat(-126));
+  const alpha = scaleByExponent(f32x4.splat(1), f32x4.add(dm, f32x4.splat(ROUND_MAGIC)));
   v128.store(mPtr, mNew);
   v128.store(lPtr, f32x4.add(f32x4.mul(v128.load(lPtr), alpha), sum));
-  if (!i32x4.all_true(same)) {
+  if (!i32x4.all_true(f32x4.eq(mOld, mUse))) {
     const oEnd = o + (<usize>dv4 << 5);
     for (; o < oEnd; o += 32) v128.store(o, f32x4.mul(v128.load(o), alpha));
   }
+}
+
+/**
+ * The exp step of softmaxGroup for a reference point m too large for its
+ * exact split (|m| >= MAX_FAST_M, scores of millions): 2^(s - m) with s - m
+ * computed first. Returns the sum of the block's p.
+ */
+function exp2BlockFar(sp: usize, end: usize, m: v128): v128 {
+  let sum = f32x4.splat(0);
+  for (let at = sp; at < end; at += 32) {
+    const x = f32x4.pmax(f32x4.sub(v128.load(at), m), f32x4.splat(-126));
+    const t = f32x4.add(x, f32x4.splat(ROUND_MAGIC));
+    const p = scaleByExponent(exp2Fraction(f32x4.sub(x, f32x4.sub(t, f32x4.splat(ROUND_MAGIC)))), t);
+    v128.store(at, p);
+    sum = f32x4.add(sum, p);
+  }
+  return sum;
 }
 
 /**
@@ -368,7 +508,7 @@ const WORKSPACE_HEADER: usize = 64;
 /** Bytes of scratch one thread needs for these sizes (a multiple of 16). */
 export function attentionScratchBytes(s: i32, d: i32, dv: i32): i32 {
   const s4 = roundUp(s, 4), dv4 = roundUp(dv, 4);
-  return 4 * (s4 * d + s4 * dv4 + TQ * d + TQ * dv4 + 2 * TQ + 8 * KB_MAX + 8);
+  return 4 * (s4 * d + s4 * dv4 + TQ * d + TQ * dv4 + 2 * TQ + 8 * KB_MAX + 32);
 }
 
 /**
@@ -400,6 +540,9 @@ export function attention(
   const rowL = rowM + (<usize>TQ << 2);
   const scores = rowL + (<usize>TQ << 2);
   const blockMax = scores + (<usize>KB_MAX << 5);
+  const blockSum = blockMax + 32;
+  const refs = blockSum + 32;
+  const plain = !mask && !causal;
   const minusInf = f32x4.splat(-Infinity);
 
   // Element strides of (batch, sequence position, head) per tensor.
@@ -454,13 +597,41 @@ export function attention(
       const vBlock = vPack + <usize>s0 * vRowBytes;
       for (let r = 0; r < rows8; r += 8) {
         const qPair = qTile + <usize>(r >> 3) * pairQBytes;
+        const oPair = oTile + <usize>(r >> 3) * pairOBytes;
+        const mPair = rowM + (<usize>r << 2);
         v128.store(blockMax, minusInf);
         v128.store(blockMax, minusInf, 16);
-        for (let j = 0; j < n4; j += 4) {
-          scoreTile(qPair, kBlock + ((<usize>j * <usize>d) << 2), d, scores + (<usize>j << 5), blockMax);
+        // Plain blocks after the first: p against the rows' current references
+        // right in the score tiles, kept when no score exceeds its reference by
+        // more than REFERENCE_SLACK (so p <= 2^REFERENCE_SLACK).
+        let fused = false;
+        if (plain && valid == n4 && fastReferences(mPair, refs)) {
+          v128.store(blockSum, f32x4.splat(0));
+          v128.store(blockSum, f32x4.splat(0), 16);
+          for (let j = 0; j < n4; j += 4) {
+            scoreExpTile(qPair, kBlock + ((<usize>j * <usize>d) << 2), d, scores + (<usize>j << 5), blockMax, blockSum, refs);
+          }
+          const slack = f32x4.splat(REFERENCE_SLACK);
+          const ok = v128.and(
+            f32x4.le(v128.load(blockMax), f32x4.add(v128.load(mPair), slack)),
+            f32x4.le(v128.load(blockMax, 16), f32x4.add(v128.load(mPair, 16), slack)),
+          );
+          if (i32x4.all_true(ok)) {
+            fused = true;
+            const lPair = rowL + (<usize>r << 2);
+            v128.store(lPair, f32x4.add(v128.load(lPair), v128.load(blockSum)));
+            v128.store(lPair, f32x4.add(v128.load(lPair, 16), v128.load(blockSum, 16)), 16);
+          } else {
+            v128.store(blockMax, minusInf);
+            v128.store(blockMax, minusInf, 16);
+          }
         }
-        const oPair = oTile + <usize>(r >> 3) * pairOBytes;
-        for (let g = 0; g < 2; g++) {
+        if (!fused) {
+          for (let j = 0; j < n4; j += 4) {
+            scoreTile(qPair, kBlock + ((<usize>j * <usize>d) << 2), d, scores + (<usize>j << 5), blockMax);
+          }
+        }
+        for (let g = 0; g < 2 && !fused; g++) {
           const r0 = r + 4 * g;
           const mask0 = mask && r0 < rows
             ? mask + ((<usize>b * maskB + <usize>n * maskN + <usize>(t0 + r0) * maskT + <usize>s0 * maskS) << 2)
