@@ -42,7 +42,7 @@ that npm run convert writes. The same options and --seed give the same image.
                           pipeline's tokenizer, exactly)
   --threads N             kernel threads (default: the number of cores); the image
                           does not depend on it
-  --int8-compute          int8 models: FULLY_CONNECTED as hybrid int8 kernels
+  --int8-compute          int8 models: FULLY_CONNECTED and 1x1 convs as hybrid int8 kernels
                           (activations quantized per row, integer dot products);
                           faster, image within about 2e-3 of the default
   --output FILE           .png (generation parameters in text chunks) or .jpg/.jpeg
@@ -54,7 +54,7 @@ export interface GenerateArgs {
   /** Tokenizer folder; undefined: the bundled CLIP vocabulary. */
   tokenizer: string | undefined;
   threads: number;
-  /** Run int8 FULLY_CONNECTED weights as hybrid int8 kernels. */
+  /** Run int8 FULLY_CONNECTED and 1x1 CONV_2D weights as hybrid int8 kernels. */
   int8Compute: boolean;
   output: string;
   format: 'png' | 'jpeg';
