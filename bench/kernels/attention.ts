@@ -3,8 +3,13 @@
  * 64x64-latent level (self- and cross-attention), the lower UNet levels, and
  * CLIP's causal self-attention. FLOPs are counted as 4·B·N·T·S·d (the two
  * matmuls), as issue 4 does; the softmax is extra work on top.
+ *
+ * The default layout, BTNH with keys row-major, no mask and scale 1/sqrt(d),
+ * is exactly how the UNet's FUSED_ATTENTION calls the kernel (the head
+ * transposes taken in, SD's mask of zeros dropped); the 64x64 shapes also
+ * run in BNTH (heads split out, as unfused [B·N, T, d] matmuls see them).
  */
-import { attention, attentionWorkspaceBytes } from '../../src/kernels/wasm/attention.js';
+import { attention, attentionWorkspaceBytes, type AttentionLayout } from '../../src/kernels/wasm/attention.js';
 import type { KernelRuntime } from '../../src/kernels/wasm/runtime.js';
 import { time, type Timing } from './measure.js';
 
@@ -16,11 +21,15 @@ export interface AttentionShape {
   keys: number;
   dim: number;
   causal?: boolean;
+  /** Default 'BTNH'. */
+  layout?: AttentionLayout;
 }
 
 export const ATTENTION_SHAPES: AttentionShape[] = [
   { name: 'self 64x64', batch: 2, heads: 8, queries: 4096, keys: 4096, dim: 40 },
   { name: 'cross 64x64', batch: 2, heads: 8, queries: 4096, keys: 77, dim: 40 },
+  { name: 'self 64x64 BNTH', batch: 2, heads: 8, queries: 4096, keys: 4096, dim: 40, layout: 'BNTH' },
+  { name: 'cross 64x64 BNTH', batch: 2, heads: 8, queries: 4096, keys: 77, dim: 40, layout: 'BNTH' },
   { name: 'self 32x32', batch: 2, heads: 8, queries: 1024, keys: 1024, dim: 80 },
   { name: 'self 16x16', batch: 2, heads: 8, queries: 256, keys: 256, dim: 160 },
   { name: 'CLIP causal', batch: 1, heads: 12, queries: 77, keys: 77, dim: 64, causal: true },
@@ -47,7 +56,7 @@ export interface AttentionTiming extends Timing {
   workspaceBytes: number;
 }
 
-/** Times one attention call in the composite's BTNH layout, inputs uniform in [-1, 1). */
+/** Times one attention call in the shape's layout, inputs uniform in [-1, 1). */
 export function timeAttention(rt: KernelRuntime, s: AttentionShape, maxTimeSeconds: number): AttentionTiming {
   const mark = rt.arena.top;
   const qn = s.batch * s.queries * s.heads * s.dim;
@@ -65,7 +74,7 @@ export function timeAttention(rt: KernelRuntime, s: AttentionShape, maxTimeSecon
     attention(rt, {
       q, k, v, out, scratch,
       batch: s.batch, queries: s.queries, keys: s.keys, heads: s.heads, dim: s.dim,
-      scale: 1 / Math.sqrt(s.dim), causal: s.causal,
+      scale: 1 / Math.sqrt(s.dim), causal: s.causal, layout: s.layout,
     });
   const timing = time(`attention ${attentionLabel(s)} x${rt.threads}`, run, maxTimeSeconds);
   rt.arena.reset(mark);
