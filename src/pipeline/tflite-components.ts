@@ -18,6 +18,7 @@ import type { SignatureRunner, TensorDetails } from '../tflite/interpreter/signa
 import type { Decoder, Denoiser, ImageEncoder, LatentSize, LatentSizeRule, PipelineComponents, TextEncoder } from './components.js';
 import { VAE_SCALE } from './components.js';
 import { DYNAMIC_UNET_MULTIPLE } from './latent-size.js';
+import { TiledDecoder } from './tiled-decode.js';
 import { CONTEXT_LENGTH } from './tokenizer/clip-tokenizer.js';
 
 export const MODEL_FILES = { clip: 'clip.tflite', diffusion: 'diffusion.tflite', decoder: 'decoder.tflite', encoder: 'encoder.tflite' } as const;
@@ -320,7 +321,8 @@ export async function loadTfliteComponents(
   try {
     const textEncoder = new TfliteTextEncoder(open(MODEL_FILES.clip, 'encode', 1));
     const denoiser = new TfliteDenoiser(open(MODEL_FILES.diffusion, 'diffusion', 3));
-    const decoder = new TfliteDecoder(open(MODEL_FILES.decoder, 'decode', 1));
+    // Latents past MAX_UNTILED_LATENT_CELLS (1024x1024 images) decode in tiles, else kernel memory runs out.
+    const decoder = new TiledDecoder(new TfliteDecoder(open(MODEL_FILES.decoder, 'decode', 1)));
     let imageEncoder: TfliteImageEncoder | undefined;
     return {
       textEncoder,
