@@ -55,7 +55,7 @@ const ELEMENT_BYTES = { float32: 4, float16: 2, int8: 1 } as const;
  * memory a few panels at a time, so the kernel reads them from cache and the
  * staging scratch stays small ('kn' columns are not contiguous: staged whole).
  */
-const STAGE_BYTES = 1 << 20;
+const STAGE_BYTES = 4 << 20;
 
 /** Copies `values` as stored to byte offset `ptr` of `buffer` (one TypedArray.set). */
 function stage(buffer: ArrayBufferLike, ptr: number, values: GemmWeightData['data']): void {
