@@ -34,7 +34,7 @@ const cases: Case[] = [
   { b: 1, t: 66, s: 77, n: 4, kn: 2, d: 40 },
   { b: 1, t: 13, s: 19, n: 2, d: 12, dv: 20, causal: true, mask: [1, 2, 13, 19] },
   { b: 1, t: 3, s: 140, n: 1, d: 8, mask: [1, 1, 3, 140], blindRow: true },
-  // More than 128 keys: blocks of 32 keys for d = 160, of 64 for d = 64 (last block 11 keys).
+  // More than 128 keys: blocks of 24 keys for d = 160, of 64 for d = 64 (last block 11 keys).
   { b: 1, t: 6, s: 150, n: 1, d: 160, causal: true },
   { b: 1, t: 9, s: 203, n: 2, d: 64, mask: [1, 2, 9, 203] },
   // No mask: blocks after the first take p against the running references inside the score tiles.
@@ -42,7 +42,7 @@ const cases: Case[] = [
   { b: 1, t: 11, s: 203, n: 3, kn: 1, d: 64 },
   // Scores jump far above the references in later blocks (those blocks are redone the two-pass way).
   { b: 1, t: 10, s: 260, n: 2, d: 64, jumpFrom: 150, jumpScale: 30 },
-  { b: 1, t: 12, s: 400, n: 1, d: 40, jumpFrom: 97, jumpScale: 12 },
+  { b: 1, t: 12, s: 400, n: 1, d: 40, jumpFrom: 150, jumpScale: 12 },
   { b: 1, t: 6, s: 140, n: 2, d: 8, huge: 1500 },
 ];
 

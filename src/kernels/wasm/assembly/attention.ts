@@ -108,9 +108,10 @@ function roundUp(x: i32, m: i32): i32 {
 
 /**
  * Keys per block: all of them when S <= KB_MAX (cross-attention, CLIP),
- * else as many as keep a block's packed keys and values within about 16 KiB
- * (so that they, the query tile and the output tile stay in L1; 48 for
- * d = dv = 40), a multiple of 4.
+ * else as many as keep a block's packed keys and values within about 32 KiB
+ * (100 for d = dv = 40, 48 for 80, 24 for 160), a multiple of 4. Half that
+ * measured the same at d = 40 and 3% slower at d = 160 (more per-block
+ * softmax work per key).
  */
 // @ts-ignore: decorator
 @inline
@@ -118,7 +119,7 @@ function keyBlock(s4: i32, d: i32, dv4: i32): i32 {
   if (s4 <= KB_MAX) return s4;
   return max(8, min(KB_MAX, (KEY_BLOCK_BYTES / ((d + dv4) << 2)) & ~3));
 }
-const KEY_BLOCK_BYTES: i32 = 16384;
+const KEY_BLOCK_BYTES: i32 = 32768;
 
 // Shuffles of a 4x4 transpose: lo2/hi2 interleave two rows, loPairs/hiPairs
 // then gather the columns.
