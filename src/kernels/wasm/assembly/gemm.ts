@@ -74,13 +74,15 @@ export function tile4x8(
     x20 = v128.load(c2); x21 = v128.load(c2, 16);
     x30 = v128.load(c3); x31 = v128.load(c3, 16);
   } else {
-    const lo = nr, hi = nr - 4;
-    x00 = loadCols(c0, lo); x01 = loadCols(c0 + 16, hi);
-    x10 = loadCols(c1, lo); x11 = loadCols(c1 + 16, hi);
-    x20 = loadCols(c2, lo); x21 = loadCols(c2 + 16, hi);
-    x30 = loadCols(c3, lo); x31 = loadCols(c3 + 16, hi);
+    const left = nr, right = nr - 4; // columns in the left and right vector
+    x00 = loadCols(c0, left); x01 = loadCols(c0 + 16, right);
+    x10 = loadCols(c1, left); x11 = loadCols(c1 + 16, right);
+    x20 = loadCols(c2, left); x21 = loadCols(c2 + 16, right);
+    x30 = loadCols(c3, left); x31 = loadCols(c3 + 16, right);
   }
 
+  // Row r, or row 0 past mr. A multiply, not a select: V8 re-zero-extends a
+  // pointer that started as a select before each of its loads in the loop.
   let a0 = a;
   let a1 = a + <usize>(mr > 1) * ldaBytes;
   let a2 = a + <usize>(mr > 2) * 2 * ldaBytes;
@@ -148,11 +150,11 @@ export function tile4x8(
     v128.store(c2, x20); v128.store(c2, x21, 16);
     v128.store(c3, x30); v128.store(c3, x31, 16);
   } else {
-    const lo = nr, hi = nr - 4;
-    if (mr > 3) { storeCols(c3, x30, lo); storeCols(c3 + 16, x31, hi); }
-    if (mr > 2) { storeCols(c2, x20, lo); storeCols(c2 + 16, x21, hi); }
-    if (mr > 1) { storeCols(c1, x10, lo); storeCols(c1 + 16, x11, hi); }
-    storeCols(c0, x00, lo); storeCols(c0 + 16, x01, hi);
+    const left = nr, right = nr - 4; // columns in the left and right vector
+    if (mr > 3) { storeCols(c3, x30, left); storeCols(c3 + 16, x31, right); }
+    if (mr > 2) { storeCols(c2, x20, left); storeCols(c2 + 16, x21, right); }
+    if (mr > 1) { storeCols(c1, x10, left); storeCols(c1 + 16, x11, right); }
+    storeCols(c0, x00, left); storeCols(c0 + 16, x01, right);
   }
 }
 
@@ -160,8 +162,8 @@ export function tile4x8(
  * One 6x8 tile of C: tile4x8's contract (rows < mr, at most 6, and columns <
  * nr written; rows past mr read row 0 of A again) with 12 accumulators, so
  * 12 independent multiply-add chains hide the 4-cycle latency of a fused
- * multiply-add at two per cycle, where tile4x8's 8 chains cannot (about
- * +12% GEMM throughput here). One k step per loop iteration: V8 loads both
+ * multiply-add at two per cycle, where tile4x8's 8 chains cannot (8-17%
+ * more GFLOP per CPU-second at the FULLY_CONNECTED shapes here). One k step per loop iteration: V8 loads both
  * steps' B vectors first when the body holds two, and with 12 accumulators
  * that spills. Only for the relaxed build: a mul then an add needs a
  * register for the product, 16 in all, and V8 has 15 for SIMD.
@@ -195,15 +197,16 @@ export function tile6x8(
     x40 = v128.load(c4); x41 = v128.load(c4, 16);
     x50 = v128.load(c5); x51 = v128.load(c5, 16);
   } else {
-    const lo = nr, hi = nr - 4;
-    x00 = loadCols(c0, lo); x01 = loadCols(c0 + 16, hi);
-    x10 = loadCols(c1, lo); x11 = loadCols(c1 + 16, hi);
-    x20 = loadCols(c2, lo); x21 = loadCols(c2 + 16, hi);
-    x30 = loadCols(c3, lo); x31 = loadCols(c3 + 16, hi);
-    x40 = loadCols(c4, lo); x41 = loadCols(c4 + 16, hi);
-    x50 = loadCols(c5, lo); x51 = loadCols(c5 + 16, hi);
+    const left = nr, right = nr - 4; // columns in the left and right vector
+    x00 = loadCols(c0, left); x01 = loadCols(c0 + 16, right);
+    x10 = loadCols(c1, left); x11 = loadCols(c1 + 16, right);
+    x20 = loadCols(c2, left); x21 = loadCols(c2 + 16, right);
+    x30 = loadCols(c3, left); x31 = loadCols(c3 + 16, right);
+    x40 = loadCols(c4, left); x41 = loadCols(c4 + 16, right);
+    x50 = loadCols(c5, left); x51 = loadCols(c5 + 16, right);
   }
 
+  // Row r, or row 0 past mr (a multiply, not a select: see tile4x8).
   let a0 = a;
   let a1 = a + <usize>(mr > 1) * ldaBytes;
   let a2 = a + <usize>(mr > 2) * 2 * ldaBytes;
@@ -251,13 +254,13 @@ export function tile6x8(
     v128.store(c4, x40); v128.store(c4, x41, 16);
     v128.store(c5, x50); v128.store(c5, x51, 16);
   } else {
-    const lo = nr, hi = nr - 4;
-    if (mr > 5) { storeCols(c5, x50, lo); storeCols(c5 + 16, x51, hi); }
-    if (mr > 4) { storeCols(c4, x40, lo); storeCols(c4 + 16, x41, hi); }
-    if (mr > 3) { storeCols(c3, x30, lo); storeCols(c3 + 16, x31, hi); }
-    if (mr > 2) { storeCols(c2, x20, lo); storeCols(c2 + 16, x21, hi); }
-    if (mr > 1) { storeCols(c1, x10, lo); storeCols(c1 + 16, x11, hi); }
-    storeCols(c0, x00, lo); storeCols(c0 + 16, x01, hi);
+    const left = nr, right = nr - 4; // columns in the left and right vector
+    if (mr > 5) { storeCols(c5, x50, left); storeCols(c5 + 16, x51, right); }
+    if (mr > 4) { storeCols(c4, x40, left); storeCols(c4 + 16, x41, right); }
+    if (mr > 3) { storeCols(c3, x30, left); storeCols(c3 + 16, x31, right); }
+    if (mr > 2) { storeCols(c2, x20, left); storeCols(c2 + 16, x21, right); }
+    if (mr > 1) { storeCols(c1, x10, left); storeCols(c1 + 16, x11, right); }
+    storeCols(c0, x00, left); storeCols(c0 + 16, x01, right);
   }
 }
 
