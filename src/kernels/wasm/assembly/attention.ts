@@ -264,8 +264,8 @@ function valueTile(p: usize, vp: usize, vRowBytes: usize, n: i32, o: usize): voi
 
 /**
  * Online-softmax step for one 4-row group over a block of n4 keys (the
- * first `valid` real), its scores key-major at sp with 32 bytes from key to
- * key: adds the mask (row i's mask row at mask0 + min(i, lastRow) *
+ * first `valid` real, the others' scores already -inf), its scores
+ * key-major at sp with 32 bytes from key to key: adds the mask (row i's mask row at mask0 + min(i, lastRow) *
  * maskRowBytes), hides keys past the causal limit (row i sees block keys j
  * <= causal0 + i when `causal`), turns scores into 2^(s - m) in place, and
  * updates the rows' references m, sums l and output accumulators (o: dv4
@@ -324,12 +324,11 @@ function softmaxGroup(
       v128.store(at, v128.bitselect(minusInf, v128.load(at), hidden));
     }
   }
-  for (let j = valid; j < n4; j++) v128.store(sp + (<usize>j << 5), minusInf);
 
   const end = sp + (<usize>n4 << 5);
-  // The scores' maximum, as scoreTile found it unless the mask, causality or padding changed them.
+  // The scores' maximum, as the score tiles found it unless the mask or causality changed them.
   let mx = v128.load(blockMax);
-  if (mask0 || causal || valid < n4) {
+  if (mask0 || causal) {
     // n4 is a multiple of 4: four independent chains.
     let mx0 = v128.load(sp), mx1 = v128.load(sp, 32), mx2 = v128.load(sp, 64), mx3 = v128.load(sp, 96);
     for (let at = sp + 128; at < end; at += 128) {
@@ -628,8 +627,23 @@ export function attention(
           }
         }
         if (!fused) {
-          for (let j = 0; j < n4; j += 4) {
+          const full = valid & ~3;
+          for (let j = 0; j < full; j += 4) {
             scoreTile(qPair, kBlock + ((<usize>j * <usize>d) << 2), d, scores + (<usize>j << 5), blockMax);
+          }
+          if (full < n4) {
+            // The last, partial panel (its maximum goes to blockSum, unused here): padding keys become
+            // -inf before the valid ones join the block maximum.
+            scoreTile(qPair, kBlock + ((<usize>full * <usize>d) << 2), d, scores + (<usize>full << 5), blockSum);
+            for (let j = valid; j < n4; j++) {
+              v128.store(scores + (<usize>j << 5), minusInf);
+              v128.store(scores + (<usize>j << 5), minusInf, 16);
+            }
+            for (let j = full; j < valid; j++) {
+              const at = scores + (<usize>j << 5);
+              v128.store(blockMax, f32x4.pmax(v128.load(blockMax), v128.load(at)));
+              v128.store(blockMax, f32x4.pmax(v128.load(blockMax, 16), v128.load(at, 16)), 16);
+            }
           }
         }
         for (let g = 0; g < 2 && !fused; g++) {
@@ -650,20 +664,21 @@ export function attention(
       }
     }
 
-    // out = o / l, transposed back to rows; a row that saw no key (all
-    // masked) has l = 0 and gives NaN, as PyTorch does.
+    // out = o · (1 / l), transposed back to rows; a row that saw no key
+    // (all masked) gives NaN, as PyTorch does.
     const oDst = out + ((<usize>b * oB + <usize>n * oN + <usize>t0 * oT) << 2);
     const oRow = oT << 2;
     for (let r = 0; r < rows; r += 4) {
       const m = v128.load(rowM + (<usize>r << 2));
       const l = v128.bitselect(f32x4.splat(NaN), v128.load(rowL + (<usize>r << 2)), f32x4.eq(m, f32x4.splat(-Infinity)));
+      const inv = f32x4.div(f32x4.splat(1), l);
       const src = oTile + <usize>(r >> 3) * pairOBytes + (<usize>((r >> 2) & 1) << 4);
       const dst = oDst + <usize>r * oRow;
       const full = r + 4 <= rows;
       for (let c = 0; c < dv4; c += 4) {
         const at = src + (<usize>c << 5);
-        const x0 = f32x4.div(v128.load(at), l), x1 = f32x4.div(v128.load(at, 32), l);
-        const x2 = f32x4.div(v128.load(at, 64), l), x3 = f32x4.div(v128.load(at, 96), l);
+        const x0 = f32x4.mul(v128.load(at), inv), x1 = f32x4.mul(v128.load(at, 32), inv);
+        const x2 = f32x4.mul(v128.load(at, 64), inv), x3 = f32x4.mul(v128.load(at, 96), inv);
         if (full && c + 4 <= dv) {
           storeTransposed(dst + (<usize>c << 2), oRow, x0, x1, x2, x3);
         } else {
