@@ -50,15 +50,15 @@ function winogradShape(node: Node): boolean {
  * GEMM. Both the transform and the convolutions cost in proportion to
  * Cin·Cout, so the break-even is about the same position count at every
  * channel width. `npm run bench -- conv --batch 2 --threads 2` (relaxed,
- * GFLOP per CPU-second, one run on a loaded machine; implicit GEMM with
- * its panels resident, so this errs towards GEMM):
- *   8x8x1280 (128 positions):   per-use Winograd 32.7, implicit 40.1 (0.82x)
- *   8x8x2560->1280:             30.8 vs 43.6 (0.71x)
- *   16x16x1280 (512 positions): 78.1 vs 44.5 (1.75x)
- *   16x16x2560->1280:           59.9 vs 37.7 (1.6x)
- *   32x32x640:  119.8 vs 44.6;  64x64x320: 131.3 vs 44.1 (3x)
- * The transform of a 1280x1280 filter took about 78 ms CPU there (since
- * made about 25% faster): break-even near 180-220 positions.
+ * GFLOP per CPU-second, one run on a loaded machine), per-use Winograd vs
+ * implicit GEMM with panels packed per use (resident panels in brackets):
+ *   8x8x1280 (128 positions):   26.1 vs 36.9 (35.2)  0.71x
+ *   8x8x2560->1280:             27.8 vs 31.4 (42.5)  0.89x
+ *   16x16x1280 (512 positions): 81.5 vs 42.9 (43.2)  1.9x
+ *   16x16x2560->1280:           58.6 vs 31.5 (44.0)  1.9x
+ *   32x32x640:  123.4 vs 38.9  3.2x;  32x32x1920->640: 91.4 vs 42.5  2.2x
+ *   64x64x320:  111.0 vs 44.6  2.5x;  64x64x640->320: 116.5 vs 44.9  2.6x
+ * Half of the transform's time is writing U (4x the fp32 filter) to memory.
  */
 const PER_USE_WINOGRAD_MIN_POSITIONS = 256;
 
