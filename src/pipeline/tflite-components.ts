@@ -9,6 +9,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FormatError, SdError, UsageError } from '../errors.js';
+import { packedGemmBytes } from '../kernels/wasm/gemm-pack.js';
 import { createKernelRuntime, type KernelRuntime } from '../kernels/wasm/runtime.js';
 import { Interpreter, type InterpreterOptions } from '../tflite/interpreter/interpreter.js';
 import { SharedActivationRegion } from '../tflite/interpreter/tensor-arena.js';
@@ -217,6 +218,28 @@ function holdsInt8Weights(file: TfliteFile): boolean {
 }
 
 /**
+ * Bytes of the largest GEMM weight slot the file's FULLY_CONNECTED and
+ * CONV_2D layers could ask for (their weights as float32 panels): constant
+ * weights, or DEQUANTIZE of constant weights.
+ */
+function largestGemmPanelBytes(file: TfliteFile): number {
+  let largest = 0;
+  for (const sg of file.model.subgraphs) {
+    const stored = (t: number) => (file.model.buffers[sg.tensors[t]?.buffer ?? -1]?.size ?? 0) > 0;
+    const dequantized = new Set(sg.operators.filter((op) => op.opName === 'DEQUANTIZE' && stored(op.inputs[0]!)).map((op) => op.outputs[0]!));
+    for (const op of sg.operators) {
+      if (op.opName !== 'FULLY_CONNECTED' && op.opName !== 'CONV_2D') continue;
+      const w = op.inputs[1]!;
+      if (w < 0 || !(stored(w) || dequantized.has(w))) continue;
+      const [n, ...rest] = sg.tensors[w]!.shape;
+      const k = rest.reduce((a, d) => a * d, 1);
+      if (n! > 0 && k > 0) largest = Math.max(largest, packedGemmBytes(k, n!, false));
+    }
+  }
+  return largest;
+}
+
+/**
  * How the pipeline opens its .tflite files on one kernel runtime, so that
  * they cost as little memory together as possible:
  * - the activations of every file share one region of kernel memory
@@ -225,6 +248,10 @@ function holdsInt8Weights(file: TfliteFile): boolean {
  *   (512x512: 671 MB for the decoder instead of 810 MB for all three);
  * - weights of files over STREAM_FILES_FROM are streamed from the file
  *   (the process keeps no copy);
+ * - the GEMM weight slot (streamed weights are packed into it before each
+ *   use) is planned at load for the largest layer of all files, so it is
+ *   allocated once: load every file before preparing any, or each bigger
+ *   layer prepared later leaves the smaller slot behind (0.1 GB at full size);
  * - packed weights resident in kernel memory are limited to
  *   INT8_RESIDENT_WEIGHT_BYTES once an int8 file is loaded (or to
  *   `residentWeightBytes` when given).
@@ -256,6 +283,7 @@ export class WasmModelLoader {
     const file = TfliteFile.open(path, { lazy: stream });
     try {
       const arena = this.runtime.arena;
+      arena.planWeightSlot('gemm', largestGemmPanelBytes(file));
       if (this.residentWeightBytes === undefined && holdsInt8Weights(file)) {
         arena.residentWeightBudget = Math.min(arena.residentWeightBudget, INT8_RESIDENT_WEIGHT_BYTES);
       }
@@ -319,10 +347,12 @@ export async function loadTfliteComponents(
     await runtime?.close();
   };
   try {
-    const textEncoder = new TfliteTextEncoder(open(MODEL_FILES.clip, 'encode', 1));
-    const denoiser = new TfliteDenoiser(open(MODEL_FILES.diffusion, 'diffusion', 3));
+    // All three files first: the text encoder is prepared as soon as its entry is made (see WasmModelLoader).
+    const [clip, diffusion, decoderFile] = [MODEL_FILES.clip, MODEL_FILES.diffusion, MODEL_FILES.decoder].map(load) as [Interpreter, Interpreter, Interpreter];
+    const textEncoder = new TfliteTextEncoder(new Entry(clip, path(MODEL_FILES.clip), 'encode', 1));
+    const denoiser = new TfliteDenoiser(new Entry(diffusion, path(MODEL_FILES.diffusion), 'diffusion', 3));
     // Latents past MAX_UNTILED_LATENT_CELLS (1024x1024 images) decode in tiles, else kernel memory runs out.
-    const decoder = new TiledDecoder(new TfliteDecoder(open(MODEL_FILES.decoder, 'decode', 1)));
+    const decoder = new TiledDecoder(new TfliteDecoder(new Entry(decoderFile, path(MODEL_FILES.decoder), 'decode', 1)));
     let imageEncoder: TfliteImageEncoder | undefined;
     return {
       textEncoder,

@@ -60,6 +60,28 @@ describe('WasmModelLoader', () => {
     given.close();
   });
 
+  it('plans the GEMM weight slot for the largest layer at load: layers prepared smallest first leave no smaller slot behind', async () => {
+    const rt = await runtime();
+    const loader = new WasmModelLoader(rt, {}, 0); // every weight streamed through the slot
+    const small = loader.load(fcFile('s.tflite', 16, false)).getSignatureRunner();
+    const big = loader.load(fcFile('l.tflite', 256, false)).getSignatureRunner();
+    const top = rt.arena.top;
+    for (const r of [small, big]) {
+      r.resizeInput('x', [1, r === small ? 16 : 256]);
+      r.outputDetails();
+    }
+    const bigSlot = 256 * 256 * 4;
+    const grown = rt.arena.top - top;
+    expect(grown).toBeGreaterThanOrEqual(bigSlot);
+    expect(grown).toBeLessThan(bigSlot + 16 * 16 * 4); // not a small slot and then a big one
+    const x = random(256, 9);
+    const y = big.invoke({ x }).y!.data as Float32Array;
+    const w = random(256 * 256, 3, -0.1, 0.1);
+    const want = Float32Array.from({ length: 256 }, (_, n) => w.subarray(n * 256, n * 256 + 256).reduce((a, v, k) => a + v * x[k]!, 0));
+    for (let n = 0; n < 256; n++) expect(y[n]).toBeCloseTo(want[n]!, 4);
+    loader.close();
+  });
+
   it('the files share one activation region: the bigger plan, not the sum', async () => {
     const rt = await runtime();
     const loader = new WasmModelLoader(rt);
