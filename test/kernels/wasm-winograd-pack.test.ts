@@ -87,7 +87,8 @@ function checkPacked(packed: Float32Array, g: Float32Array, cin: number, cout: n
 }
 
 function readU(rt: KernelRuntime, w: PackedWinograd): Float32Array {
-  return rt.arena.f32(w.ptr, winogradFilterBytes(w.cin, w.cout) / 4).slice();
+  expect(w.chunks).toBe(1);
+  return rt.arena.f32(w.chunk(0).ptr, winogradFilterBytes(w.cin, w.cout) / 4).slice();
 }
 
 interface FilterCase {
@@ -215,6 +216,37 @@ describe('Winograd filter transform in WebAssembly', () => {
     }
   });
 
+  it('a streamed filter used in ranges of output channels gives the resident filter\'s conv bits', () => {
+    const rt = runtimes[2]!;
+    const [cin, cout, h, w] = [6, 150, 8, 9];
+    const rnd = random(21);
+    const filter: WinogradFilter = {
+      dtype: 'int8',
+      data: Int8Array.from({ length: cout * 9 * cin }, () => Math.floor(rnd() * 255) - 127),
+      scales: randomFloats(cout, rnd, 1e-3, 2e-2),
+    };
+    const bias = randomFloats(cout, rnd);
+    const x = randomFloats(2 * h * w * cin, rnd);
+    const conv = (packed: PackedWinograd) => withArena(rt, () => {
+      const xp = put(rt, x);
+      const out = alloc(rt, 2 * h * w * cout);
+      winogradConv3x3(rt, packed, { x: xp, out, batch: 2, inH: h, inW: w, outH: h, outW: w, padTop: 1, padLeft: 1, clamp: { min: 0, max: 6 } });
+      return { ptr: out, length: 2 * h * w * cout };
+    });
+    const mark = rt.arena.top;
+    try {
+      const resident = packWinogradWeights(rt, { cin, cout, bias, filter }, 'resident');
+      const chunked = packWinogradWeights(rt, { cin, cout, bias, filter }, 'streamed', 1);
+      expect(chunked.chunks).toBe(3); // 64 + 64 + 22 output channels
+      expect([0, 1, 2].map((i) => chunked.chunk(i).cout)).toEqual([64, 64, 22]);
+      const want = conv(resident);
+      expect(sameBits(conv(chunked), want)).toBe(true);
+      expect(sameBits(conv(chunked), want)).toBe(true); // again, from the last range in place
+    } finally {
+      rt.arena.reset(mark);
+    }
+  });
+
   it('a streamed Winograd filter and streamed GEMM panels live in separate slots', () => {
     const rt = runtimes[0]!;
     const mark = rt.arena.top;
@@ -229,7 +261,7 @@ describe('Winograd filter transform in WebAssembly', () => {
       expect(wino.streamed).toBe(true);
       const gemmPtr = gemm.ptr;
       const panels = rt.arena.f32(gemmPtr, k * n).slice();
-      const winoPtr = wino.ptr;
+      const winoPtr = wino.chunk(0).ptr;
       const winoEnd = winoPtr + winogradFilterBytes(cin, cout);
       expect(winoEnd <= gemmPtr || gemmPtr + k * n * 4 <= winoPtr).toBe(true);
       expect(rt.arena.f32(gemmPtr, k * n)).toEqual(panels); // untouched by the transform

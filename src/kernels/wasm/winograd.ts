@@ -57,21 +57,24 @@ export function winogradConv3x3(runtime: KernelRuntime, w: PackedWinograd, op: W
 
   const tiles = batch * Math.ceil(outH / 4) * Math.ceil(outW / 4);
   const blocks = Math.ceil(tiles / blockTiles);
-  const subs = Math.ceil(w.cout / 64);
-  // Enough jobs to balance the threads; a job's channel range never changes its results.
-  const chunksWanted = Math.min(subs, Math.ceil((4 * runtime.threads) / blocks));
-  const chunkSubs = Math.ceil(subs / chunksWanted);
-
-  const u = w.ptr; // a streamed filter is transformed now, into its slot: before the scratch mark
+  const first = w.chunk(0); // a streamed filter is transformed now, into its slot: before the scratch mark
   const stride = Math.ceil(runtime.kernels.winogradScratchBytes(w.cin, blockTiles) / 64) * 64;
   const mark = runtime.arena.top;
   try {
     const scratch = runtime.arena.alloc(stride * runtime.threads, 64);
-    runtime.resetJobCounter();
-    runtime.pool.run('winogradConv3x3', [
-      x, batch, inH, inW, w.cin, u, w.biasPtr, out, outH, outW, w.cout,
-      padTop, padLeft, min, max, blockTiles, chunkSubs, scratch, stride, JOB_COUNTER_PTR,
-    ]);
+    // Each range of output channels (one, unless a streamed filter is chunked) writes its channels of every pixel.
+    for (let i = 0; i < w.chunks; i++) {
+      const c = i === 0 ? first : w.chunk(i);
+      const subs = Math.ceil(c.cout / 64);
+      // Enough jobs to balance the threads; a job's channel range never changes its results.
+      const chunksWanted = Math.min(subs, Math.ceil((4 * runtime.threads) / blocks));
+      const chunkSubs = Math.ceil(subs / chunksWanted);
+      runtime.resetJobCounter();
+      runtime.pool.run('winogradConv3x3', [
+        x, batch, inH, inW, w.cin, c.ptr, c.biasPtr, out + c.c0 * 4, outH, outW, c.cout, w.cout,
+        padTop, padLeft, min, max, blockTiles, chunkSubs, scratch, stride, JOB_COUNTER_PTR,
+      ]);
+    }
   } finally {
     runtime.arena.reset(mark);
   }

@@ -153,11 +153,11 @@ function outputTransform6(src: usize, srcStep: usize, dst: usize, dstStep: usize
  */
 function transformOutputs(
   m: usize, blockTiles: i32, t0: i32, count: i32,
-  out: usize, outH: i32, outW: i32, cout: i32, tilesH: i32, tilesW: i32,
+  out: usize, outH: i32, outW: i32, outStride: i32, tilesH: i32, tilesW: i32,
   co0: i32, n: i32, bias: usize, clamp: bool, lo: v128, hi: v128, tmp: usize,
 ): void {
   const xiStride = xiBytes(blockTiles, SUB);
-  const pixelBytes = <usize>cout << 2;
+  const pixelBytes = <usize>outStride << 2;
   for (let r = 0; r < count; r++) {
     const t = t0 + r;
     const perImage = tilesH * tilesW;
@@ -205,7 +205,9 @@ export function winogradScratchBytes(cin: i32, blockTiles: i32): i32 {
 
 /**
  * out = clamp(conv3x3(x, w) + bias) with stride 1: x is NHWC [batch, inH,
- * inW, cin], out NHWC [batch, outH, outW, cout]; input position
+ * inW, cin], out NHWC [batch, outH, outW, cout] with outStride floats
+ * between pixels (cout, or more when writing a range of a wider output's
+ * channels); input position
  * (oy - padTop + ky, ox - padLeft + kx) feeds output (oy, ox), zero outside
  * the image. `u` holds the 36 transformed weight matrices, each as GEMM
  * panels of 8 output channels x cin rows (../winograd-pack.ts); `bias` is 0
@@ -215,7 +217,7 @@ export function winogradScratchBytes(cin: i32, blockTiles: i32): i32 {
  */
 export function winogradConv3x3(
   x: usize, batch: i32, inH: i32, inW: i32, cin: i32,
-  u: usize, bias: usize, out: usize, outH: i32, outW: i32, cout: i32,
+  u: usize, bias: usize, out: usize, outH: i32, outW: i32, cout: i32, outStride: i32,
   padTop: i32, padLeft: i32, clampMin: f32, clampMax: f32,
   blockTiles: i32, chunkSubs: i32, scratch: usize, scratchStride: i32,
   counter: usize, thread: i32, threads: i32,
@@ -274,7 +276,7 @@ export function winogradConv3x3(
           }
         }
       }
-      transformOutputs(m, blockTiles, t0, count, out, outH, outW, cout, tilesH, tilesW, co0, n, bias, clamp, lo, hi, tmp);
+      transformOutputs(m, blockTiles, t0, count, out, outH, outW, outStride, tilesH, tilesW, co0, n, bias, clamp, lo, hi, tmp);
     }
   }
 }
