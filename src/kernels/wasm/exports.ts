@@ -79,6 +79,38 @@ export interface KernelExports {
   /** Bytes of per-thread scratch the Winograd 3x3 kernel needs for `blockTiles` tiles of `cin` channels. */
   winogradScratchBytes(cin: number, blockTiles: number): number;
   /**
+   * Winograd F(4x4, 3x3) convolution, NHWC, stride 1, with the packed
+   * transformed filter at u (output pixels outStride floats apart, so a
+   * range of output channels can run on its own); see assembly/winograd.ts
+   * and ../winograd.ts. Threads share tile blocks through the i32 at
+   * `counter`, which must be 0.
+   */
+  winogradConv3x3(
+    x: number, batch: number, inH: number, inW: number, cin: number,
+    u: number, bias: number, out: number, outH: number, outW: number, cout: number, outStride: number,
+    padTop: number, padLeft: number, clampMin: number, clampMax: number,
+    blockTiles: number, chunkSubs: number, scratch: number, scratchStride: number,
+    counter: number, thread: number, threads: number,
+  ): void;
+  /** Implicit-GEMM convolution over NHWC with packed OHWI panels at b; see assembly/conv.ts and ../conv-implicit-gemm.ts. */
+  convImplicitGemm(
+    x: number, batch: number, inH: number, inW: number, cin: number,
+    b: number, bias: number, out: number, outH: number, outW: number, cout: number,
+    kh: number, kw: number, strideH: number, strideW: number, dilH: number, dilW: number, padTop: number, padLeft: number,
+    clampMin: number, clampMax: number, scratch: number,
+    counter: number, thread: number, threads: number,
+  ): void;
+  /**
+   * Packs panels [first, last) of GEMM weights at src (dtype 0 float32, 1
+   * float16 bits, 2 int8 with f32 scales; layout 0 'kn', else 'nk') into the
+   * micro-kernel's layout at out; threads split the panels. See
+   * assembly/gemm-pack.ts and ../gemm-pack.ts.
+   */
+  packGemmPanels(
+    src: number, dtype: number, layout: number, scales: number, perChannel: number,
+    k: number, n: number, out: number, first: number, last: number, thread: number, threads: number,
+  ): void;
+  /**
    * Winograd filter transform U = G g Gᵀ of an OHWI filter at src (dtype 0
    * float32, 1 float16 bits, 2 int8 with f32 scales, per channel when
    * perChannelScales is 1) into the packed layout at u; threads split the

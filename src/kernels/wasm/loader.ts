@@ -140,6 +140,9 @@ export const KERNEL_EXPORT_ARITY: { readonly [K in keyof KernelExports]: Paramet
   geglu: 7,
   winogradScratchBytes: 2,
   winogradPackFilter: 11,
+  winogradConv3x3: 23,
+  convImplicitGemm: 25,
+  packGemmPanels: 12,
   winogradPackScratchBytes: 0,
 };
 
