@@ -55,7 +55,7 @@ export function detectWasmFeatures(): WasmFeatures {
 /**
  * Opt-in: turns on V8's relaxed SIMD in this process (Node 20 keeps it behind
  * --experimental-wasm-relaxed-simd), so 'auto' picks the faster variant
- * (about +20% GEMM throughput here). Call it before the kernels are
+ * (35-50% more GEMM throughput here). Call it before the kernels are
  * compiled. Returns whether the engine now validates relaxed SIMD; the flag
  * is set only when it does not already, and detection still decides.
  */
