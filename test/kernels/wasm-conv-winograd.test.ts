@@ -36,6 +36,10 @@ const CASES: Case[] = [
   { batch: 1, h: 10, w: 6, cin: 8, cout: 9, padding: { top: 1, bottom: 1, left: 1, right: 1 }, bias: true, activation: 'RELU' },
   { batch: 1, h: 6, w: 9, cin: 6, cout: 7, padding: { top: 0, bottom: 2, left: 2, right: 0 }, bias: false },
   { batch: 1, h: 13, w: 14, cin: 33, cout: 66, padding: 'VALID', bias: true, blockTiles: 8 },
+  // Tile counts that are not whole 6-row GEMM tiles (relaxed build): 20 in one block, 11 in one, 36 in blocks of 7.
+  { batch: 1, h: 17, w: 13, cin: 9, cout: 20, padding: 'SAME', bias: true },
+  { batch: 1, h: 4, w: 44, cin: 5, cout: 12, padding: 'SAME', bias: false, activation: 'RELU', blockTiles: 11 },
+  { batch: 2, h: 12, w: 21, cin: 6, cout: 8, padding: 'SAME', bias: true, blockTiles: 7 },
 ];
 
 function label(c: Case): string {

@@ -37,25 +37,41 @@ export interface WinogradOperands {
  */
 const V_BUDGET_BYTES = 4 << 20;
 
-/** Tiles per block: V[36][T][Cin] within V_BUDGET_BYTES, T a multiple of 4 in [4, 64]. */
-export function winogradBlockTiles(cin: number): number {
+/**
+ * Tiles per block: V[36][T][Cin] within V_BUDGET_BYTES (T at most 64), the
+ * `tiles` split into that many blocks evenly, each rounded up to whole
+ * register tiles of `tileRows` rows (a partial tile costs a whole one).
+ */
+export function winogradBlockTiles(cin: number, tiles: number, tileRows: number): number {
   const cinP = Math.ceil(cin / 4) * 4;
-  return Math.max(4, Math.min(64, Math.floor(V_BUDGET_BYTES / (36 * 4 * cinP) / 4) * 4));
+  const most = Math.max(tileRows, Math.min(64, Math.floor(V_BUDGET_BYTES / (36 * 4 * cinP))));
+  const blocks = Math.ceil(tiles / most);
+  return Math.ceil(Math.ceil(tiles / blocks) / tileRows) * tileRows;
 }
 
-export function winogradConv3x3(runtime: KernelRuntime, w: PackedWinograd, op: WinogradOperands, blockTiles = winogradBlockTiles(w.cin)): void {
+/**
+ * Rows of the GEMM register tile the kernel uses for full tiles: 6 in the
+ * relaxed build, 4 in the plain one (assembly/tile-rows.ts).
+ */
+function gemmTileRows(runtime: KernelRuntime): number {
+  return runtime.variant === 'relaxed' ? 6 : 4;
+}
+
+/** `blockTiles` (tiles per block) never changes the results; by default winogradBlockTiles chooses it. */
+export function winogradConv3x3(runtime: KernelRuntime, w: PackedWinograd, op: WinogradOperands, blockTiles?: number): void {
   const { x, out, batch, inH, inW, outH, outW, padTop, padLeft, clamp } = op;
   const dims = [batch, inH, inW, outH, outW, padTop, padLeft];
   if (!dims.every((d) => Number.isInteger(d) && d >= 0) || batch < 1 || inH < 1 || inW < 1 || outH < 1 || outW < 1) {
     throw new UsageError(`winogradConv3x3: bad sizes ${dims.join(', ')}`);
   }
   if (x % 4 !== 0 || out % 4 !== 0) throw new UsageError('winogradConv3x3: x and out must be 4-byte aligned');
-  if (!(blockTiles >= 4 && blockTiles % 4 === 0)) throw new UsageError(`winogradConv3x3: blockTiles ${blockTiles} must be a positive multiple of 4`);
   const min = clamp?.min ?? -Infinity;
   const max = clamp?.max ?? Infinity;
   if (!(min <= max)) throw new UsageError(`winogradConv3x3: bad clamp [${min}, ${max}]`);
 
   const tiles = batch * Math.ceil(outH / 4) * Math.ceil(outW / 4);
+  blockTiles ??= winogradBlockTiles(w.cin, tiles, gemmTileRows(runtime));
+  if (!(Number.isInteger(blockTiles) && blockTiles >= 1)) throw new UsageError(`winogradConv3x3: blockTiles ${blockTiles} must be a positive integer`);
   const blocks = Math.ceil(tiles / blockTiles);
   const first = w.chunk(0); // a streamed filter is transformed now, into its slot: before the scratch mark
   const stride = Math.ceil(runtime.kernels.winogradScratchBytes(w.cin, blockTiles) / 64) * 64;

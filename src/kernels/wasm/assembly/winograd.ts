@@ -1,11 +1,12 @@
-import { tile4x8 } from './gemm';
+import { nextTileRows, tileRowsX8 } from './tile-rows';
 
 // 3x3 stride-1 convolution by Winograd F(4x4, 3x3) on NHWC activations:
 // each 4x4 block of outputs ("tile") is Aᵀ [U ⊙ V] A, where V = Bᵀ d B is
 // the tile's 6x6 input patch transformed and U = G g Gᵀ the filter
 // transformed (once, at load: ../winograd-pack.ts). Over the channels the
 // 36 element-wise products become 36 GEMMs [tiles x Cin]·[Cin x Cout] on the
-// 4x8 GEMM micro-kernel: 36 multiplies per 16 outputs instead of 144.
+// GEMM micro-kernels (6x8 tiles in the relaxed build, 4x8 in the plain one:
+// ./tile-rows.ts): 36 multiplies per 16 outputs instead of 144.
 //
 // Interpolation points 0, -1, 1, 1/2, -2 and ∞: about 3x less rounding error
 // than the usual 0, ±1, ±2 (Barabasz et al., "Error analysis and improving
@@ -271,8 +272,10 @@ export function winogradConv3x3(
           const nr = min(8, cout - p * 8);
           const bp = bXi + <usize>p * panelBytes;
           const cp = c + (<usize>(p - p0) << 5);
-          for (let r = 0; r < count; r += 4) {
-            tile4x8(a + <usize>r * ldaBytes, ldaBytes, min(4, count - r), bp, cin, cp + <usize>r * ldcBytes, ldcBytes, nr, 0, false, false, noClamp, noClamp);
+          for (let r = 0; r < count;) {
+            const rows = nextTileRows(count - r), mr = min(rows, count - r);
+            tileRowsX8(rows, a + <usize>r * ldaBytes, ldaBytes, mr, bp, cin, cp + <usize>r * ldcBytes, ldcBytes, nr, 0, false, false, noClamp, noClamp);
+            r += mr;
           }
         }
       }
