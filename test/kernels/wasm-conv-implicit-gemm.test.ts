@@ -40,6 +40,10 @@ const CASES: Case[] = [
   { batch: 2, h: 5, w: 6, cin: 7, cout: 11, k: [1, 1], stride: [1, 1], padding: 'VALID', bias: true },
   { batch: 1, h: 9, w: 9, cin: 10, cout: 3, k: [1, 1], stride: [2, 2], padding: 'SAME', bias: false },
   { batch: 1, h: 6, w: 7, cin: 12, cout: 33, k: [5, 5], stride: [1, 1], padding: 'SAME', bias: true },
+  // Output rows that are not whole 6-row GEMM tiles (relaxed build): 13 and 7 wide, a chunk of several rows, and 3 wide (tiles span rows).
+  { batch: 2, h: 9, w: 13, cin: 5, cout: 17, k: [3, 3], stride: [1, 1], padding: 'SAME', bias: true, activation: 'RELU' },
+  { batch: 1, h: 15, w: 14, cin: 3, cout: 8, k: [3, 3], stride: [2, 2], padding: 'SAME', bias: false },
+  { batch: 1, h: 5, w: 3, cin: 9, cout: 12, k: [3, 3], stride: [1, 1], padding: 'SAME', bias: true },
 ];
 
 function label(c: Case): string {

@@ -3,7 +3,7 @@
  * (assembly/conv.ts): any filter size, stride, dilation and padding, NHWC,
  * the OHWI filter packed once by packGemmWeights as [cout, kh·kw·cin]
  * ('nk'). No im2col buffer: the micro-kernel reads the image in place,
- * gathering only tiles at the padding (4 x cin floats per thread).
+ * gathering only tiles at the padding (6 x cin floats per thread).
  * Results are bit-identical for any thread count.
  */
 import { UsageError } from '../../errors.js';
@@ -44,7 +44,7 @@ export function convImplicitGemm(
   if (!(min <= max)) throw new UsageError(`convImplicitGemm: bad clamp [${min}, ${max}]`);
   const mark = runtime.arena.top;
   try {
-    const scratch = runtime.arena.alloc(16 * cin * runtime.threads, 64);
+    const scratch = runtime.arena.alloc(24 * cin * runtime.threads, 64);
     runtime.resetJobCounter();
     runtime.pool.run('convImplicitGemm', [
       x, batch, inH, inW, cin, w.ptr, w.biasPtr, out, outH, outW, w.n,

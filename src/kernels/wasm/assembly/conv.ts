@@ -1,14 +1,16 @@
-import { tile4x8 } from './gemm';
+import { TILE_ROWS, nextTileRows, tileRowsX8 } from './tile-rows';
 
 // Convolution as implicit GEMM on NHWC activations, for filters Winograd
 // does not take (stride, dilation, other sizes): C[positions, cout] =
 // A·B + bias where row p of A is the receptive field of output position p in
 // (ky, kx, c) order and B the OHWI filter packed as GEMM panels with
 // K = kh·kw·cin (../gemm-pack.ts, layout 'nk'). A is never built: for each
-// filter tap (ky, kx) the 4 rows of a 4x8 tile are 4 output positions of one
-// output row, whose input vectors are `stride·cin` floats apart in the image,
-// so the micro-kernel reads them in place. Only a tile touching the padding
-// (or spanning two output rows) is gathered into a 4 x cin buffer first.
+// filter tap (ky, kx) the rows of a register tile (6x8 in the relaxed build,
+// 4x8 in the plain one: ./tile-rows.ts) are output positions of one output
+// row, whose input vectors are `stride·cin` floats apart in the image, so the
+// micro-kernel reads them in place. Only a tile touching the padding (or, in
+// images less than 4 wide, spanning output rows) is gathered into a
+// 6 x cin buffer first.
 //
 // Each element is bias + its products in K order (taps in order, channels in
 // order within a tap), whatever the job split: bit-identical for any thread
@@ -59,7 +61,7 @@ function tileRows(
  * (oy·strideH - padTop + ky·dilH, ox·strideW - padLeft + kx·dilW), zero
  * outside. `b` is the packed filter, `bias` 0 or cout floats padded to a
  * multiple of 8. Jobs come from the i32 at `counter` (set to 0 by the
- * caller); each thread uses 16·cin bytes at scratch + thread·16·cin.
+ * caller); each thread uses 24·cin bytes at scratch + thread·24·cin.
  */
 export function convImplicitGemm(
   x: usize, batch: i32, inH: i32, inW: i32, cin: i32,
@@ -75,11 +77,11 @@ export function convImplicitGemm(
   const k = kh * kw * cin;
   const panelBytes = <usize>k << 5;
   const ldcBytes = <usize>cout << 2;
-  const gather = scratch + <usize>thread * (<usize>cin << 4);
+  const gather = scratch + <usize>thread * <usize>(24 * cin);
   const taps = kh * kw;
 
   const rowChunks = (positions + MC - 1) / MC;
-  const rowsPerChunk = (((positions + rowChunks - 1) / rowChunks + 3) >> 2) << 2;
+  const rowsPerChunk = (((positions + rowChunks - 1) / rowChunks + TILE_ROWS - 1) / TILE_ROWS) * TILE_ROWS;
   const panelChunks = min(panels, max(1, (MIN_JOBS + rowChunks - 1) / rowChunks));
   const panelsPerChunk = (panels + panelChunks - 1) / panelChunks;
   const jobs = rowChunks * panelChunks;
@@ -96,10 +98,13 @@ export function convImplicitGemm(
         const bp = b + <usize>p * panelBytes + <usize>tap * (<usize>cin << 5);
         const nr = min(8, cout - p * 8);
         const bb = bias ? bias + (<usize>p << 5) : 0;
-        for (let m = m0; m < m1; m += 4) {
-          const mr = min(4, m1 - m);
+        for (let m = m0; m < m1;) {
+          // Tiles within one output row (so read in place), unless rows are narrower than a 4-row tile.
+          const segEnd = outW >= 4 ? min(m1, (m / outW + 1) * outW) : m1;
+          const rows = nextTileRows(segEnd - m), mr = min(rows, segEnd - m);
           const a = tileRows(x, inH, inW, cin, outH, outW, strideH, strideW, padTop - ky * dilH, padLeft - kx * dilW, m, mr, gather);
-          tile4x8(a, tileLdaBytes, mr, bp, cin, out + <usize>m * ldcBytes + (<usize>p << 5), ldcBytes, nr, bb, tap > 0, clamp && tap == taps - 1, lo, hi);
+          tileRowsX8(rows, a, tileLdaBytes, mr, bp, cin, out + <usize>m * ldcBytes + (<usize>p << 5), ldcBytes, nr, bb, tap > 0, clamp && tap == taps - 1, lo, hi);
+          m += mr;
         }
       }
     }

@@ -3,6 +3,9 @@ import { tile4x8, tile6x8 } from './gemm';
 // Row tiling for kernels that run the GEMM micro-kernels on their own
 // (Winograd, implicit-GEMM convolution): which tile takes the next rows.
 
+/** Rows of the widest register tile of this build. */
+export const TILE_ROWS: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 4;
+
 /**
  * Rows of the next register tile when `left` rows remain: 6 (tile6x8) in
  * the relaxed build, except where a short 6-row tile would waste work (it
