@@ -33,9 +33,12 @@ export interface WinogradOperands {
  * Bytes of transformed inputs per thread the tile block is sized for. More
  * tiles per block means fewer passes over the transformed weights (4x the
  * filter, from DRAM for large layers); past the L2 V is served from L3. 4 MB
- * measured 10-55% faster per CPU-second than 1 MB at 640 and 1280 channels.
+ * measured 10-55% faster per CPU-second than 1 MB at 640 and 1280 channels,
+ * and 8 MB (with 6x8 GEMM tiles) 12-25% faster than 4 MB at 32x32x640,
+ * 16x16x1280 and 16x16x2560->1280, batch 2 (one block instead of two at
+ * 16x16: one pass over U).
  */
-const V_BUDGET_BYTES = 4 << 20;
+const V_BUDGET_BYTES = 8 << 20;
 
 /**
  * Tiles per block: V[36][T][Cin] within V_BUDGET_BYTES (T at most 64), the
