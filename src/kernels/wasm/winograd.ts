@@ -85,9 +85,10 @@ export function winogradConv3x3(runtime: KernelRuntime, w: PackedWinograd, op: W
     for (let i = 0; i < w.chunks; i++) {
       const c = i === 0 ? first : w.chunk(i);
       const subs = Math.ceil(c.cout / 64);
-      // Enough jobs to balance the threads; a job's channel range never changes its results.
+      // At least this many jobs, to balance the threads (rounding chunkSubs up
+      // could leave fewer, e.g. 7 for 2 threads); a job's channel range never changes its results.
       const chunksWanted = Math.min(subs, Math.ceil((4 * runtime.threads) / blocks));
-      const chunkSubs = Math.ceil(subs / chunksWanted);
+      const chunkSubs = Math.floor(subs / chunksWanted);
       runtime.resetJobCounter();
       runtime.pool.run('winogradConv3x3', [
         x, batch, inH, inW, w.cin, c.ptr, c.biasPtr, out + c.c0 * 4, outH, outW, c.cout, w.cout,
