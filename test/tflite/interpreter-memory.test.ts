@@ -1,6 +1,7 @@
 // The static memory plan: no two tensors alive at the same time overlap,
 // memory is reused after a tensor's last use, RESHAPE aliases its input and
-// elementwise ops write in place only into inputs that die there.
+// elementwise ops write in place only into inputs that die there, and graph
+// inputs are never written (kept to the end, as TFLite's planner does).
 import { describe, expect, it } from 'vitest';
 import { Interpreter } from '../../src/tflite/interpreter/interpreter.js';
 import { planMemory, type PlanNode, type PlanTensor } from '../../src/tflite/interpreter/memory-plan.js';
@@ -10,7 +11,7 @@ import { random } from './ops-harness.js';
 
 const f32 = (bytes: number, key = `k${bytes}`): PlanTensor => ({ planned: true, bytes, layoutKey: key });
 
-/** Lifetimes recomputed independently: [first write or -1, last read or end]. */
+/** Lifetimes recomputed independently: [first write or -1, last read or end]; graph inputs last to the end. */
 function lifetimes(tensors: number, nodes: PlanNode[], inputs: number[], outputs: number[]): Array<[number, number] | undefined> {
   const span: Array<[number, number] | undefined> = new Array(tensors).fill(undefined);
   const touch = (t: number, at: number) => {
@@ -21,6 +22,7 @@ function lifetimes(tensors: number, nodes: PlanNode[], inputs: number[], outputs
   inputs.forEach((t) => touch(t, -1));
   nodes.forEach((n, i) => [...n.inputs, ...n.outputs].forEach((t) => touch(t, i)));
   outputs.forEach((t) => touch(t, nodes.length));
+  inputs.forEach((t) => touch(t, nodes.length));
   return span;
 }
 
@@ -40,18 +42,19 @@ function expectNoLiveOverlap(offsets: number[], bytes: number[], span: Array<[nu
 
 describe('planMemory', () => {
   it('reuses memory along a chain and never overlaps live tensors', () => {
-    // 0 -> 1 -> 2 -> 3 -> 4, with 1 also read by the last node.
-    const tensors = [f32(400), f32(800), f32(400), f32(800), f32(100)];
+    // g -> 0 -> 1 -> 2 -> 3 -> 4 from graph input g (tensor 5), with 1 also read by the last node.
+    const tensors = [f32(400), f32(800), f32(400), f32(800), f32(100), f32(400)];
     const nodes: PlanNode[] = [
+      { inputs: [5], outputs: [0] },
       { inputs: [0], outputs: [1] },
       { inputs: [1], outputs: [2] },
       { inputs: [2], outputs: [3] },
       { inputs: [3, 1], outputs: [4] },
     ];
-    const plan = planMemory(tensors, nodes, [0], [4]);
-    expectNoLiveOverlap(plan.offsets, tensors.map((t) => t.bytes), lifetimes(5, nodes, [0], [4]), () => false);
-    // Aligned sizes add up to 2624 bytes; tensor 3 takes the bytes of tensor 0, dead since node 0.
-    expect(plan.totalBytes).toBeLessThan(2624);
+    const plan = planMemory(tensors, nodes, [5], [4]);
+    expectNoLiveOverlap(plan.offsets, tensors.map((t) => t.bytes), lifetimes(6, nodes, [5], [4]), () => false);
+    // Aligned sizes add up to 3040 bytes; tensor 3 takes the bytes of tensor 0, dead since node 1.
+    expect(plan.totalBytes).toBeLessThan(3040);
     expect(plan.offsets[3]).toBe(plan.offsets[0]);
   });
 
@@ -67,13 +70,15 @@ describe('planMemory', () => {
   });
 
   it('writes elementwise results in place only over inputs that die there', () => {
-    const tensors = [f32(64), f32(64), f32(64), f32(64)];
+    const tensors = [f32(64), f32(64), f32(64), f32(64), f32(64)];
     const nodes: PlanNode[] = [
+      { inputs: [4], outputs: [0], inPlace: 'elementwise' }, // 4 is a graph input: kept, not in place
       { inputs: [0], outputs: [1], inPlace: 'elementwise' }, // 0 dies here: in place
       { inputs: [1], outputs: [2], inPlace: 'elementwise' }, // 1 is read again below: not in place
       { inputs: [2, 1], outputs: [3], inPlace: 'elementwise' },
     ];
-    const plan = planMemory(tensors, nodes, [0], [3]);
+    const plan = planMemory(tensors, nodes, [4], [3]);
+    expect(plan.offsets[0]).not.toBe(plan.offsets[4]);
     expect(plan.offsets[1]).toBe(plan.offsets[0]);
     expect(plan.offsets[2]).not.toBe(plan.offsets[1]);
     expect([plan.offsets[1], plan.offsets[2]]).toContain(plan.offsets[3]);
@@ -118,8 +123,9 @@ describe('memory plan of a real graph', () => {
     });
     expect(out.data).toEqual(want);
     const plan = ex.memoryPlan!;
-    // Everything is elementwise or an alias: the whole graph fits in one tensor's bytes (360 -> 384 aligned).
-    expect(plan.totalBytes).toBe(384);
+    // Everything is elementwise or an alias: the input (kept intact) and one tensor's bytes for all the rest (360 -> 384 aligned each).
+    expect(plan.totalBytes).toBe(768);
+    expect(x).toEqual(runner.inputTensor('x'));
     const nodes = ex.steps.map((s) => ({ inputs: s.node.inputs.map((t) => t?.index ?? -1), outputs: s.node.outputs.map((t) => t.index) }));
     const span = lifetimes(ex.tensors.length, nodes, ex.inputs.map((t) => t.index), ex.outputs.map((t) => t.index));
     const group = new Map<number, number>();

@@ -2,8 +2,11 @@
  * Static memory planning for one subgraph's activations, as TFLite's arena
  * planner does it:
  *
- * 1. Lifetimes: a tensor lives from the node that writes it (graph inputs:
- *    before node 0) to its last reader (graph outputs: past the last node).
+ * 1. Lifetimes: a tensor lives from the node that writes it to its last
+ *    reader; graph inputs live from before node 0 and graph outputs past
+ *    the last node, and graph inputs to the end too, so a run never
+ *    overwrites them (TFLite's planner keeps inputs intact the same way:
+ *    invoke() can be repeated on inputs written once).
  * 2. Sharing: an 'alias' node (RESHAPE, SQUEEZE) puts its output in its
  *    input's bytes; an 'elementwise' node writes into an input of the same
  *    type and shape when that input dies at this node. Tensors that share
@@ -67,6 +70,7 @@ export function planMemory(
     for (const t of n.inputs) touch(t, i);
   });
   for (const t of graphOutputs) touch(t, end);
+  for (const t of graphInputs) touch(t, end);
 
   // Union-find over tensors sharing bytes.
   const parent = tensors.map((_, i) => i);

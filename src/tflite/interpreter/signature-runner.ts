@@ -101,9 +101,9 @@ export class SignatureRunner {
    * (no copy). The view holds until a resizeInput changes a shape: that plans
    * memory anew, and the old view then points at bytes the new plan gives
    * to other tensors (invoke() refuses to run on inputs not written since;
-   * take a new view). invoke() may reuse an input's bytes for intermediate
-   * values once the graph has read it (elementwise ops run in place), so
-   * write every input before every invoke().
+   * take a new view). A run never writes an input's bytes, so inputs written
+   * once serve any number of invoke() calls (until another model sharing
+   * the activation region, see tensor-arena.ts, runs).
    */
   inputTensor(name: string): TypedArray {
     const t = this.executor.inputs[this.position(name)]!;
@@ -115,8 +115,8 @@ export class SignatureRunner {
   /**
    * The output's memory in the arena (for the current input shapes), what
    * invoke() returns as the output's data unless asked for copies. Each
-   * invoke() overwrites it, and writing an input may too (an output may
-   * share bytes with an input the graph has finished reading); it holds
+   * invoke() overwrites it (and so does a run of another model sharing the
+   * activation region); it holds
    * until a resizeInput changes a shape. Copy it (slice()) to keep it.
    */
   outputTensor(name: string): TypedArray {
