@@ -35,8 +35,9 @@ export interface LoadOptions {
   /** 'wasm' (default): WebAssembly SIMD kernels; 'reference': plain TypeScript kernels (slow). */
   kernels?: KernelChoice;
   /**
-   * With the wasm kernels: run FULLY_CONNECTED with int8 weights (int8
-   * files) as hybrid int8 kernels, activations quantized per row at run time
+   * With the wasm kernels: run FULLY_CONNECTED and 1x1 CONV_2D with int8
+   * weights (int8 files) as hybrid int8 kernels, activations quantized per
+   * row at run time
    * (faster, slightly less accurate; options as in WasmKernelOptions).
    * Default false.
    */
