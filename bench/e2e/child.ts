@@ -14,7 +14,7 @@
  *
  *   node dist/bench/e2e/child.js --models DIR --out FILE [--threads N] [--variant simd|relaxed]
  *        [--steps-to-time N (0: no step)] [--skip-decoder] [--width W --height H] [--full TOKENIZER_DIR] [--profile]
- *        [--resident-mib N]
+ *        [--resident-mib N] [--int8-compute]
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -120,6 +120,7 @@ async function main(argv: string[]): Promise<void> {
       full: { type: 'string' },
       profile: { type: 'boolean', default: false },
       'resident-mib': { type: 'string' },
+      'int8-compute': { type: 'boolean', default: false },
     },
   });
   if (!values.models || !values.out) throw new UsageError('--models and --out are required');
@@ -146,7 +147,8 @@ async function main(argv: string[]): Promise<void> {
   snapshot('start');
   const runtime = await createKernelRuntime({ threads, variant });
   snapshot('kernel runtime', runtime);
-  const loader = new WasmModelLoader(runtime, {}, values['resident-mib'] === undefined ? undefined : Number(values['resident-mib']) * 2 ** 20);
+  const int8Compute = values['int8-compute']!;
+  const loader = new WasmModelLoader(runtime, { int8Compute }, values['resident-mib'] === undefined ? undefined : Number(values['resident-mib']) * 2 ** 20);
   let t = performance.now();
   const clip = loader.load(join(values.models, 'clip.tflite'));
   const unet = loader.load(join(values.models, 'diffusion.tflite'));
@@ -220,7 +222,7 @@ async function main(argv: string[]): Promise<void> {
 
   let fullImageSeconds: number | null = null;
   if (values.full) {
-    const sd = await StableDiffusion.load({ models: values.models, tokenizer: values.full, threads });
+    const sd = await StableDiffusion.load({ models: values.models, tokenizer: values.full, threads, int8Compute });
     t = performance.now();
     sd.generate({
       prompt: 'a photograph of an astronaut riding a horse', steps: 20, seed: 1, width, height,

@@ -32,7 +32,8 @@ import { createKernelRuntime } from '../../src/kernels/wasm/runtime.js';
 import { measurePeak, type Peak } from '../kernels/peak.js';
 import type { E2eResult } from './child.js';
 
-const PRECISIONS = ['fp32', 'fp16', 'int8'] as const;
+/** int8-compute: the int8 files run with hybrid int8 kernels (generate --int8-compute). */
+const PRECISIONS = ['fp32', 'fp16', 'int8', 'int8-compute'] as const;
 /** One UNet evaluation at a 64x64 latent, batch 1 (issue 7); a step runs batch 2. */
 const UNET_GFLOP_64 = 803;
 /** VAE decoder to 512x512. */
@@ -128,7 +129,7 @@ export async function run(args: string[]): Promise<void> {
     strict: true,
   });
   const precisions = values.precisions.split(',');
-  for (const p of precisions) if (!(PRECISIONS as readonly string[]).includes(p)) throw new UsageError(`--precisions: unknown precision ${p} (fp32, fp16, int8)`);
+  for (const p of precisions) if (!(PRECISIONS as readonly string[]).includes(p)) throw new UsageError(`--precisions: unknown precision ${p} (${PRECISIONS.join(', ')})`);
   const variant = values.variant as KernelVariant;
   if (variant !== 'simd' && variant !== 'relaxed') throw new UsageError(`--variant must be simd or relaxed, got ${values.variant}`);
   const threads = Number(values.threads);
@@ -147,13 +148,13 @@ export async function run(args: string[]): Promise<void> {
 
   const rows: Row[] = [];
   for (const precision of precisions) {
-    const models = ensureModels(values.work, precision);
+    const models = ensureModels(values.work, precision === 'int8-compute' ? 'int8' : precision);
     const out = join(values.work, `result-${precision}.json`);
     const childArgs = [
       '--models', models, '--out', out, '--label', precision, '--threads', String(threads), '--variant', variant,
       '--steps-to-time', values['steps-to-time'], '--width', values.width, '--height', values.height,
       ...(values['skip-decoder'] ? ['--skip-decoder'] : []), ...(values.full ? ['--full', TOKENIZER] : []),
-      ...(values.profile ? ['--profile'] : []),
+      ...(values.profile ? ['--profile'] : []), ...(precision === 'int8-compute' ? ['--int8-compute'] : []),
     ];
     progress(`${precision}: running in a fresh process`);
     runNode(join(here, 'child.js'), childArgs, `${precision} run`);
