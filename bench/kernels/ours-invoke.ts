@@ -38,7 +38,9 @@ export interface OursTiming {
 }
 
 export function timeOurs(rt: KernelRuntime, c: OpCase, model: Uint8Array, inputs: Float32Array[], maxTimeSeconds: number): OursTiming {
+  // Each case is a model of its own: it gets the whole resident-weight budget, as when loaded alone.
   const mark = rt.arena.top;
+  const residentMark = rt.arena.residentWeightBytes;
   const interp = Interpreter.load(model, wasmInterpreterOptions(rt));
   try {
     const runner = interp.getSignatureRunner(SIGNATURE);
@@ -59,5 +61,6 @@ export function timeOurs(rt: KernelRuntime, c: OpCase, model: Uint8Array, inputs
   } finally {
     interp.close();
     rt.arena.reset(mark);
+    rt.arena.residentWeightBytes = residentMark;
   }
 }
