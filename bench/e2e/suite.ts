@@ -76,11 +76,13 @@ interface Row extends E2eResult {
   /** Whole image: measured (--full) or estimated. */
   imageSeconds: number;
   imageMeasured: boolean;
-  stepGflops: number;
+  /** Null when no step was timed (--steps-to-time 0). */
+  stepGflops: number | null;
   decoderGflops: number | null;
 }
 
-function gflopsOfStep(r: E2eResult): number {
+function gflopsOfStep(r: E2eResult): number | null {
+  if (r.stepSeconds.length === 0) return null;
   const scale = (r.width * r.height) / (512 * 512);
   return (2 * UNET_GFLOP_64 * scale) / r.stepSecondsTypical;
 }
@@ -92,9 +94,9 @@ function printTable(rows: Row[], peaks: Record<string, Peak>, variant: KernelVar
     r.precision,
     r.loadSeconds.toFixed(1),
     r.textEncoderMs.toFixed(0),
-    `${r.stepSecondsTypical.toFixed(1)}${r.stepSeconds.length > 1 ? '' : '*'}`,
-    r.stepGflops.toFixed(1),
-    ((100 * r.stepGflops) / peak).toFixed(0),
+    r.stepGflops === null ? '—' : `${r.stepSecondsTypical.toFixed(1)}${r.stepSeconds.length > 1 ? '' : '*'}`,
+    r.stepGflops === null ? '—' : r.stepGflops.toFixed(1),
+    r.stepGflops === null ? '—' : ((100 * r.stepGflops) / peak).toFixed(0),
     r.decoderSeconds === null ? '—' : r.decoderSeconds.toFixed(1),
     r.decoderGflops === null ? '—' : r.decoderGflops.toFixed(1),
     `${r.imageSeconds.toFixed(0)} ${r.imageMeasured ? 'measured' : 'estimated'}`,
