@@ -19,7 +19,6 @@ import type { SignatureRunner, TensorDetails } from '../tflite/interpreter/signa
 import type { Decoder, Denoiser, ImageEncoder, LatentSize, LatentSizeRule, PipelineComponents, TextEncoder } from './components.js';
 import { VAE_SCALE } from './components.js';
 import { DYNAMIC_UNET_MULTIPLE } from './latent-size.js';
-import { nearestUpsample2x } from './nearest-upsample.js';
 import { TiledDecoder } from './tiled-decode.js';
 import { CONTEXT_LENGTH } from './tokenizer/clip-tokenizer.js';
 
@@ -253,8 +252,6 @@ function largestGemmPanelBytes(file: TfliteFile): number {
  *   use) is planned at load for the largest layer of all files, so it is
  *   allocated once: load every file before preparing any, or each bigger
  *   layer prepared later leaves the smaller slot behind (0.1 GB at full size);
- * - 2x nearest upsamples write straight into their output (nearestUpsample2x),
- *   without the reference kernel's temporary arrays (0.26 GB at the peak);
  * - packed weights resident in kernel memory are limited to
  *   INT8_RESIDENT_WEIGHT_BYTES once an int8 file is loaded (or to
  *   `residentWeightBytes` when given).
@@ -272,9 +269,7 @@ export class WasmModelLoader {
     private readonly residentWeightBytes?: number,
   ) {
     this.region = new SharedActivationRegion(runtime.arena);
-    const options = wasmInterpreterOptions(runtime, wasmOptions);
-    const kernels = { ...options.kernels, RESIZE_NEAREST_NEIGHBOR: options.kernels.RESIZE_NEAREST_NEIGHBOR ?? nearestUpsample2x };
-    this.options = { ...options, kernels };
+    this.options = wasmInterpreterOptions(runtime, wasmOptions);
     if (residentWeightBytes !== undefined) runtime.arena.residentWeightBudget = residentWeightBytes;
   }
 

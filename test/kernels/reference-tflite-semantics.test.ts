@@ -26,6 +26,7 @@ import {
   type Tensor,
 } from '../../src/kernels/reference/index.js';
 import { expectClose, readFloat32Npy } from '../fixtures/ops/golden.js';
+import * as f64 from '../support/f64-reference-ops.js';
 
 const t = (values: number[], shape: number[]): Tensor => tensor(Float32Array.from(values), shape);
 const range = (n: number, from = 1): number[] => Array.from({ length: n }, (_, i) => i + from);
@@ -175,6 +176,21 @@ describe('resize nearest (TFLite modes)', () => {
     const y = resizeNearest(x, [4, 2]);
     expect(y.shape).toEqual([1, 4, 2, 2]);
     expect(values(y)).toEqual([1, -1, 2, -2, 1, -1, 2, -2, 3, -3, 4, -4, 3, -3, 4, -4]);
+  });
+
+  it.each([
+    [[2, 3, 5, 17], [6, 10], false, false], // 2x upsample, channel runs copied whole, rows repeated
+    [[1, 4, 4, 3], [12, 7], false, false], // uneven, few channels
+    [[2, 5, 3, 20], [3, 8], true, false],
+    [[1, 4, 6, 16], [8, 12], false, true],
+  ] as const)('%j -> %j (align %s, half pixel %s): the plain per-element reference, into a given output', (shape, size, alignCorners, halfPixelCenters) => {
+    const data = Float32Array.from({ length: shape.reduce((a, d) => a * d, 1) }, (_, i) => Math.sin(i) * 10);
+    const want = f64.resizeNearest({ shape: [...shape], data: Float64Array.from(data) }, size[0], size[1], alignCorners, halfPixelCenters);
+    const out = new Float32Array(want.data.length).fill(NaN);
+    const y = resizeNearest(t([...data], [...shape]), [size[0], size[1]], { alignCorners, halfPixelCenters }, out);
+    expect(y.data).toBe(out);
+    expect(Array.from(out)).toEqual(Array.from(want.data));
+    expect(() => resizeNearest(t([...data], [...shape]), [size[0], size[1]], {}, new Float32Array(3))).toThrow(UsageError);
   });
 });
 

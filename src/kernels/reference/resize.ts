@@ -57,19 +57,33 @@ function checkSize(input: Tensor, size: readonly [number, number], what: string)
   return dims;
 }
 
-export function resizeNearest(input: Tensor, size: readonly [number, number], options: ResizeOptions = {}): Tensor {
+/** Fills `out` (the interpreter passes the output tensor's memory) or a new array; `out` must not overlap the input. */
+export function resizeNearest(input: Tensor, size: readonly [number, number], options: ResizeOptions = {}, out?: Float32Array): Tensor {
   const [batch, inH, inW, channels] = checkSize(input, size, 'resize nearest') as [number, number, number, number];
   const [outH, outW] = size;
   const scaleY = resizeScale(inH, outH, options.alignCorners ?? false);
   const scaleX = resizeScale(inW, outW, options.alignCorners ?? false);
-  const out = new Float32Array(batch * outH * outW * channels);
-  let o = 0;
+  const length = batch * outH * outW * channels;
+  if (out && out.length !== length) throw new UsageError(`resize nearest: output has ${out.length} elements, expected ${length}`);
+  out ??= new Float32Array(length);
+  const sources = Array.from({ length: outW }, (_, x) => nearestSource(x, inW, scaleX, options));
+  const rowLength = outW * channels;
   for (let b = 0; b < batch; b++) {
+    let previous = -1;
     for (let y = 0; y < outH; y++) {
       const sy = nearestSource(y, inH, scaleY, options);
-      for (let x = 0; x < outW; x++) {
-        const sx = nearestSource(x, inW, scaleX, options);
-        for (let c = 0; c < channels; c++) out[o++] = input.data[((b * inH + sy) * inW + sx) * channels + c]!;
+      const row = (b * outH + y) * rowLength;
+      if (sy === previous) {
+        out.copyWithin(row, row - rowLength, row); // an upsample repeats the row just written
+        continue;
+      }
+      previous = sy;
+      const inRow = (b * inH + sy) * inW;
+      for (let x = 0, o = row; x < outW; x++) {
+        const from = (inRow + sources[x]!) * channels;
+        if (channels >= 16) out.set(input.data.subarray(from, from + channels), o); // a memcpy pays past a few values
+        else for (let c = 0; c < channels; c++) out[o + c] = input.data[from + c]!;
+        o += channels;
       }
     }
   }

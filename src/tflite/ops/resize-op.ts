@@ -22,8 +22,11 @@ export function resizeOp(name: 'RESIZE_NEAREST_NEIGHBOR' | 'RESIZE_BILINEAR'): O
     },
     run(node) {
       const o = optionsOf(node, name);
-      const kernel = name === 'RESIZE_BILINEAR' ? resizeBilinear : resizeNearest;
-      store(output(node), kernel(input(node, 0).asTensor(), sizeOf(node), { alignCorners: o.alignCorners, halfPixelCenters: o.halfPixelCenters }));
+      const options = { alignCorners: o.alignCorners, halfPixelCenters: o.halfPixelCenters };
+      const x = input(node, 0).asTensor();
+      // Nearest writes straight into the output (SD's upsamplers: no temporary of the output's size).
+      if (name === 'RESIZE_NEAREST_NEIGHBOR') resizeNearest(x, sizeOf(node), options, output(node).f32());
+      else store(output(node), resizeBilinear(x, sizeOf(node), options));
     },
   };
 }
