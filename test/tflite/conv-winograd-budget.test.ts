@@ -12,6 +12,7 @@ import { winogradFilterBytes } from '../../src/kernels/wasm/winograd-pack.js';
 import { Interpreter } from '../../src/tflite/interpreter/interpreter.js';
 import { wasmInterpreterOptions } from '../../src/tflite/ops/wasm/index.js';
 import { TfliteModelBuilder } from '../../src/tflite/writer.js';
+import { relativeError } from '../support/f64-reference-ops.js';
 import { bytesOf, random } from './ops-harness.js';
 
 const [H, W, C, LAYERS] = [9, 7, 16, 3];
@@ -85,15 +86,6 @@ function run(file: string, budget: number, input: Float32Array) {
     arena.residentWeightBudget = savedBudget;
     arena.residentWeightBytes = savedUsed;
   }
-}
-
-function relativeError(got: Float32Array, want: Float64Array): number {
-  let [d, m] = [0, 0];
-  for (let i = 0; i < want.length; i++) {
-    d = Math.max(d, Math.abs(got[i]! - want[i]!));
-    m = Math.max(m, Math.abs(want[i]!));
-  }
-  return d / m;
 }
 
 describe('CONV_2D Winograd filters and the resident-weight budget', () => {

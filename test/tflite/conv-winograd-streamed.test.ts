@@ -16,6 +16,7 @@ import { Interpreter } from '../../src/tflite/interpreter/interpreter.js';
 import { wasmConv2d } from '../../src/tflite/ops/wasm/conv-2d.js';
 import { wasmInterpreterOptions } from '../../src/tflite/ops/wasm/index.js';
 import { TfliteModelBuilder } from '../../src/tflite/writer.js';
+import { relativeError } from '../support/f64-reference-ops.js';
 import { bytesOf, random } from './ops-harness.js';
 
 // 16x16 = 256 output positions: enough for per-use Winograd. C1 makes the
@@ -112,15 +113,6 @@ function run(file: string, input: Float32Array, { budget, winograd = true }: { b
     arena.residentWeightBudget = savedBudget;
     arena.residentWeightBytes = savedUsed;
   }
-}
-
-function relativeError(got: Float32Array, want: Float64Array): number {
-  let [d, m] = [0, 0];
-  for (let i = 0; i < want.length; i++) {
-    d = Math.max(d, Math.abs(got[i]! - want[i]!));
-    m = Math.max(m, Math.abs(want[i]!));
-  }
-  return d / m;
 }
 
 describe('CONV_2D with streamed Winograd filters', () => {
