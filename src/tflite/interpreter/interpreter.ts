@@ -104,7 +104,6 @@ export class Interpreter {
   }
 
   close(): void {
-    this.loaded.close();
     if (this.ownsFile) this.loaded.file.close();
   }
 }
