@@ -13,14 +13,12 @@ export interface ByteSource {
   view(pos: number, length: number): Uint8Array;
   /** `length` bytes at `pos` in a fresh buffer of their own (aligned for any typed array). */
   copy(pos: number, length: number): Uint8Array;
-  /** The `out.length` bytes at `pos` straight into `out` (e.g. a view of kernel memory); `what` names them in errors. */
-  readInto(pos: number, out: Uint8Array, what: string): void;
   close(): void;
 }
 
-function checkRange(source: ByteSource, pos: number, length: number, what = 'read'): void {
+function checkRange(source: ByteSource, pos: number, length: number): void {
   if (!(pos >= 0 && length >= 0 && pos + length <= source.size)) {
-    throw new FormatError(source.file, `${what} of ${length} bytes at byte ${pos} runs past the end of the file (${source.size} bytes)`);
+    throw new FormatError(source.file, `read of ${length} bytes at byte ${pos} runs past the end of the file (${source.size} bytes)`);
   }
 }
 
@@ -41,10 +39,6 @@ export class MemorySource implements ByteSource {
   }
   copy(pos: number, length: number): Uint8Array {
     return this.view(pos, length).slice();
-  }
-  readInto(pos: number, out: Uint8Array, what: string): void {
-    checkRange(this, pos, out.length, what);
-    out.set(this.bytes.subarray(pos, pos + out.length));
   }
   close(): void {}
 }
@@ -74,18 +68,15 @@ export class FileSource implements ByteSource {
   }
 
   copy(pos: number, length: number): Uint8Array {
+    checkRange(this, pos, length);
     const out = new Uint8Array(length);
-    this.readInto(pos, out, 'data');
-    return out;
-  }
-
-  readInto(pos: number, out: Uint8Array, what: string): void {
-    checkRange(this, pos, out.length, what);
-    for (let done = 0; done < out.length; ) {
-      const n = fs.readSync(this.openFd(), out, done, Math.min(out.length - done, 1 << 30), pos + done);
-      if (n === 0) throw new FormatError(this.file, `file ended at byte ${pos + done} while reading ${what} (was it truncated?)`);
+    let done = 0;
+    while (done < length) {
+      const n = fs.readSync(this.openFd(), out, done, Math.min(length - done, 1 << 30), pos + done);
+      if (n === 0) throw new FormatError(this.file, `file ended while reading byte ${pos + done} (was it truncated?)`);
       done += n;
     }
+    return out;
   }
 
   close(): void {

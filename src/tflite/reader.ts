@@ -79,23 +79,6 @@ export class TfliteFile {
     return this.model.buffers[t.buffer]!.size > 0 ? this.bufferBytes(t.buffer) : undefined;
   }
 
-  /**
-   * Bytes [byteOffset, byteOffset + out.length) of a tensor's constant data
-   * read straight into `out` (a view of kernel memory, say), through the fd
-   * for a lazily opened file: no buffer in between. A range outside the
-   * data is a UsageError; a file that ends early, a FormatError naming the
-   * tensor.
-   */
-  readConstantInto(subgraph: number, tensorIndex: number, byteOffset: number, out: Uint8Array): void {
-    const t = this.model.subgraphs[subgraph]?.tensors[tensorIndex];
-    if (!t) throw new RangeError(`no tensor ${tensorIndex} in subgraph ${subgraph}`);
-    const b = this.model.buffers[t.buffer]!;
-    if (!(Number.isInteger(byteOffset) && byteOffset >= 0 && byteOffset + out.length <= b.size)) {
-      throw new UsageError(`tensor ${t.name}: bytes ${byteOffset}..${byteOffset + out.length} asked of its ${b.size}`);
-    }
-    this.src.readInto(b.position + byteOffset, out, `tensor ${t.name} (subgraph ${subgraph}, tensor ${tensorIndex})`);
-  }
-
   /** Bytes of the named metadata entry, if present. */
   metadataBytes(name: string): Uint8Array | undefined {
     const m = this.model.metadata.find((entry) => entry.name === name);

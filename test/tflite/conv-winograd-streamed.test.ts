@@ -2,8 +2,7 @@
 // positions still runs Winograd, its filter transformed before each use
 // into the arena's 'winograd' slot: from the model file for a streamed
 // constant (fp32, over 1 MiB) and from the kept values for an fp16 one
-// (DEQUANTIZE folded); read straight into the slot, through the fd when
-// the file is opened lazily. Same transform, same kernel: the output must be
+// (DEQUANTIZE folded). Same transform, same kernel: the output must be
 // bit-identical to the run with every filter resident, on every run; with
 // Winograd off (implicit GEMM) it rounds differently. All within 1e-5 of a
 // float64 convolution.
@@ -14,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { f16ArrayToF32, f32ArrayToF16 } from '../../src/io/half.js';
 import { createKernelRuntime, type KernelRuntime } from '../../src/kernels/wasm/runtime.js';
 import { Interpreter } from '../../src/tflite/interpreter/interpreter.js';
-import { TfliteFile } from '../../src/tflite/reader.js';
 import { wasmConv2d } from '../../src/tflite/ops/wasm/conv-2d.js';
 import { wasmInterpreterOptions } from '../../src/tflite/ops/wasm/index.js';
 import { TfliteModelBuilder } from '../../src/tflite/writer.js';
@@ -95,7 +93,7 @@ function reference(input: Float32Array): Float64Array {
   return x;
 }
 
-function run(file: string, input: Float32Array, { budget, winograd = true, lazy = false }: { budget: number; winograd?: boolean; lazy?: boolean }) {
+function run(file: string, input: Float32Array, { budget, winograd = true }: { budget: number; winograd?: boolean }) {
   const arena = runtime.arena;
   const [savedBudget, savedUsed, mark] = [arena.residentWeightBudget, arena.residentWeightBytes, arena.top];
   arena.residentWeightBudget = budget;
@@ -103,13 +101,12 @@ function run(file: string, input: Float32Array, { budget, winograd = true, lazy 
   try {
     const options = wasmInterpreterOptions(runtime);
     const kernels = winograd ? options.kernels : { ...options.kernels, CONV_2D: wasmConv2d(runtime, { winograd: false }) };
-    const interp = Interpreter.load(lazy ? TfliteFile.open(file, { lazy: true }) : file, { ...options, kernels, streamWeights: true });
+    const interp = Interpreter.load(file, { ...options, kernels, streamWeights: true });
     const runner = interp.getSignatureRunner();
     const out = Float32Array.from(Object.values(runner.invoke({ x: input }))[0]!.data as Float32Array);
     const again = Float32Array.from(Object.values(runner.invoke({ x: input }))[0]!.data as Float32Array);
     const resident = arena.residentWeightBytes;
     interp.close();
-    if (lazy) interp.file.close();
     return { out, again, resident };
   } finally {
     arena.reset(mark);
@@ -127,15 +124,12 @@ describe('CONV_2D with streamed Winograd filters', () => {
 
     const resident = run(file, input, { budget: Infinity });
     const streamed = run(file, input, { budget: 0 });
-    const fromDisk = run(file, input, { budget: 0, lazy: true });
     const gemm = run(file, input, { budget: 0, winograd: false });
     expect(resident.resident).toBeGreaterThan(0);
     expect(streamed.resident).toBe(0);
 
     expect(streamed.out).toEqual(resident.out);
     expect(streamed.again).toEqual(resident.out); // transformed again per use
-    expect(fromDisk.out).toEqual(resident.out);
-    expect(fromDisk.again).toEqual(resident.out);
     expect(resident.again).toEqual(resident.out);
     for (const r of [resident, gemm]) expect(relativeError(r.out, want)).toBeLessThan(1e-5);
     expect(gemm.out).not.toEqual(resident.out); // implicit GEMM rounds differently: the paths above were Winograd

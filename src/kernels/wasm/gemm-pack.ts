@@ -29,12 +29,10 @@ export type GemmWeights = GemmWeightData & {
   layout: WeightLayout;
   bias?: Float32Array;
   /**
-   * Reads bytes [byteOffset, byteOffset + out.length) of `data` as stored
-   * afresh, straight into `out` (a constant streamed from its file):
-   * streamed packed weights then keep no copy of the values between uses,
-   * and each packing reads them directly into its staging area.
+   * Reads `data` afresh (a constant streamed from its file): streamed packed
+   * weights then keep no copy of the values between uses.
    */
-  readInto?: (byteOffset: number, out: Uint8Array) => void;
+  source?: () => GemmWeightData['data'];
 };
 
 /** Packed weights in the kernels' memory. */
@@ -59,15 +57,8 @@ const ELEMENT_BYTES = { float32: 4, float16: 2, int8: 1 } as const;
  */
 const STAGE_BYTES = 4 << 20;
 
-/**
- * Puts elements [from, to) of w's values as stored at byte offset `ptr` of
- * `buffer`: read straight from the file with `readInto` when given, else
- * copied from `data` (one TypedArray.set).
- */
-function stage(buffer: ArrayBufferLike, ptr: number, w: GemmWeights, readInto: GemmWeights['readInto'], from: number, to: number): void {
-  const size = ELEMENT_BYTES[w.dtype];
-  if (readInto) return readInto(from * size, new Uint8Array(buffer, ptr, (to - from) * size));
-  const values = w.data.subarray(from, to);
+/** Copies `values` as stored to byte offset `ptr` of `buffer` (one TypedArray.set). */
+function stage(buffer: ArrayBufferLike, ptr: number, values: GemmWeightData['data']): void {
   if (values instanceof Float32Array) new Float32Array(buffer, ptr, values.length).set(values);
   else if (values instanceof Uint16Array) new Uint16Array(buffer, ptr, values.length).set(values);
   else new Int8Array(buffer, ptr, values.length).set(values);
@@ -75,12 +66,12 @@ function stage(buffer: ArrayBufferLike, ptr: number, w: GemmWeights, readInto: G
 
 /**
  * Writes the panels of `w` (ceil(n / 8) · k · 8 floats, zeros past N) to
- * `out` in kernel memory: stages the stored values (w.data, or read again
- * from the file with `readInto`) in scratch above the arena's top (freed
- * again), then converts and rearranges them on all threads
- * (assembly/gemm-pack.ts).
+ * `out` in kernel memory from `data` (w's values, or the ones just read
+ * again from the file): stages the stored values in scratch above the
+ * arena's top (freed again), then converts and rearranges them on all
+ * threads (assembly/gemm-pack.ts).
  */
-function packPanels(runtime: KernelRuntime, w: GemmWeights, readInto: GemmWeights['readInto'], out: number): void {
+function packPanels(runtime: KernelRuntime, w: GemmWeights, data: GemmWeightData['data'], out: number): void {
   const { arena } = runtime;
   const { k, n } = w;
   const size = ELEMENT_BYTES[w.dtype];
@@ -98,8 +89,7 @@ function packPanels(runtime: KernelRuntime, w: GemmWeights, readInto: GemmWeight
     const perChannel = w.dtype === 'int8' && w.scales.length > 1 ? 1 : 0;
     for (let first = 0; first < panels; first += panelsPerJob) {
       const last = Math.min(panels, first + panelsPerJob);
-      if (w.layout === 'nk') stage(buffer, staging, w, readInto, first * 8 * k, Math.min(n, last * 8) * k);
-      else stage(buffer, staging, w, readInto, 0, k * n);
+      stage(buffer, staging, w.layout === 'nk' ? data.subarray(first * 8 * k, Math.min(n, last * 8) * k) : data);
       runtime.pool.run('packGemmPanels', [staging, DTYPE_CODE[w.dtype], LAYOUT_CODE[w.layout], scales, perChannel, k, n, out, first, last]);
     }
   } finally {
@@ -112,10 +102,16 @@ function checkShape(w: GemmWeights): void {
   if (!Number.isInteger(k) || !Number.isInteger(n) || k < 0 || n < 1) {
     throw new UsageError(`GEMM weights: bad shape K=${k}, N=${n}`);
   }
-  const expected = { float32: Float32Array, float16: Uint16Array, int8: Int8Array }[w.dtype];
-  if (!(w.data instanceof expected)) throw new UsageError(`GEMM weights: ${w.dtype} values in a ${w.data.constructor.name}`);
-  if (w.data.length !== k * n) throw new UsageError(`GEMM weights: ${w.data.length} elements for K=${k} x N=${n}`);
+  checkData(w, w.data);
   if (w.bias && w.bias.length !== n) throw new UsageError(`GEMM bias: ${w.bias.length} elements for N=${n}`);
+}
+
+/** Checks the values (`data`, as read now) and, for int8, the scales against the shape. */
+function checkData(w: GemmWeights, data: GemmWeightData['data']): void {
+  const { k, n } = w;
+  const expected = { float32: Float32Array, float16: Uint16Array, int8: Int8Array }[w.dtype];
+  if (!(data instanceof expected)) throw new UsageError(`GEMM weights: ${w.dtype} values in a ${data.constructor.name}`);
+  if (data.length !== k * n) throw new UsageError(`GEMM weights: ${data.length} elements for K=${k} x N=${n}`);
   if (w.dtype === 'int8' && w.scales.length !== n && w.scales.length !== 1) {
     throw new UsageError(`int8 weights: ${w.scales.length} scales for ${n} output channels (need ${n} or 1)`);
   }
@@ -145,9 +141,9 @@ function packBias(arena: WasmArena, n: number, bias: Float32Array | undefined): 
 /**
  * Weights packed into the arena's shared slot (WasmArena.weightSlot) each
  * time a kernel asks for `ptr`, unless the slot still holds them: nothing
- * of them stays in kernel memory between uses. With `readInto` (a
+ * of them stays in kernel memory between uses. With `source` (a
  * streamed constant) not even the compact values are kept: they are read
- * again from the file straight into the staging area for each packing.
+ * again from the file for each packing.
  */
 class StreamedGemm implements PackedGemm {
   readonly k: number;
@@ -163,15 +159,18 @@ class StreamedGemm implements PackedGemm {
     this.n = w.n;
     this.biasPtr = packBias(runtime.arena, w.n, w.bias);
     // Keep only what cannot be read again.
-    this.weights = w.readInto ? { ...w, data: undefined as never, bias: undefined } : { ...w, bias: undefined };
+    this.weights = w.source ? { ...w, data: undefined as never, bias: undefined } : { ...w, bias: undefined };
     runtime.arena.weightSlot(panelBytes(w.k, w.n)); // sized at prepare time, below any run-time scratch
   }
 
   get ptr(): number {
     const slot = this.runtime.arena.weightSlot(panelBytes(this.k, this.n));
     if (slot.holder !== this) {
+      const w = this.weights;
+      const data = w.source ? w.source() : w.data;
+      checkData(w, data);
       slot.holder = undefined; // half-written if the packing throws
-      packPanels(this.runtime, this.weights, this.weights.readInto, slot.ptr);
+      packPanels(this.runtime, w, data, slot.ptr);
       slot.holder = this;
     }
     return slot.ptr;
@@ -181,7 +180,7 @@ class StreamedGemm implements PackedGemm {
 /**
  * Packs B for the GEMM. Resident (in the arena for good) while the arena's
  * residentWeightBudget allows, else streamed (StreamedGemm): packed into a
- * shared slot before each use. With `w.readInto` (a streamed constant)
+ * shared slot before each use. With `w.source` (a streamed constant)
  * streamed weights keep no copy of the values at all. Packing runs on the
  * runtime's threads (assembly/gemm-pack.ts).
  */
@@ -193,6 +192,6 @@ export function packGemmWeights(runtime: KernelRuntime, w: GemmWeights): PackedG
   if (arena.residentWeightBytes + bytes > arena.residentWeightBudget) return new StreamedGemm(runtime, w);
   arena.residentWeightBytes += bytes;
   const ptr = arena.alloc(bytes);
-  packPanels(runtime, w, undefined, ptr); // w.data is at hand: no second read
+  packPanels(runtime, w, w.data, ptr);
   return { k, n, ptr, biasPtr: packBias(arena, n, w.bias) };
 }

@@ -9,9 +9,8 @@
  *
  * Resident (transformed once, kept in kernel memory) or streamed:
  * transformed before each use into the arena's 'winograd' slot, from the
- * raw filter (float32, float16 bits or int8 + scales) put into the slot
- * (read straight from the file for a streamed constant, else one
- * TypedArray.set), one range of output channels at a time when
+ * raw filter (float32, float16 bits or int8 + scales) copied into the slot
+ * with one TypedArray.set, one range of output channels at a time when
  * its U would pass WINOGRAD_CHUNK_BYTES. The caller chooses
  * (ops/wasm/conv-2d.ts counts resident filters against the arena's
  * resident-weight budget).
@@ -21,8 +20,8 @@ import type { WasmArena } from './arena.js';
 import type { GemmWeightData, GemmWeights } from './gemm-pack.js';
 import type { KernelRuntime } from './runtime.js';
 
-/** An OHWI [cout, 3, 3, cin] filter as stored; `readInto` reads it again (a streamed constant), so nothing is kept. */
-export type WinogradFilter = GemmWeightData & Pick<GemmWeights, 'readInto'>;
+/** An OHWI [cout, 3, 3, cin] filter as stored; `source` reads it again (a streamed constant), so nothing is kept. */
+export type WinogradFilter = GemmWeightData & Pick<GemmWeights, 'source'>;
 
 /** A range of output channels of a packed filter, transformed and ready for the kernel. */
 export interface WinogradChunk {
@@ -79,9 +78,9 @@ function rawBytes(filter: WinogradFilter, elements: number): number {
   return elements * ELEMENT_BYTES[filter.dtype];
 }
 
-function checkFilter(filter: WinogradFilter, cin: number, cout: number): void {
-  if (filter.data.length !== cout * 9 * cin) {
-    throw new UsageError(`Winograd filter: ${filter.data.length} elements for [${cout}, 3, 3, ${cin}]`);
+function checkFilter(filter: WinogradFilter, data: WinogradFilter['data'], cin: number, cout: number): void {
+  if (data.length !== cout * 9 * cin) {
+    throw new UsageError(`Winograd filter: ${data.length} elements for [${cout}, 3, 3, ${cin}]`);
   }
   if (filter.dtype === 'int8' && filter.scales.length !== cout && filter.scales.length !== 1) {
     throw new UsageError(`Winograd int8 filter: ${filter.scales.length} scales for ${cout} output channels (need ${cout} or 1)`);
@@ -94,11 +93,9 @@ function copyFloats(arena: WasmArena, values: Float32Array): number {
   return ptr;
 }
 
-/** Puts the filter as stored at `ptr` in kernel memory: read there straight from the file with `readInto`, else copied from `data`. */
-function stage(arena: WasmArena, ptr: number, filter: WinogradFilter, readInto: WinogradFilter['readInto'], cin: number, cout: number): void {
+/** Copies `data` to `ptr` in kernel memory as the same element type. */
+function stage(arena: WasmArena, ptr: number, data: WinogradFilter['data']): void {
   const { buffer } = arena.memory;
-  if (readInto) return readInto(0, new Uint8Array(buffer, ptr, rawBytes(filter, cout * 9 * cin)));
-  const data = filter.data;
   if (data instanceof Float32Array) new Float32Array(buffer, ptr, data.length).set(data);
   else if (data instanceof Uint16Array) new Uint16Array(buffer, ptr, data.length).set(data);
   else new Int8Array(buffer, ptr, data.length).set(data);
@@ -119,11 +116,11 @@ function transform(runtime: KernelRuntime, dtype: WinogradFilter['dtype'], src: 
 
 /**
  * A filter transformed into the arena's 'winograd' slot for each use. The
- * slot holds the raw filter (staged after the U area) and the U of one
- * range of output channels: chunk(i) stages the filter unless the slot
- * still holds it and transforms range i unless it is the one in place.
- * With `readInto` (a streamed constant) no copy of the values is kept
- * between uses: each staging reads them from the file into the slot.
+ * slot holds the raw filter (staged with one TypedArray.set, after the U
+ * area) and the U of one range of output channels: chunk(i) stages the
+ * filter unless the slot still holds it and transforms range i unless it is
+ * the one in place. With `source` (a streamed constant) no copy of the
+ * values is kept between uses.
  */
 class StreamedWinograd implements PackedWinograd {
   readonly streamed = true;
@@ -148,7 +145,7 @@ class StreamedWinograd implements PackedWinograd {
     this.uBytes = Math.ceil(winogradFilterBytes(cin, this.chunkCout) / 64) * 64;
     this.slotBytes = this.uBytes + rawBytes(filter, cout * 9 * cin);
     this.scalesPtr = filter.dtype === 'int8' ? copyFloats(runtime.arena, filter.scales) : 0;
-    if (filter.readInto) this.filter = { ...filter, data: undefined as never }; // read afresh per use
+    if (filter.source) this.filter = { ...filter, data: undefined as never }; // read afresh per use
     runtime.arena.planWeightSlot('winograd', this.slotBytes);
   }
 
@@ -159,8 +156,10 @@ class StreamedWinograd implements PackedWinograd {
     const staging = slot.ptr + this.uBytes;
     const f = this.filter;
     if (slot.holder !== this) {
+      const data = f.source ? f.source() : f.data;
+      checkFilter(f, data, this.cin, this.cout);
       slot.holder = undefined; // half-written if staging throws
-      stage(arena, staging, f, f.readInto, this.cin, this.cout);
+      stage(arena, staging, data);
       slot.holder = this;
       this.held = -1;
     }
@@ -206,7 +205,7 @@ export function packWinogradWeights(
     throw new UsageError(`Winograd weights: bad channel counts cin=${cin}, cout=${cout}`);
   }
   if (bias && bias.length !== cout) throw new UsageError(`Winograd bias: ${bias.length} elements for ${cout} output channels`);
-  checkFilter(filter, cin, cout);
+  if (!filter.source) checkFilter(filter, filter.data, cin, cout);
   const arena = runtime.arena;
   const biasPtr = bias ? copyFloats(arena, bias) : 0;
   if (placement === 'streamed') return new StreamedWinograd(runtime, cin, cout, filter, biasPtr, chunkBytes);
@@ -214,8 +213,10 @@ export function packWinogradWeights(
   const ptr = arena.alloc(winogradFilterBytes(cin, cout));
   const mark = arena.top;
   try {
-    const staging = arena.alloc(rawBytes(filter, cout * 9 * cin));
-    stage(arena, staging, filter, undefined, cin, cout); // filter.data is at hand: no second read
+    const data = filter.source ? filter.source() : filter.data;
+    checkFilter(filter, data, cin, cout);
+    const staging = arena.alloc(rawBytes(filter, data.length));
+    stage(arena, staging, data);
     const scalesPtr = filter.dtype === 'int8' ? copyFloats(arena, filter.scales) : 0;
     transform(runtime, filter.dtype, staging, scalesPtr, filter.dtype === 'int8' ? filter.scales.length : 0, cin, cout, ptr);
   } finally {

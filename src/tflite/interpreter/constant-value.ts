@@ -11,17 +11,13 @@
  *
  * A streamed constant (big weights of a big file, see LoadedModel) holds no
  * bytes: `raw` reads them from the file on every access and nothing is
- * cached, so the process keeps no copy of the weights; fast kernels read
- * them with `readInto` straight into kernel memory and pack them there per
- * run (src/kernels/wasm/gemm-pack.ts).
+ * cached, so the process keeps no copy of the weights; fast kernels pack them
+ * into kernel memory per run (src/kernels/wasm/gemm-pack.ts).
  */
 import { bf16ArrayToF32, f16ArrayToF32 } from '../../io/half.js';
 import type { TypedArray } from '../../kernels/reference/typed-tensor.js';
 import type { Quantization } from '../model.js';
 import type { TensorTypeName } from '../types.js';
-
-/** Reads bytes [byteOffset, byteOffset + out.length) of a streamed constant's stored values into `out`. */
-export type ReadBytesInto = (byteOffset: number, out: Uint8Array) => void;
 
 export class ConstantValue {
   private expanded: Float32Array | undefined;
@@ -35,8 +31,11 @@ export class ConstantValue {
     /** Type the graph sees: FLOAT32 for a folded DEQUANTIZE, else storageType. */
     readonly logicalType: TensorTypeName = storageType,
     readonly quantization?: Quantization,
-    /** Streamed only: reads stored bytes from the file straight into a caller's buffer. */
-    private readonly readBytes?: ReadBytesInto,
+    /**
+     * Streamed only: reads the values into a buffer that the next such read
+     * of the same model reuses (no garbage per use); `source` returns it.
+     */
+    private readonly transient?: () => TypedArray,
   ) {}
 
   /** The stored values (a fresh read from the file for a streamed constant: keep it only as long as needed). */
@@ -44,25 +43,19 @@ export class ConstantValue {
     return typeof this.storage === 'function' ? this.storage() : this.storage;
   }
 
-  /** Whether the values are read from the file on every access (nothing held). */
-  get streamed(): boolean {
-    return typeof this.storage === 'function';
-  }
-
   /**
-   * When the constant is streamed from its file: reads a byte range of the
-   * stored values (storageType, little-endian as in the file) straight into
-   * `out`, e.g. a view of kernel memory, with no buffer in between. The
-   * range is checked against the constant; a file that ends early is a
-   * FormatError naming the file and tensor.
+   * When the constant is streamed from its file: a function reading the
+   * values again. What it returns may be a shared buffer that the model's
+   * next streamed read overwrites: use it at once (e.g. to pack weights).
    */
-  get readInto(): ReadBytesInto | undefined {
-    return this.streamed ? this.readBytes : undefined;
+  get source(): (() => TypedArray) | undefined {
+    if (typeof this.storage !== 'function') return undefined;
+    return this.transient ?? this.storage;
   }
 
   /** The same storage seen as `logicalType` (a folded DEQUANTIZE); a streamed constant stays streamed. */
   withLogicalType(logicalType: TensorTypeName): ConstantValue {
-    return new ConstantValue(this.storageType, this.storage, this.shape, logicalType, this.quantization, this.readBytes);
+    return new ConstantValue(this.storageType, this.storage, this.shape, logicalType, this.quantization, this.transient);
   }
 
   /** The values the graph sees: float32 for a logical FLOAT32 constant, else the raw integers. */
@@ -74,7 +67,7 @@ export class ConstantValue {
   float32(): Float32Array {
     const raw = this.raw;
     if (raw instanceof Float32Array) return raw;
-    if (this.streamed) return this.expand(raw); // streamed: no cached copy either
+    if (this.source) return this.expand(raw); // streamed: no cached copy either
     this.expanded ??= this.expand(raw);
     return this.expanded;
   }

@@ -104,6 +104,7 @@ export class Interpreter {
   }
 
   close(): void {
+    this.loaded.close();
     if (this.ownsFile) this.loaded.file.close();
   }
 }

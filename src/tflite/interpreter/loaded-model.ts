@@ -3,6 +3,7 @@
  * constants (decoded once, shared by all instances of a subgraph), the op
  * registry and the run options.
  */
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { FormatError } from '../../errors.js';
 import type { TypedArray } from '../../kernels/reference/typed-tensor.js';
 import type { TfliteModel } from '../model.js';
@@ -25,6 +26,8 @@ export interface RunOptions {
 
 export class LoadedModel {
   private readonly constants = new Map<string, ConstantValue | null>();
+  private shared = new Uint8Array(0);
+  private fd: number | undefined;
 
   constructor(
     readonly file: TfliteFile,
@@ -46,6 +49,28 @@ export class LoadedModel {
     return value ?? undefined;
   }
 
+  /**
+   * `bytes` bytes at `position` of the file into one buffer reused by every
+   * call (grown as needed): streamed weights are re-read every run, and
+   * fresh buffers each time would leave gigabytes of garbage per UNet step.
+   */
+  private readShared(position: number, bytes: number): ArrayBuffer {
+    if (this.shared.byteLength < bytes) this.shared = new Uint8Array(bytes);
+    this.fd ??= openSync(this.file.file, 'r');
+    for (let done = 0; done < bytes; ) {
+      const n = readSync(this.fd, this.shared, done, bytes - done, position + done);
+      if (n === 0) throw new FormatError(this.file.file, `file ended while reading byte ${position + done} (changed since it was opened?)`);
+      done += n;
+    }
+    return this.shared.buffer;
+  }
+
+  /** Closes the descriptor streamed reads use (the interpreter's close calls it). */
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    this.shared = new Uint8Array(0);
+  }
 
   private decode(subgraph: number, tensorIndex: number): ConstantValue | null {
     const t = this.model.subgraphs[subgraph]!.tensors[tensorIndex]!;
@@ -64,11 +89,11 @@ export class LoadedModel {
       const own = b.byteOffset % 8 === 0 ? b : b.slice(); // typed views need aligned starts
       return typedView(t.type, own.buffer, own.byteOffset, count);
     };
-    // Streamed: read on each use, never held (the file stays open for the interpreter's life);
-    // fast kernels read the bytes straight into kernel memory (readInto).
+    // Streamed: read on each use, never held (the file stays open for the interpreter's life).
     if (stored >= this.options.streamConstantsFrom) {
-      const readInto = (byteOffset: number, out: Uint8Array): void => this.file.readConstantInto(subgraph, tensorIndex, byteOffset, out);
-      return new ConstantValue(t.type, read, t.shape, t.type, t.quantization, readInto);
+      const position = this.model.buffers[t.buffer]!.position;
+      const transient = (): TypedArray => typedView(t.type, this.readShared(position, stored), 0, count);
+      return new ConstantValue(t.type, read, t.shape, t.type, t.quantization, existsSync(this.file.file) ? transient : undefined);
     }
     return new ConstantValue(t.type, read(), t.shape, t.type, t.quantization);
   }

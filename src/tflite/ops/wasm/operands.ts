@@ -51,15 +51,14 @@ export const CLAMPS: Partial<Record<FusedActivation, { min: number; max: number 
 /**
  * The GEMM's view of constant weights with `units` output rows, or undefined
  * for encodings it does not take. A streamed constant (read from its file on
- * each access) comes with `readInto`, so packed weights can drop the values
- * and read them again straight into kernel memory.
+ * each access) comes with `source`, so packed weights can drop the values.
  */
-export function gemmWeights(c: ConstantValue, units: number): (GemmWeightData & Pick<GemmWeights, 'readInto'>) | undefined {
+export function gemmWeights(c: ConstantValue, units: number): (GemmWeightData & Pick<GemmWeights, 'source'>) | undefined {
   if (!takesGemmWeights(c, units)) return undefined;
-  const readInto = c.readInto;
-  if (c.storageType === 'FLOAT32') return { dtype: 'float32', data: c.raw as Float32Array, readInto };
-  if (c.storageType === 'FLOAT16') return { dtype: 'float16', data: c.raw as Uint16Array, readInto };
-  return { dtype: 'int8', data: c.raw as Int8Array, scales: Float32Array.from(c.quantization!.scale), readInto };
+  const source = c.source as GemmWeights['source'];
+  if (c.storageType === 'FLOAT32') return { dtype: 'float32', data: c.raw as Float32Array, source };
+  if (c.storageType === 'FLOAT16') return { dtype: 'float16', data: c.raw as Uint16Array, source };
+  return { dtype: 'int8', data: c.raw as Int8Array, scales: Float32Array.from(c.quantization!.scale), source };
 }
 
 /** Whether gemmWeights takes this encoding; reads no values (a streamed constant would be read from its file). */
