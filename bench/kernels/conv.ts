@@ -33,6 +33,7 @@ import { createKernelRuntime, type KernelRuntime } from '../../src/kernels/wasm/
 import { winogradConv3x3 } from '../../src/kernels/wasm/winograd.js';
 import { packWinogradWeights } from '../../src/kernels/wasm/winograd-pack.js';
 import { time, type Timing } from './measure.js';
+import { parseThreadList, parseVariants } from './options.js';
 
 /** H x W x C -> C (3x3, stride 1, SAME), the CONV_2D shapes of issue 4. */
 const SHAPES = ['64x64x320', '32x32x640', '16x16x1280', '8x8x1280', '128x128x512', '256x256x256', '512x512x128'];
@@ -58,13 +59,10 @@ function parseOptions(args: string[]): Options {
     if (value === undefined) throw new UsageError(`${flag} needs a value`);
     switch (flag) {
       case '--threads':
-        o.threads = value.split(',').map(Number);
-        if (!o.threads.every((t) => Number.isInteger(t) && t >= 1)) throw new UsageError(`--threads: bad list ${value}`);
+        o.threads = parseThreadList(value);
         break;
       case '--variant':
-        if (value === 'both') o.variants = ['simd', 'relaxed'];
-        else if (value === 'simd' || value === 'relaxed') o.variants = [value];
-        else throw new UsageError(`--variant must be simd, relaxed or both, got ${value}`);
+        o.variants = parseVariants(value);
         break;
       case '--shapes':
         o.shapes = value.split(',');

@@ -23,6 +23,7 @@ import type { KernelVariant } from '../../src/kernels/wasm/loader.js';
 import { createKernelRuntime, type KernelRuntime } from '../../src/kernels/wasm/runtime.js';
 import { FC_SHAPES, gemmFlops, shapeLabel, type GemmShape } from './gemm.js';
 import { time } from './measure.js';
+import { parseThreadList, parseVariants } from './options.js';
 
 interface Options {
   threads: number[];
@@ -39,13 +40,10 @@ function parseOptions(args: string[]): Options {
     if (value === undefined) throw new UsageError(`${flag} needs a value`);
     switch (flag) {
       case '--threads':
-        o.threads = value.split(',').map(Number);
-        if (!o.threads.every((t) => Number.isInteger(t) && t >= 1)) throw new UsageError(`--threads: bad list ${value}`);
+        o.threads = parseThreadList(value);
         break;
       case '--variant':
-        if (value === 'both') o.variants = ['simd', 'relaxed'];
-        else if (value === 'simd' || value === 'relaxed') o.variants = [value];
-        else throw new UsageError(`--variant must be simd, relaxed or both, got ${value}`);
+        o.variants = parseVariants(value);
         break;
       case '--max-time':
         o.maxTime = Number(value);

@@ -38,6 +38,7 @@ import { OP_CASES, QUICK_LABELS } from './op-models.js';
 import { measurePeak, type Peak } from './peak.js';
 import { runVersus, type CaseResult } from './versus-litert.js';
 import { printVersus, speedRatio } from './versus-table.js';
+import { parseThreadList, parseVariants } from './options.js';
 
 interface Options {
   threads: number[];
@@ -70,13 +71,10 @@ function parseOptions(args: string[]): Options {
     i++;
     switch (flag) {
       case '--threads':
-        options.threads = value.split(',').map(Number);
-        if (!options.threads.every((t) => Number.isInteger(t) && t >= 1)) throw new UsageError(`--threads: bad list ${value}`);
+        options.threads = parseThreadList(value);
         break;
       case '--variant':
-        if (value === 'both') options.variants = ['simd', 'relaxed'];
-        else if (value === 'simd' || value === 'relaxed') options.variants = [value];
-        else throw new UsageError(`--variant must be simd, relaxed or both, got ${value}`);
+        options.variants = parseVariants(value);
         break;
       case '--max-time':
         options.maxTime = Number(value);

@@ -1,0 +1,17 @@
+/** Flag values the kernel benchmark suites share. */
+import { UsageError } from '../../src/errors.js';
+import type { KernelVariant } from '../../src/kernels/wasm/loader.js';
+
+/** `--threads 1,2`: a list of thread counts >= 1. */
+export function parseThreadList(value: string): number[] {
+  const threads = value.split(',').map(Number);
+  if (!threads.every((t) => Number.isInteger(t) && t >= 1)) throw new UsageError(`--threads: bad list ${value}`);
+  return threads;
+}
+
+/** `--variant simd|relaxed|both`. */
+export function parseVariants(value: string): KernelVariant[] {
+  if (value === 'both') return ['simd', 'relaxed'];
+  if (value === 'simd' || value === 'relaxed') return [value];
+  throw new UsageError(`--variant must be simd, relaxed or both, got ${value}`);
+}
