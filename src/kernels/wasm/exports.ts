@@ -43,6 +43,17 @@ export interface KernelExports {
     m: number, n: number, u7: number, clampMin: number, clampMax: number,
     counter: number, thread: number, threads: number,
   ): void;
+  /**
+   * Packs panels [first, last) of int8 weights W[N, K] (src: rows 8·first..)
+   * for gemmInt8: kp x 8 bytes per panel at out ('u7' layout when u7 is 1,
+   * else 'i16'), 96 bytes of column data per panel at cols (f32 scales, per
+   * channel when perChannel is 1; i32 weight sums; f32 biases, 0 for none);
+   * threads split the panels. See assembly/gemm-int8-pack.ts and ../gemm-int8-pack.ts.
+   */
+  packGemmInt8Panels(
+    src: number, scales: number, perChannel: number, bias: number, k: number, n: number, kp: number, u7: number,
+    out: number, cols: number, first: number, last: number, thread: number, threads: number,
+  ): void;
   /** Fused attention with online softmax; see assembly/attention.ts and ../attention.ts. */
   attention(
     q: number, k: number, v: number, out: number,

@@ -1,7 +1,7 @@
 /**
  * Hybrid int8 GEMM on the WebAssembly kernels (assembly/gemm-int8.ts):
  * C[M,N] = clamp(A[M,K] · Wᵀ + bias) with W int8 per output channel, packed
- * once by packGemmInt8Weights. Float rows of A are quantized per row at run
+ * by packGemmInt8Weights (once, or per use when streamed). Float rows of A are quantized per row at run
  * time (one pass over A, into scratch memory taken from the arena for the
  * call), then integer dot products are dequantized with row scale × channel
  * scale. Results are bit-identical for any thread count; they differ from
@@ -41,6 +41,7 @@ export function gemmInt8(runtime: KernelRuntime, packed: PackedGemmInt8, { a, c,
   const max = clamp?.max ?? Infinity;
   if (!(min <= max)) throw new UsageError(`gemmInt8: bad clamp [${min}, ${max}]`);
   if (m === 0) return;
+  void packed.ptr; // streamed weights are packed now, below this call's scratch (the arena's top is lower for it)
   const mark = runtime.arena.top;
   try {
     const q = runtime.arena.alloc(m * packed.kp * (packed.layout === 'u7' ? 1 : 2), 64);

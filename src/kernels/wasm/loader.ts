@@ -128,6 +128,7 @@ export const KERNEL_EXPORT_ARITY: { readonly [K in keyof KernelExports]: Paramet
   gemm: 14,
   quantizeRowsInt8: 13,
   gemmInt8: 15,
+  packGemmInt8Panels: 14,
   attention: 24,
   attentionScratchBytes: 3,
   groupNormStats: 7,

@@ -10,5 +10,6 @@ export { binary, unary, geglu } from './elementwise';
 export { winogradConv3x3, winogradScratchBytes } from './winograd';
 export { winogradPackFilter, winogradPackScratchBytes } from './winograd-pack';
 export { quantizeRowsInt8, gemmInt8 } from './gemm-int8';
+export { packGemmInt8Panels } from './gemm-int8-pack';
 export { convImplicitGemm } from './conv';
 export { packGemmPanels } from './gemm-pack';

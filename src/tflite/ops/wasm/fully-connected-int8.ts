@@ -4,8 +4,9 @@
  * run time and multiplied in integers (src/kernels/wasm/gemm-int8.ts).
  * Selected by the `int8Compute` option of wasmInterpreterOptions. Weights
  * that are not symmetric int8 (per channel or per tensor) run on the float
- * GEMM as before. Int8 panels stay in the kernels' memory for good (a
- * quarter of the float32 packing; not streamed). Packing options: see
+ * GEMM as before. Int8 panels (a quarter of the float32 packing) count
+ * against the arena's resident-weight budget; past it they are packed
+ * before each use, as float panels are. Packing options: see
  * int8-gemm-weights.ts.
  */
 import { gemmInt8 } from '../../../kernels/wasm/gemm-int8.js';
