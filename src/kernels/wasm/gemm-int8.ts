@@ -2,9 +2,9 @@
  * Hybrid int8 GEMM on the WebAssembly kernels (assembly/gemm-int8.ts):
  * C[M,N] = clamp(A[M,K] · Wᵀ + bias) with W int8 per output channel, packed
  * by packGemmInt8Weights (once, or per use when streamed). Float rows of A are quantized per row at run
- * time (one pass over A, into scratch memory taken from the arena for the
- * call), then integer dot products are dequantized with row scale × channel
- * scale. Results are bit-identical for any thread count; they differ from
+ * time (into scratch memory taken from the arena for the call, a block of
+ * rows at a time), then integer dot products are dequantized with row scale
+ * × channel scale. Results are bit-identical for any thread count; they differ from
  * the float GEMM of the dequantized weights by the activation rounding
  * (relative error of a few 1e-3 with 8-bit rows, about twice that with the
  * 7-bit rows of the 'u7' layout, 16 times less with 12-bit rows).
@@ -20,10 +20,14 @@ export interface QuantizedRows {
   params: number;
 }
 
-/** Bytes of scratch gemmInt8 takes for M rows. */
-export function gemmInt8ScratchBytes(packed: PackedGemmInt8, m: number): number {
-  return m * packed.kp * (packed.layout === 'u7' ? 1 : 2) + m * 8 + 64;
-}
+/**
+ * Most bytes of quantized rows gemmInt8 holds at once: a bigger A is
+ * quantized and multiplied a block of rows at a time, so the scratch stays
+ * small (the decoder's 1x1 convolutions at 512x512 would take 128 MB at
+ * once, and kernel memory never shrinks). Each row's results depend on that
+ * row alone: the same bits for any block size.
+ */
+export const QUANTIZED_BLOCK_BYTES = 16 << 20;
 
 /** Quantizes M rows of A as the packing expects (exposed for tests and measurements). */
 export function quantizeRowsInt8(runtime: KernelRuntime, packed: PackedGemmInt8, a: number, m: number, lda: number, out: QuantizedRows): void {
@@ -32,8 +36,13 @@ export function quantizeRowsInt8(runtime: KernelRuntime, packed: PackedGemmInt8,
   runtime.pool.run('quantizeRowsInt8', [a, lda, m, packed.k, out.q, packed.kp, out.params, bytes, packed.activations === 'symmetric' ? 1 : 0, qmin, qmax]);
 }
 
-/** C = clamp(A · Wᵀ + bias): the operands as the float GEMM's (A float, C may not overlap A). */
-export function gemmInt8(runtime: KernelRuntime, packed: PackedGemmInt8, { a, c, m, lda = packed.k, ldc = packed.n, clamp }: GemmOperands): void {
+/**
+ * C = clamp(A · Wᵀ + bias): the operands as the float GEMM's (A float, C may
+ * not overlap A); rows quantized `blockBytes` of them at a time.
+ */
+export function gemmInt8(
+  runtime: KernelRuntime, packed: PackedGemmInt8, { a, c, m, lda = packed.k, ldc = packed.n, clamp }: GemmOperands, blockBytes = QUANTIZED_BLOCK_BYTES,
+): void {
   if (!Number.isInteger(m) || m < 0) throw new UsageError(`gemmInt8: bad row count M=${m}`);
   if (lda < packed.k || ldc < packed.n) throw new UsageError(`gemmInt8: strides lda=${lda} < K=${packed.k} or ldc=${ldc} < N=${packed.n}`);
   if (a % 4 !== 0 || c % 4 !== 0) throw new UsageError('gemmInt8: A and C must be 4-byte aligned');
@@ -42,12 +51,16 @@ export function gemmInt8(runtime: KernelRuntime, packed: PackedGemmInt8, { a, c,
   if (!(min <= max)) throw new UsageError(`gemmInt8: bad clamp [${min}, ${max}]`);
   if (m === 0) return;
   void packed.ptr; // streamed weights are packed now, below this call's scratch (the arena's top is lower for it)
+  const rowBytes = packed.kp * (packed.layout === 'u7' ? 1 : 2);
+  const block = Math.min(m, Math.max(1, Math.floor(blockBytes / rowBytes)));
   const mark = runtime.arena.top;
   try {
-    const q = runtime.arena.alloc(m * packed.kp * (packed.layout === 'u7' ? 1 : 2), 64);
-    const params = runtime.arena.alloc(m * 8, 64);
-    quantizeRowsInt8(runtime, packed, a, m, lda, { q, params });
-    runGemmInt8(runtime, packed, { q, params }, c, m, ldc, min, max);
+    const rows = { q: runtime.arena.alloc(block * rowBytes, 64), params: runtime.arena.alloc(block * 8, 64) };
+    for (let r0 = 0; r0 < m; r0 += block) {
+      const count = Math.min(block, m - r0);
+      quantizeRowsInt8(runtime, packed, a + r0 * lda * 4, count, lda, rows);
+      runGemmInt8(runtime, packed, rows, c + r0 * ldc * 4, count, ldc, min, max);
+    }
   } finally {
     runtime.arena.reset(mark);
   }
