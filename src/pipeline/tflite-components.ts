@@ -7,7 +7,7 @@
  * wrong or mixed-up file fails with a message naming it.
  */
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { FormatError, SdError, UsageError } from '../errors.js';
 import { packedGemmBytes } from '../kernels/wasm/gemm-pack.js';
 import { createKernelRuntime, type KernelRuntime } from '../kernels/wasm/runtime.js';
@@ -15,6 +15,7 @@ import { Interpreter, type InterpreterOptions } from '../tflite/interpreter/inte
 import { SharedActivationRegion } from '../tflite/interpreter/tensor-arena.js';
 import { TfliteFile } from '../tflite/reader.js';
 import { wasmInterpreterOptions, type WasmKernelOptions } from '../tflite/ops/wasm/index.js';
+import { gateResidentWeights, planResidentWeights, residentCandidates, residentKey, type ResidentCandidate } from '../tflite/ops/wasm/resident-weights.js';
 import type { SignatureRunner, TensorDetails } from '../tflite/interpreter/signature-runner.js';
 import type { Decoder, Denoiser, ImageEncoder, LatentSize, LatentSizeRule, PipelineComponents, TextEncoder } from './components.js';
 import { VAE_SCALE } from './components.js';
@@ -196,17 +197,31 @@ const STREAM_FILES_FROM = 16 * 1024 * 1024;
 
 /**
  * The resident-weight budget (packed weights kept in kernel memory) for
- * files whose weights are int8: the arena's default (256 MiB) would hold a
- * quarter as many weights as it does in float, since they are packed as
- * float32 (4x their size in the file), and int8 is chosen to save memory.
- * The budget goes to the layers prepared first, the text encoder's
- * (prepared at load), which runs twice per image: 64 instead of 256 MiB
- * costs it about 0.4 s per call (fp32, 2 threads), nothing per step.
+ * files whose weights are int8: packed as float32, they cost 4x their size
+ * in the file resident, and int8 is chosen to save memory.
  */
 export const INT8_RESIDENT_WEIGHT_BYTES = 64 * 1024 * 1024;
 
-/** Whether the file's largest constant is INT8 (a weight-only int8 conversion). */
-function holdsInt8Weights(file: TfliteFile): boolean {
+/**
+ * The budget for float16 files: whole-image peak RSS grows by what the
+ * budget adds (kernel memory is touched once and never shrinks), from 1.55
+ * GB with 256 MiB (fp16, 512x512) to about 2.1 GB; issue 7 asks at most
+ * 2.5 GB. Each further 0.5 GiB saves about 0.25-0.4 s per step.
+ */
+export const FP16_RESIDENT_WEIGHT_BYTES = 768 * 1024 * 1024;
+
+/**
+ * The budget for float32 files. Peak RSS has room for more (about 2.4 GB
+ * with this, 4.5 allowed), the 4 GiB of kernel memory does not: the
+ * decoder's activations at the largest untiled size, 128x128 latents
+ * (1024x1024, tiled-decode.ts), are 2.68 GB, and with the weight slots
+ * (0.3 GB at fp32) and run-time scratch this budget leaves about 0.2 GB
+ * of the 4 GiB. A bigger one needs the decoder to tile from a smaller size.
+ */
+export const FP32_RESIDENT_WEIGHT_BYTES = 1024 * 1024 * 1024;
+
+/** The budget by the type of the file's largest constant (its weights' precision). */
+function residentBudgetFor(file: TfliteFile): number {
   let largest = { bytes: -1, type: '' };
   for (const sg of file.model.subgraphs) {
     for (const t of sg.tensors) {
@@ -214,8 +229,19 @@ function holdsInt8Weights(file: TfliteFile): boolean {
       if (bytes > largest.bytes) largest = { bytes, type: t.type };
     }
   }
-  return largest.type === 'INT8';
+  if (largest.type === 'INT8') return INT8_RESIDENT_WEIGHT_BYTES;
+  if (largest.type === 'FLOAT16') return FP16_RESIDENT_WEIGHT_BYTES;
+  return FP32_RESIDENT_WEIGHT_BYTES;
 }
+
+/**
+ * How often each file runs per image, which weighs its layers' claim on
+ * the resident-weight budget (resident-weights.ts): the UNet once per step
+ * (20 by default), the text encoder for the prompt and the negative prompt.
+ */
+const USES_PER_IMAGE: Readonly<Record<string, number>> = {
+  [MODEL_FILES.diffusion]: 20, [MODEL_FILES.clip]: 2, [MODEL_FILES.decoder]: 1, [MODEL_FILES.encoder]: 1,
+};
 
 /**
  * Bytes of the largest GEMM weight slot the file's FULLY_CONNECTED and
@@ -252,9 +278,14 @@ function largestGemmPanelBytes(file: TfliteFile): number {
  *   use) is planned at load for the largest layer of all files, so it is
  *   allocated once: load every file before preparing any, or each bigger
  *   layer prepared later leaves the smaller slot behind (0.1 GB at full size);
- * - packed weights resident in kernel memory are limited to
- *   INT8_RESIDENT_WEIGHT_BYTES once an int8 file is loaded (or to
- *   `residentWeightBytes` when given).
+ * - packed weights resident in kernel memory are limited to a budget by
+ *   precision (FP32_, FP16_, INT8_RESIDENT_WEIGHT_BYTES; the smallest of
+ *   the files loaded), or to `residentWeightBytes` when given;
+ * - the budget goes to the layers of all files whose streaming costs the
+ *   most per image per byte (src/tflite/ops/wasm/resident-weights.ts), not
+ *   to the first prepared: UNet layers before the text encoder's. The plan
+ *   covers the files loaded before the first layer is prepared: load every
+ *   file first (as for the slot above); one loaded later gets what is left.
  * Outputs must be taken as copies (invoke with inputs does): the next file
  * to run overwrites the region.
  */
@@ -262,6 +293,9 @@ export class WasmModelLoader {
   private readonly region: SharedActivationRegion;
   private readonly options: InterpreterOptions;
   private readonly opened: { interpreter: Interpreter; file: TfliteFile }[] = [];
+  private readonly candidates: ResidentCandidate[] = [];
+  /** Resident bytes allowed per layer (residentKey), planned when the first layer asks after a load. */
+  private plan: Map<string, number> | undefined;
 
   constructor(
     private readonly runtime: KernelRuntime,
@@ -284,10 +318,19 @@ export class WasmModelLoader {
     try {
       const arena = this.runtime.arena;
       arena.planWeightSlot('gemm', largestGemmPanelBytes(file));
-      if (this.residentWeightBytes === undefined && holdsInt8Weights(file)) {
-        arena.residentWeightBudget = Math.min(arena.residentWeightBudget, INT8_RESIDENT_WEIGHT_BYTES);
+      if (this.residentWeightBytes === undefined) {
+        const budget = residentBudgetFor(file);
+        arena.residentWeightBudget = this.opened.length === 0 ? budget : Math.min(arena.residentWeightBudget, budget);
       }
-      const interpreter = Interpreter.load(file, { ...this.options, arena: this.region.factory(), streamWeights: stream });
+      const model = this.opened.length;
+      this.candidates.push(...residentCandidates(file, model, USES_PER_IMAGE[basename(path)] ?? 1));
+      this.plan = undefined;
+      const kernels = gateResidentWeights(this.options.kernels ?? {}, arena, (node) => {
+        this.plan ??= planResidentWeights(this.candidates, arena.residentWeightBudget);
+        const weight = node.inputs[1];
+        return weight ? (this.plan.get(residentKey(model, node.index, weight.index)) ?? 0) : 0;
+      });
+      const interpreter = Interpreter.load(file, { ...this.options, kernels, arena: this.region.factory(), streamWeights: stream });
       this.opened.push({ interpreter, file });
       return interpreter;
     } catch (err) {

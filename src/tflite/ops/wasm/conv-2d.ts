@@ -37,11 +37,22 @@ type ConvState = { kind: 'gemm'; packed: PackedGemm } | { kind: 'winograd'; pack
  */
 const WINOGRAD_MIN_CHANNELS = 8;
 
-function winogradShape(node: Node): boolean {
-  const o = optionsOf(node, 'CONV_2D');
-  const [cout, kh, kw, cin] = input(node, 1).shape as [number, number, number, number];
+/** CONV_2D options as both the node and the file's operator carry them. */
+export interface ConvWindow {
+  strideH: number;
+  strideW: number;
+  dilationHFactor: number;
+  dilationWFactor: number;
+}
+
+/** Whether a CONV_2D with OHWI filter `shape` runs as Winograd when enabled (resident filter, or streamed at enough positions). */
+export function winogradConvShape([cout, kh, kw, cin]: readonly number[], o: ConvWindow): boolean {
   return kh === 3 && kw === 3 && o.strideH === 1 && o.strideW === 1 && o.dilationHFactor === 1 && o.dilationWFactor === 1
-    && cin >= WINOGRAD_MIN_CHANNELS && cout >= WINOGRAD_MIN_CHANNELS;
+    && cin! >= WINOGRAD_MIN_CHANNELS && cout! >= WINOGRAD_MIN_CHANNELS;
+}
+
+function winogradShape(node: Node): boolean {
+  return winogradConvShape(input(node, 1).shape, optionsOf(node, 'CONV_2D'));
 }
 
 /**

@@ -1,0 +1,137 @@
+/**
+ * Which layers keep their packed weights resident in kernel memory when the
+ * arena's resident-weight budget cannot hold them all (full-size SD: the
+ * UNet's packed forms alone are 6.7 GB). Left alone, the budget goes first
+ * come, first served, to the layers prepared first: the text encoder's,
+ * which runs twice per image, while a UNet layer runs once per step. Here
+ * the budget goes to the layers whose streaming costs the most time per
+ * image per byte of budget:
+ *
+ *   saved ms per image = uses per image x STREAMING_MS_PER_MB[form] x MB resident
+ *
+ * The candidates come from the files before any layer is prepared
+ * (residentCandidates, planResidentWeights); gateResidentWeights then lets
+ * each layer's kernel reserve only what the plan gave it.
+ */
+import type { WasmArena } from '../../../kernels/wasm/arena.js';
+import { packedGemmBytes } from '../../../kernels/wasm/gemm-pack.js';
+import { winogradFilterBytes } from '../../../kernels/wasm/winograd-pack.js';
+import type { TfliteFile } from '../../reader.js';
+import type { KernelOverride, KernelOverrides, Node } from '../op.js';
+import { winogradConvShape, type ConvWindow } from './conv-2d.js';
+
+/**
+ * Time one streamed use costs, in ms per MB of the form kept resident
+ * instead. Measured on the full-size fp16 UNet (2 threads, loaded machine,
+ * each streamed layer's read + pack timed alone; ratios are what matters):
+ * - 'winograd': reading a 3x3 filter and transforming it per use, per MB
+ *   of transformed filter U (4x the fp32 filter): 0.68-0.96, 0.81 over the
+ *   33 per-use layers, the widest (2560 and 1920 input channels) highest.
+ *   The 8x8 layers at 512x512 run as implicit GEMM with streamed panels
+ *   instead, and as Winograd when resident, which saves about as much per
+ *   byte: 2x8x8x1280 246 -> 91 ms, 0.66 ms per MB of U; 2x8x8x2560->1280
+ *   535 -> 161 ms, 0.79 (bench conv). The files leave height and width
+ *   open, so one rate covers both;
+ * - 'gemm': reading and packing GEMM panels per use, per MB of panels:
+ *   0.36-0.51 for layers of 10 MB and more (0.47 over all the streamed
+ *   GEMM layers), less for small ones that stay in cache.
+ */
+export const STREAMING_MS_PER_MB = { winograd: 0.8, gemm: 0.5 } as const;
+
+export type ResidentForm = keyof typeof STREAMING_MS_PER_MB;
+
+/** A layer whose packed weights could be resident. */
+export interface ResidentCandidate {
+  /** The caller's number for the model (file) the layer is in. */
+  readonly model: number;
+  /** Operator index in its subgraph, and its weight tensor. */
+  readonly op: number;
+  readonly weight: number;
+  readonly form: ResidentForm;
+  /** Bytes its weights take resident (what the kernel reserves of the budget). */
+  readonly bytes: number;
+  /** Estimated time saved per image when resident. */
+  readonly msPerImage: number;
+}
+
+/** Key of a layer in a plan. */
+export function residentKey(model: number, op: number, weight: number): string {
+  return `${model}:${op}:${weight}`;
+}
+
+/**
+ * The CONV_2D and FULLY_CONNECTED layers of `file` with constant weights
+ * (stored, or DEQUANTIZE of stored ones), each in the form the wasm kernels
+ * would keep resident: a Winograd-shaped 3x3 conv its transformed filter,
+ * any other layer its GEMM panels. `usesPerImage`: how often the model runs
+ * per image (the UNet once per step).
+ */
+export function residentCandidates(file: TfliteFile, model: number, usesPerImage: number): ResidentCandidate[] {
+  const out: ResidentCandidate[] = [];
+  for (const sg of file.model.subgraphs) {
+    const stored = (t: number) => (file.model.buffers[sg.tensors[t]?.buffer ?? -1]?.size ?? 0) > 0;
+    const dequantized = new Set(sg.operators.filter((op) => op.opName === 'DEQUANTIZE' && stored(op.inputs[0]!)).map((op) => op.outputs[0]!));
+    sg.operators.forEach((op, index) => {
+      if (op.opName !== 'FULLY_CONNECTED' && op.opName !== 'CONV_2D') return;
+      const w = op.inputs[1] ?? -1;
+      if (w < 0 || !(stored(w) || dequantized.has(w))) return;
+      const shape = sg.tensors[w]!.shape;
+      const [n, ...rest] = shape;
+      const k = rest.reduce((a, d) => a * d, 1);
+      if (!(n! > 0 && k > 0)) return;
+      const winograd = op.opName === 'CONV_2D' && shape.length === 4 && op.options !== undefined
+        && winogradConvShape(shape, op.options as unknown as ConvWindow);
+      const form: ResidentForm = winograd ? 'winograd' : 'gemm';
+      const bytes = winograd ? winogradFilterBytes(shape[3]!, n!) : packedGemmBytes(k, n!, false);
+      out.push({ model, op: index, weight: w, form, bytes, msPerImage: usesPerImage * STREAMING_MS_PER_MB[form] * (bytes / 1e6) });
+    });
+  }
+  return out;
+}
+
+/**
+ * The candidates to keep resident within `budget` bytes, by saved time
+ * per byte (the biggest first among equals), skipping any that no longer
+ * fits: bytes allowed per residentKey.
+ */
+export function planResidentWeights(candidates: readonly ResidentCandidate[], budget: number): Map<string, number> {
+  const byValue = [...candidates].sort((a, b) => b.msPerImage / b.bytes - a.msPerImage / a.bytes || b.bytes - a.bytes);
+  const plan = new Map<string, number>();
+  let left = budget;
+  for (const c of byValue) {
+    const key = residentKey(c.model, c.op, c.weight);
+    if (c.bytes > left || plan.has(key)) continue;
+    plan.set(key, c.bytes);
+    left -= c.bytes;
+  }
+  return plan;
+}
+
+/**
+ * `kernels` with each prepare limited to the resident weights `allowance`
+ * gives its node (0: stream them): the arena's budget is narrowed to that
+ * much more than is resident now while the kernel prepares, and never
+ * widened. Kernels reserve through the budget (gemm-pack.ts, conv-2d.ts),
+ * so a layer planned for its transformed Winograd filter but running as
+ * implicit GEMM still fits its smaller panels in the allowance.
+ */
+export function gateResidentWeights(kernels: KernelOverrides, arena: WasmArena, allowance: (node: Node) => number): KernelOverrides {
+  const gated: Record<string, KernelOverride> = {};
+  for (const [op, o] of Object.entries(kernels)) {
+    const prepare = o.prepare;
+    gated[op] = {
+      supports: o.supports?.bind(o),
+      run: o.run.bind(o),
+      prepare: prepare && ((node, ctx) => {
+        const budget = arena.residentWeightBudget;
+        arena.residentWeightBudget = Math.min(budget, arena.residentWeightBytes + allowance(node));
+        try {
+          prepare.call(o, node, ctx);
+        } finally {
+          arena.residentWeightBudget = budget;
+        }
+      }),
+    };
+  }
+  return gated;
+}
