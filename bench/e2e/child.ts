@@ -12,13 +12,11 @@
  * the pipeline's prepareComponents does. The memory after each stage goes to
  * stderr and to the JSON (`memory`).
  *
- *   node dist/bench/e2e/child.js --models DIR --out FILE [--threads N] [--variant simd|relaxed]
- *        [--steps-to-time N (0: no step)] [--skip-decoder] [--width W --height H] [--full TOKENIZER_DIR] [--profile]
- *        [--resident-mib N] [--int8-compute]
+ * Options: USAGE below (`node dist/bench/e2e/child.js --help`).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { existingFolder, oneOf, outputFile, parseFlags, wholeNumber } from '../../src/cli/parse-flags.js';
 import { runCli } from '../../src/cli/run-cli.js';
 import { UsageError } from '../../src/errors.js';
 import { enableRelaxedSimd, type KernelVariant } from '../../src/kernels/wasm/loader.js';
@@ -26,6 +24,7 @@ import { createKernelRuntime, type KernelRuntime } from '../../src/kernels/wasm/
 import { StableDiffusion } from '../../src/pipeline/stable-diffusion.js';
 import { WasmModelLoader } from '../../src/pipeline/tflite-components.js';
 import { formatProfile, Profiler } from '../../src/tflite/interpreter/profiler.js';
+import { imageSize } from './options.js';
 
 export interface E2eResult {
   models: string;
@@ -104,32 +103,54 @@ function pseudoRandom(n: number, seed: number, scale = 1): Float32Array {
   return out;
 }
 
+const USAGE = `usage: node dist/bench/e2e/child.js --models DIR --out FILE [--label TEXT] [--threads N]
+         [--variant simd|relaxed] [--steps-to-time N] [--skip-decoder] [--width W --height H]
+         [--full TOKENIZER_DIR] [--profile] [--resident-mib N] [--int8-compute]
+
+  --models DIR          folder with clip.tflite, diffusion.tflite, decoder.tflite
+  --out FILE            JSON result (E2eResult)
+  --label TEXT          progress prefix (default e2e)
+  --threads N           kernel threads (default 2)
+  --variant V           simd or relaxed (default relaxed)
+  --steps-to-time N     denoising steps to time, 0 for none (default 2)
+  --skip-decoder        do not time the decoder
+  --width W --height H  image size in pixels, multiples of 8 (default 512x512)
+  --full DIR            also time a whole image through the pipeline, with this tokenizer
+  --profile             profile the last timed step
+  --resident-mib N      resident-weight budget in MiB (default: the pipeline's)
+  --int8-compute        int8 files with hybrid int8 kernels`;
+
 async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      models: { type: 'string' },
-      out: { type: 'string' },
-      label: { type: 'string', default: 'e2e' },
-      threads: { type: 'string', default: '2' },
-      variant: { type: 'string', default: 'relaxed' },
-      'steps-to-time': { type: 'string', default: '2' },
-      'skip-decoder': { type: 'boolean', default: false },
-      width: { type: 'string', default: '512' },
-      height: { type: 'string', default: '512' },
-      full: { type: 'string' },
-      profile: { type: 'boolean', default: false },
-      'resident-mib': { type: 'string' },
-      'int8-compute': { type: 'boolean', default: false },
-    },
-  });
-  if (!values.models || !values.out) throw new UsageError('--models and --out are required');
-  const label = values.label!;
-  const threads = Number(values.threads);
-  const steps = Number(values['steps-to-time']);
-  const [width, height] = [Number(values.width), Number(values.height)];
-  if (!Number.isInteger(steps) || steps < 0) throw new UsageError(`--steps-to-time must be a whole number >= 0, got ${values['steps-to-time']}`);
-  const variant = values.variant as KernelVariant;
+  const values = parseFlags(argv, {
+    models: { type: 'string' },
+    out: { type: 'string' },
+    label: { type: 'string', default: 'e2e' },
+    threads: { type: 'string', default: '2' },
+    variant: { type: 'string', default: 'relaxed' },
+    'steps-to-time': { type: 'string', default: '2' },
+    'skip-decoder': { type: 'boolean', default: false },
+    width: { type: 'string', default: '512' },
+    height: { type: 'string', default: '512' },
+    full: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    'resident-mib': { type: 'string' },
+    'int8-compute': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h' },
+  }, USAGE);
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (!values.models || !values.out) throw new UsageError(`--models and --out are required\n${USAGE}`);
+  existingFolder('--models', values.models);
+  outputFile('--out', values.out);
+  if (values.full !== undefined) existingFolder('--full', values.full);
+  const label = values.label;
+  const threads = wholeNumber('--threads', values.threads);
+  const steps = wholeNumber('--steps-to-time', values['steps-to-time'], 0);
+  const [width, height] = [imageSize('--width', values.width), imageSize('--height', values.height)];
+  const residentMib = values['resident-mib'] === undefined ? undefined : wholeNumber('--resident-mib', values['resident-mib'], 0);
+  const variant: KernelVariant = oneOf('--variant', values.variant, ['simd', 'relaxed']);
   if (variant === 'relaxed' && !enableRelaxedSimd()) throw new UsageError('this engine cannot run relaxed SIMD');
   const [lh, lw] = [height / 8, width / 8];
 
@@ -148,7 +169,7 @@ async function main(argv: string[]): Promise<void> {
   const runtime = await createKernelRuntime({ threads, variant });
   snapshot('kernel runtime', runtime);
   const int8Compute = values['int8-compute']!;
-  const loader = new WasmModelLoader(runtime, { int8Compute }, values['resident-mib'] === undefined ? undefined : Number(values['resident-mib']) * 2 ** 20);
+  const loader = new WasmModelLoader(runtime, { int8Compute }, residentMib === undefined ? undefined : residentMib * 2 ** 20);
   let t = performance.now();
   const clip = loader.load(join(values.models, 'clip.tflite'));
   const unet = loader.load(join(values.models, 'diffusion.tflite'));

@@ -2,9 +2,7 @@
  * The `e2e` benchmark suite (issue 7): full-size SD v1.5 (random weights)
  * at 512x512 on this machine, per precision.
  *
- *   npm run bench -- e2e [--work DIR] [--precisions fp32,fp16,int8] [--steps-to-time N]
- *                        [--skip-decoder] [--full] [--threads N] [--variant simd|relaxed]
- *                        [--width W --height H] [--profile] [--out FILE]
+ * Options: USAGE below (`npm run bench -- e2e --help`).
  *
  * Makes (or reuses, under --work, default /tmp/sd-tflite-bench) the random
  * checkpoint (make-checkpoint --config sd15 --dtype fp32 --seed 1, 4.27 GB)
@@ -25,12 +23,13 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { UsageError } from '../../src/errors.js';
+import { listOf, oneOf, outputFile, outputFolder, parseFlags, wholeNumber } from '../../src/cli/parse-flags.js';
+import { SdError } from '../../src/errors.js';
 import { enableRelaxedSimd, type KernelVariant } from '../../src/kernels/wasm/loader.js';
 import { createKernelRuntime } from '../../src/kernels/wasm/runtime.js';
 import { measurePeak, type Peak } from '../kernels/peak.js';
 import type { E2eResult } from './child.js';
+import { imageSize } from './options.js';
 
 /** int8-compute: the int8 files run with hybrid int8 kernels (generate --int8-compute). */
 const PRECISIONS = ['fp32', 'fp16', 'int8', 'int8-compute'] as const;
@@ -51,7 +50,8 @@ function progress(text: string): void {
 function runNode(script: string, args: string[], what: string): void {
   const t = performance.now();
   const child = spawnSync(process.execPath, [script, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
-  if (child.status !== 0) throw new Error(`${what} failed (exit ${child.status ?? child.signal})`);
+  // The child has printed its own error above.
+  if (child.status !== 0) throw new SdError(`${what} failed (exit ${child.status ?? child.signal})`);
   progress(`${what}: ${((performance.now() - t) / 1000).toFixed(0)} s`);
 }
 
@@ -112,30 +112,50 @@ function printTable(rows: Row[], peaks: Record<string, Peak>, variant: KernelVar
   console.log(`image estimated = 2 text encodings + ${STEPS} steps + decoder (load time not included).`);
 }
 
+const USAGE = `usage: npm run bench -- e2e [--work DIR] [--precisions ${PRECISIONS.join(',')}] [--steps-to-time N]
+                            [--skip-decoder] [--full] [--threads N] [--variant simd|relaxed]
+                            [--width W --height H] [--profile] [--out FILE]
+
+  --work DIR          checkpoint and converted files, made once and reused
+                      (default /tmp/sd-tflite-bench)
+  --precisions LIST   some of ${PRECISIONS.join(', ')} (default: all)
+  --steps-to-time N   denoising steps to time, 0 for none (default 2)
+  --skip-decoder      do not time the decoder
+  --full              also time a whole 20-step image through the pipeline
+  --threads N         kernel threads (default 2)
+  --variant V         simd or relaxed (default relaxed)
+  --width W --height H  image size in pixels, multiples of 8 (default 512x512)
+  --profile           time per op type and slowest operators of the last timed step
+  --out FILE          JSON results (default build/bench/e2e.json)`;
+
 export async function run(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      work: { type: 'string', default: '/tmp/sd-tflite-bench' },
-      precisions: { type: 'string', default: PRECISIONS.join(',') },
-      'steps-to-time': { type: 'string', default: '2' },
-      'skip-decoder': { type: 'boolean', default: false },
-      full: { type: 'boolean', default: false },
-      profile: { type: 'boolean', default: false },
-      threads: { type: 'string', default: '2' },
-      variant: { type: 'string', default: 'relaxed' },
-      width: { type: 'string', default: '512' },
-      height: { type: 'string', default: '512' },
-      out: { type: 'string', default: 'build/bench/e2e.json' },
-    },
-    strict: true,
-  });
-  const precisions = values.precisions.split(',');
-  for (const p of precisions) if (!(PRECISIONS as readonly string[]).includes(p)) throw new UsageError(`--precisions: unknown precision ${p} (${PRECISIONS.join(', ')})`);
-  const variant = values.variant as KernelVariant;
-  if (variant !== 'simd' && variant !== 'relaxed') throw new UsageError(`--variant must be simd or relaxed, got ${values.variant}`);
-  const threads = Number(values.threads);
-  mkdirSync(values.work, { recursive: true });
+  const values = parseFlags(args, {
+    work: { type: 'string', default: '/tmp/sd-tflite-bench' },
+    precisions: { type: 'string' },
+    'steps-to-time': { type: 'string', default: '2' },
+    'skip-decoder': { type: 'boolean', default: false },
+    full: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    threads: { type: 'string', default: '2' },
+    variant: { type: 'string', default: 'relaxed' },
+    width: { type: 'string', default: '512' },
+    height: { type: 'string', default: '512' },
+    out: { type: 'string', default: 'build/bench/e2e.json' },
+    help: { type: 'boolean', short: 'h' },
+  }, USAGE);
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const precisions = values.precisions === undefined ? PRECISIONS : listOf('--precisions', values.precisions, PRECISIONS);
+  const variant: KernelVariant = oneOf('--variant', values.variant, ['simd', 'relaxed']);
+  const threads = wholeNumber('--threads', values.threads);
+  // Checked here, not only in the child, so a bad value fails before the checkpoint and conversions are made.
+  wholeNumber('--steps-to-time', values['steps-to-time'], 0);
+  imageSize('--width', values.width);
+  imageSize('--height', values.height);
+  outputFolder('--work', values.work);
+  outputFile('--out', values.out);
   const load = loadavg();
   progress(`load average ${load.map((x) => x.toFixed(2)).join(' ')} (shared machine: wall times include waiting for a core)`);
 

@@ -12,17 +12,13 @@
  * (SiLU of normal activations, PyTorch-default uniform weights) against the
  * plain reference convolution, over 16 output channels.
  *
- *   npm run bench -- conv [--threads 1,2] [--variant simd|relaxed|both] [--batch N]
- *                         [--shapes 64x64x320,16x16x2560x1280,...]
- *                         [--methods winograd,winograd-streamed,implicit,implicit-streamed,im2col]
- *                         [--max-time SECONDS] [--out FILE]
- *
- * A shape is HxWxC (C in and out) or HxWxCinxCout.
+ * Options: USAGE below (`npm run bench -- conv --help`).
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
+import { listOf, outputFile, parseFlags, positiveNumber, wholeNumber } from '../../src/cli/parse-flags.js';
 import { UsageError } from '../../src/errors.js';
 import { conv2d } from '../../src/kernels/reference/conv2d.js';
 import { convImplicitGemm } from '../../src/kernels/wasm/conv-implicit-gemm.js';
@@ -51,43 +47,52 @@ interface Options {
   out: string;
 }
 
-function parseOptions(args: string[]): Options {
-  const o: Options = { threads: [1, 2], variants: ['relaxed'], shapes: SHAPES, batch: 1, methods: METHODS, maxTime: 1, out: 'build/bench/conv.json' };
-  for (let i = 0; i < args.length; i += 2) {
-    const flag = args[i]!;
-    const value = args[i + 1];
-    if (value === undefined) throw new UsageError(`${flag} needs a value`);
-    switch (flag) {
-      case '--threads':
-        o.threads = parseThreadList(value);
-        break;
-      case '--variant':
-        o.variants = parseVariants(value);
-        break;
-      case '--shapes':
-        o.shapes = value.split(',');
-        if (!o.shapes.every((s) => /^\d+x\d+x\d+(x\d+)?$/.test(s))) throw new UsageError(`--shapes: expected HxWxC or HxWxCinxCout items, got ${value}`);
-        break;
-      case '--batch':
-        o.batch = Number(value);
-        if (!(Number.isInteger(o.batch) && o.batch >= 1)) throw new UsageError(`--batch must be a positive integer, got ${value}`);
-        break;
-      case '--methods':
-        o.methods = value.split(',') as Method[];
-        if (!o.methods.every((m) => METHODS.includes(m))) throw new UsageError(`--methods: some of ${METHODS.join(', ')}, got ${value}`);
-        break;
-      case '--max-time':
-        o.maxTime = Number(value);
-        if (!(o.maxTime > 0)) throw new UsageError(`--max-time must be a positive number of seconds, got ${value}`);
-        break;
-      case '--out':
-        o.out = value;
-        break;
-      default:
-        throw new UsageError(`unknown option ${flag}`);
+const USAGE = `usage: npm run bench -- conv [--threads 1,2] [--variant simd|relaxed|both] [--batch N]
+                             [--shapes 64x64x320,16x16x2560x1280,...]
+                             [--methods ${METHODS.join(',')}]
+                             [--max-time SECONDS] [--out FILE]
+
+  --threads LIST      thread counts (default 1,2)
+  --variant V         kernel variant: simd, relaxed or both (default relaxed)
+  --batch N           images per convolution (default 1)
+  --shapes LIST       HxWxC (C in and out) or HxWxCinxCout items (default: the issue-4 shapes)
+  --methods LIST      some of ${METHODS.join(', ')} (default: all)
+  --max-time SECONDS  time per measurement (default 1)
+  --out FILE          JSON results (default build/bench/conv.json)`;
+
+/** `--shapes`: HxWxC or HxWxCinxCout items, every dimension >= 1. */
+function parseShapes(value: string): string[] {
+  const shapes = value.split(',');
+  for (const s of shapes) {
+    if (!/^\d+x\d+x\d+(x\d+)?$/.test(s) || s.split('x').some((d) => Number(d) < 1)) {
+      throw new UsageError(`--shapes takes HxWxC or HxWxCinxCout items with every size >= 1, got ${JSON.stringify(s)}`);
     }
   }
-  return o;
+  return shapes;
+}
+
+/** The options, or undefined when only --help was asked. */
+function parseOptions(args: string[]): Options | undefined {
+  const v = parseFlags(args, {
+    threads: { type: 'string' },
+    variant: { type: 'string' },
+    shapes: { type: 'string' },
+    batch: { type: 'string' },
+    methods: { type: 'string' },
+    'max-time': { type: 'string' },
+    out: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  }, USAGE);
+  if (v.help) return undefined;
+  return {
+    threads: v.threads === undefined ? [1, 2] : parseThreadList(v.threads),
+    variants: v.variant === undefined ? ['relaxed'] : parseVariants(v.variant),
+    shapes: v.shapes === undefined ? SHAPES : parseShapes(v.shapes),
+    batch: v.batch === undefined ? 1 : wholeNumber('--batch', v.batch),
+    methods: v.methods === undefined ? METHODS : listOf('--methods', v.methods, METHODS),
+    maxTime: v['max-time'] === undefined ? 1 : positiveNumber('--max-time', v['max-time']),
+    out: outputFile('--out', v.out ?? 'build/bench/conv.json'),
+  };
 }
 
 function parseShape(s: string): { h: number; w: number; cin: number; cout: number } {
@@ -244,6 +249,10 @@ interface Row {
 
 export async function run(args: string[]): Promise<void> {
   const o = parseOptions(args);
+  if (!o) {
+    console.log(USAGE);
+    return;
+  }
   setFlagsFromString('--experimental-wasm-relaxed-simd');
   console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(', ')}`);
   const rows: Row[] = [];

@@ -11,13 +11,13 @@
  * - what a hybrid int8 3x3 convolution would cost, direct or Winograd, as a
  *   float64 simulation on one SD-like layer (gemm-int8-winograd.ts).
  *
- *   npm run bench -- gemm-int8-accuracy [--threads N] [--sections unet,image,winograd]
+ * Options: USAGE below (`npm run bench -- gemm-int8-accuracy --help`).
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
-import { UsageError } from '../../src/errors.js';
+import { listOf, parseFlags, wholeNumber } from '../../src/cli/parse-flags.js';
 import { readNpyFloat32 } from '../../src/io/npy.js';
 import type { Int8GemmOptions } from '../../src/kernels/wasm/gemm-int8-pack.js';
 import { createKernelRuntime, type KernelRuntime } from '../../src/kernels/wasm/runtime.js';
@@ -154,16 +154,23 @@ async function imageAccuracy(threads: number): Promise<void> {
 
 const SECTIONS = ['unet', 'image', 'winograd'] as const;
 
+const USAGE = `usage: npm run bench -- gemm-int8-accuracy [--threads N] [--sections ${SECTIONS.join(',')}]
+
+  --threads N      kernel threads (default 2)
+  --sections LIST  some of ${SECTIONS.join(', ')} (default: all)`;
+
 export async function run(args: string[]): Promise<void> {
-  const usage = `usage: npm run bench -- gemm-int8-accuracy [--threads N] [--sections ${SECTIONS.join(',')}]`;
-  let threads = 2;
-  let sections: string[] = [...SECTIONS];
-  for (let i = 0; i < args.length; i += 2) {
-    const value = args[i + 1];
-    if (args[i] === '--threads' && Number.isInteger(Number(value)) && Number(value) >= 1) threads = Number(value);
-    else if (args[i] === '--sections' && value && value.split(',').every((s) => (SECTIONS as readonly string[]).includes(s))) sections = value.split(',');
-    else throw new UsageError(usage);
+  const v = parseFlags(args, {
+    threads: { type: 'string' },
+    sections: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  }, USAGE);
+  if (v.help) {
+    console.log(USAGE);
+    return;
   }
+  const threads = v.threads === undefined ? 2 : wholeNumber('--threads', v.threads);
+  const sections: readonly string[] = v.sections === undefined ? SECTIONS : listOf('--sections', v.sections, SECTIONS);
   setFlagsFromString('--experimental-wasm-relaxed-simd');
   if (sections.includes('unet')) await unetAccuracy(threads);
   if (sections.includes('image')) await imageAccuracy(threads);

@@ -7,13 +7,11 @@
  * from the profiler, and the output's relative L2 against the weight-only
  * output.
  *
- *   npm run bench -- gemm-int8-unet --models DIR [--size 32] [--threads 2]
- *                                   [--variant simd|relaxed]
- *
+ * Options: USAGE below (`npm run bench -- gemm-int8-unet --help`).
  * The batch and the context and time-embedding shapes are the file's.
  */
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { existingFile, existingFolder, oneOf, parseFlags, wholeNumber } from '../../src/cli/parse-flags.js';
 import { UsageError } from '../../src/errors.js';
 import type { Int8GemmOptions } from '../../src/kernels/wasm/gemm-int8-pack.js';
 import { enableRelaxedSimd, type KernelVariant } from '../../src/kernels/wasm/loader.js';
@@ -39,22 +37,31 @@ function relL2(got: Float32Array, ref: Float32Array): number {
   return Math.sqrt(se / sr);
 }
 
+const USAGE = `usage: npm run bench -- gemm-int8-unet --models DIR [--size N] [--threads N] [--variant simd|relaxed]
+
+  --models DIR   folder with an int8 diffusion.tflite (convert --precision int8)
+  --size N       latent height and width (default 32)
+  --threads N    kernel threads (default 2)
+  --variant V    simd or relaxed (default relaxed)`;
+
 export async function run(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      models: { type: 'string' },
-      size: { type: 'string', default: '32' },
-      threads: { type: 'string', default: '2' },
-      variant: { type: 'string', default: 'relaxed' },
-    },
-    strict: true,
-  });
-  if (!values.models) throw new UsageError('gemm-int8-unet: --models DIR (with an int8 diffusion.tflite) is required');
-  const [size, threads] = [Number(values.size), Number(values.threads)];
-  if (![size, threads].every((v) => Number.isInteger(v) && v >= 1)) throw new UsageError('gemm-int8-unet: --size and --threads must be whole numbers >= 1');
-  const variant = values.variant as KernelVariant;
-  if (variant !== 'simd' && variant !== 'relaxed') throw new UsageError(`--variant must be simd or relaxed, got ${variant}`);
+  const values = parseFlags(args, {
+    models: { type: 'string' },
+    size: { type: 'string' },
+    threads: { type: 'string' },
+    variant: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  }, USAGE);
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (values.models === undefined) throw new UsageError(`--models DIR (with an int8 diffusion.tflite) is required\n${USAGE}`);
+  const models = existingFolder('--models', values.models);
+  existingFile('--models', join(models, 'diffusion.tflite'));
+  const size = values.size === undefined ? 32 : wholeNumber('--size', values.size);
+  const threads = values.threads === undefined ? 2 : wholeNumber('--threads', values.threads);
+  const variant: KernelVariant = oneOf('--variant', values.variant ?? 'relaxed', ['simd', 'relaxed']);
   if (variant === 'relaxed' && !enableRelaxedSimd()) throw new UsageError('this engine cannot run relaxed SIMD');
 
   const setups: { label: string; int8?: Int8GemmOptions }[] = [
@@ -68,7 +75,7 @@ export async function run(args: string[]): Promise<void> {
   for (const s of setups) {
     const runtime = await createKernelRuntime({ threads, variant });
     try {
-      const interp = Interpreter.load(join(values.models, 'diffusion.tflite'), wasmInterpreterOptions(runtime, { int8Compute: s.int8 ?? false }));
+      const interp = Interpreter.load(join(models, 'diffusion.tflite'), wasmInterpreterOptions(runtime, { int8Compute: s.int8 ?? false }));
       const unet = interp.getSignatureRunner('diffusion');
       const batch = unet.inputDetails()[0]!.shape[0]!;
       unet.resizeInput('args_0', [batch, 4, size, size]);

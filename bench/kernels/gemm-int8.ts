@@ -7,14 +7,13 @@
  * 'u7' (relaxed int8 dot, relaxed variant). Times include the per-call row
  * quantization.
  *
- *   npm run bench -- gemm-int8 [--threads 1,2] [--variant simd|relaxed|both]
- *                              [--max-time SECONDS] [--out FILE]
+ * Options: USAGE below (`npm run bench -- gemm-int8 --help`).
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
-import { UsageError } from '../../src/errors.js';
+import { outputFile, parseFlags, positiveNumber } from '../../src/cli/parse-flags.js';
 import { gemm } from '../../src/kernels/wasm/gemm.js';
 import { gemmInt8 } from '../../src/kernels/wasm/gemm-int8.js';
 import { packGemmInt8Weights, type Int8Layout } from '../../src/kernels/wasm/gemm-int8-pack.js';
@@ -32,31 +31,30 @@ interface Options {
   out: string;
 }
 
-function parseOptions(args: string[]): Options {
-  const o: Options = { threads: [1, 2], variants: ['simd', 'relaxed'], maxTime: 1, out: 'build/bench/gemm-int8.json' };
-  for (let i = 0; i < args.length; i += 2) {
-    const flag = args[i]!;
-    const value = args[i + 1];
-    if (value === undefined) throw new UsageError(`${flag} needs a value`);
-    switch (flag) {
-      case '--threads':
-        o.threads = parseThreadList(value);
-        break;
-      case '--variant':
-        o.variants = parseVariants(value);
-        break;
-      case '--max-time':
-        o.maxTime = Number(value);
-        if (!(o.maxTime > 0)) throw new UsageError(`--max-time must be positive, got ${value}`);
-        break;
-      case '--out':
-        o.out = value;
-        break;
-      default:
-        throw new UsageError(`unknown option ${flag}`);
-    }
-  }
-  return o;
+const USAGE = `usage: npm run bench -- gemm-int8 [--threads 1,2] [--variant simd|relaxed|both]
+                                  [--max-time SECONDS] [--out FILE]
+
+  --threads LIST      thread counts (default 1,2)
+  --variant V         kernel variant: simd, relaxed or both (default both)
+  --max-time SECONDS  time per measurement (default 1)
+  --out FILE          JSON results (default build/bench/gemm-int8.json)`;
+
+/** The options, or undefined when only --help was asked. */
+function parseOptions(args: string[]): Options | undefined {
+  const v = parseFlags(args, {
+    threads: { type: 'string' },
+    variant: { type: 'string' },
+    'max-time': { type: 'string' },
+    out: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  }, USAGE);
+  if (v.help) return undefined;
+  return {
+    threads: v.threads === undefined ? [1, 2] : parseThreadList(v.threads),
+    variants: v.variant === undefined ? ['simd', 'relaxed'] : parseVariants(v.variant),
+    maxTime: v['max-time'] === undefined ? 1 : positiveNumber('--max-time', v['max-time']),
+    out: outputFile('--out', v.out ?? 'build/bench/gemm-int8.json'),
+  };
 }
 
 interface Row {
@@ -109,6 +107,10 @@ function benchShape(rt: KernelRuntime, shape: GemmShape, maxTime: number): { met
 
 export async function run(args: string[]): Promise<void> {
   const o = parseOptions(args);
+  if (!o) {
+    console.log(USAGE);
+    return;
+  }
   if (o.variants.includes('relaxed')) setFlagsFromString('--experimental-wasm-relaxed-simd');
   console.log(`load average (1, 5, 15 min): ${loadavg().map((l) => l.toFixed(2)).join(', ')}`);
   const rows: Row[] = [];

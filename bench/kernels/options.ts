@@ -4,8 +4,8 @@ import type { KernelVariant } from '../../src/kernels/wasm/loader.js';
 
 /** `--threads 1,2`: a list of thread counts >= 1. */
 export function parseThreadList(value: string): number[] {
-  const threads = value.split(',').map(Number);
-  if (!threads.every((t) => Number.isInteger(t) && t >= 1)) throw new UsageError(`--threads: bad list ${value}`);
+  const threads = value.split(',').map((t) => (/^\d+$/.test(t) ? Number(t) : NaN));
+  if (!threads.every((t) => t >= 1)) throw new UsageError(`--threads must be a comma-separated list of whole numbers >= 1, got ${JSON.stringify(value)}`);
   return threads;
 }
 
@@ -13,5 +13,5 @@ export function parseThreadList(value: string): number[] {
 export function parseVariants(value: string): KernelVariant[] {
   if (value === 'both') return ['simd', 'relaxed'];
   if (value === 'simd' || value === 'relaxed') return [value];
-  throw new UsageError(`--variant must be simd, relaxed or both, got ${value}`);
+  throw new UsageError(`--variant must be simd, relaxed or both, got ${JSON.stringify(value)}`);
 }

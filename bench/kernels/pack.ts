@@ -10,15 +10,19 @@
  *   npm run build && node dist/bench/kernels/pack.js [--threads 1,2] [--max-time SECONDS] [--layout nk|kn]
  */
 import { runCli } from '../../src/cli/run-cli.js';
-import { parseFlags } from '../../src/cli/parse-flags.js';
-import { UsageError } from '../../src/errors.js';
+import { oneOf, parseFlags, positiveNumber } from '../../src/cli/parse-flags.js';
 import { packGemmWeights, type GemmWeights, type WeightLayout } from '../../src/kernels/wasm/gemm-pack.js';
 import { setUpCliKernels } from '../../src/kernels/wasm/loader.js';
 import { createKernelRuntime, type KernelRuntime } from '../../src/kernels/wasm/runtime.js';
 import { referencePackPanels } from '../../test/support/gemm-pack-reference.js';
 import { time, type Timing } from './measure.js';
+import { parseThreadList } from './options.js';
 
-const USAGE = 'usage: node dist/bench/kernels/pack.js [--threads 1,2] [--max-time SECONDS] [--layout nk|kn]';
+const USAGE = `usage: node dist/bench/kernels/pack.js [--threads 1,2] [--max-time SECONDS] [--layout nk|kn]
+
+  --threads LIST      kernel thread counts (default 1,2)
+  --max-time SECONDS  time per measurement (default 0.5)
+  --layout L          weight layout: nk (default) or kn`;
 
 /** K inputs x N outputs of SD v1.5 UNet FULLY_CONNECTED layers (attention projections, GEGLU in and out). */
 const SHAPES: Array<[number, number]> = [[320, 320], [320, 2560], [768, 640], [1280, 1280], [640, 5120], [5120, 1280], [1280, 10240]];
@@ -84,13 +88,19 @@ function timeTypeScript(rt: KernelRuntime, w: GemmWeights, maxTime: number): Rat
 }
 
 async function main(argv: string[]): Promise<void> {
-  const flags = parseFlags(argv, { threads: { type: 'string' }, 'max-time': { type: 'string' }, layout: { type: 'string' } }, USAGE);
-  const threads = (flags.threads ?? '1,2').split(',').map(Number);
-  if (!threads.every((t) => Number.isInteger(t) && t >= 1)) throw new UsageError(`--threads: bad list ${flags.threads}\n${USAGE}`);
-  const maxTime = Number(flags['max-time'] ?? 0.5);
-  if (!(maxTime > 0)) throw new UsageError(`--max-time must be positive\n${USAGE}`);
-  const layout = (flags.layout ?? 'nk') as WeightLayout;
-  if (layout !== 'nk' && layout !== 'kn') throw new UsageError(`--layout must be nk or kn\n${USAGE}`);
+  const flags = parseFlags(argv, {
+    threads: { type: 'string' },
+    'max-time': { type: 'string' },
+    layout: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  }, USAGE);
+  if (flags.help) {
+    console.log(USAGE);
+    return;
+  }
+  const threads = parseThreadList(flags.threads ?? '1,2');
+  const maxTime = flags['max-time'] === undefined ? 0.5 : positiveNumber('--max-time', flags['max-time']);
+  const layout: WeightLayout = oneOf('--layout', flags.layout ?? 'nk', ['nk', 'kn']);
   setUpCliKernels();
   const runtimes = new Map<number, KernelRuntime>();
   for (const t of new Set([...threads, 1])) runtimes.set(t, await createKernelRuntime({ threads: t }));

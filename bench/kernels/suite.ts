@@ -7,15 +7,7 @@
  * in the same run. Prints tables and writes JSON (default
  * build/bench/kernels.json).
  *
- *   npm run bench -- kernels [--threads 1,2] [--variant simd|relaxed|both]
- *                            [--max-time SECONDS] [--out FILE]
- *                            [--part raw|versus|all] [--shapes TEXT,...]
- *                            [--no-litert] [--quick]
- *
- * --shapes keeps the versus cases whose label contains one of the texts
- * (e.g. "CONV_2D", "64x64x320"); --quick runs the versus part only, on one
- * shape per op, relaxed variant, 0.3 s per measurement (options given
- * after it still apply).
+ * Options: USAGE below (`npm run bench -- kernels --help`).
  *
  * The relaxed-SIMD variant needs a V8 flag in Node 20; the suite sets it
  * itself so both variants are measured in one run (the library uses relaxed
@@ -25,6 +17,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
+import { oneOf, outputFile, parseFlags, positiveNumber } from '../../src/cli/parse-flags.js';
 import { UsageError } from '../../src/errors.js';
 import type { KernelVariant } from '../../src/kernels/wasm/loader.js';
 import { createKernelRuntime } from '../../src/kernels/wasm/runtime.js';
@@ -51,51 +44,48 @@ interface Options {
   litert: boolean;
 }
 
-function parseOptions(args: string[]): Options {
-  const options: Options = {
-    threads: [1, 2], variants: ['simd', 'relaxed'], maxTime: 1, out: 'build/bench/kernels.json',
-    raw: true, versus: true, shapes: null, litert: true,
+const USAGE = `usage: npm run bench -- kernels [--threads 1,2] [--variant simd|relaxed|both]
+                                [--max-time SECONDS] [--out FILE]
+                                [--part raw|versus|all] [--shapes TEXT,...]
+                                [--no-litert] [--quick]
+
+  --threads LIST      thread counts (default 1,2)
+  --variant V         kernel variant: simd, relaxed or both (default both)
+  --max-time SECONDS  time per measurement (default 1)
+  --out FILE          JSON results (default build/bench/kernels.json)
+  --part P            raw (kernels alone), versus (single-op models vs LiteRT.js) or all (default)
+  --shapes TEXT,...   versus cases whose label contains one of the texts
+                      (e.g. "CONV_2D", "64x64x320")
+  --no-litert         skip LiteRT.js in the versus part
+  --quick             versus part only, one shape per op, relaxed variant,
+                      0.3 s per measurement (flags given with it still apply)`;
+
+/** The options, or undefined when only --help was asked. */
+function parseOptions(args: string[]): Options | undefined {
+  const v = parseFlags(args, {
+    threads: { type: 'string' },
+    variant: { type: 'string' },
+    'max-time': { type: 'string' },
+    out: { type: 'string' },
+    part: { type: 'string' },
+    shapes: { type: 'string' },
+    'no-litert': { type: 'boolean' },
+    quick: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  }, USAGE);
+  if (v.help) return undefined;
+  const quick = v.quick ?? false;
+  const part = v.part === undefined ? (quick ? 'versus' : 'all') : oneOf('--part', v.part, ['raw', 'versus', 'all']);
+  return {
+    threads: v.threads === undefined ? [1, 2] : parseThreadList(v.threads),
+    variants: v.variant !== undefined ? parseVariants(v.variant) : quick ? ['relaxed'] : ['simd', 'relaxed'],
+    maxTime: v['max-time'] !== undefined ? positiveNumber('--max-time', v['max-time']) : quick ? 0.3 : 1,
+    out: outputFile('--out', v.out ?? 'build/bench/kernels.json'),
+    raw: part !== 'versus',
+    versus: part !== 'raw',
+    shapes: v.shapes !== undefined ? v.shapes.split(',') : quick ? QUICK_LABELS : null,
+    litert: !(v['no-litert'] ?? false),
   };
-  for (let i = 0; i < args.length; i++) {
-    const flag = args[i]!;
-    if (flag === '--quick') {
-      Object.assign(options, { raw: false, variants: ['relaxed'], maxTime: 0.3, shapes: QUICK_LABELS });
-      continue;
-    }
-    if (flag === '--no-litert') {
-      options.litert = false;
-      continue;
-    }
-    const value = args[i + 1];
-    if (value === undefined) throw new UsageError(`${flag} needs a value`);
-    i++;
-    switch (flag) {
-      case '--threads':
-        options.threads = parseThreadList(value);
-        break;
-      case '--variant':
-        options.variants = parseVariants(value);
-        break;
-      case '--max-time':
-        options.maxTime = Number(value);
-        if (!(options.maxTime > 0)) throw new UsageError(`--max-time must be a positive number of seconds, got ${value}`);
-        break;
-      case '--out':
-        options.out = value;
-        break;
-      case '--part':
-        if (!['raw', 'versus', 'all'].includes(value)) throw new UsageError(`--part must be raw, versus or all, got ${value}`);
-        options.raw = value !== 'versus';
-        options.versus = value !== 'raw';
-        break;
-      case '--shapes':
-        options.shapes = value.split(',');
-        break;
-      default:
-        throw new UsageError(`unknown option ${flag}`);
-    }
-  }
-  return options;
 }
 
 interface PeakRow {
@@ -190,6 +180,10 @@ function litertOfRawRow(row: KernelRow, cases: CaseResult[]): KernelRow['litert'
 
 export async function run(args: string[]): Promise<void> {
   const options = parseOptions(args);
+  if (!options) {
+    console.log(USAGE);
+    return;
+  }
   if (options.variants.includes('relaxed')) setFlagsFromString('--experimental-wasm-relaxed-simd');
   const loadStart = loadavg();
   const peaks: PeakRow[] = [];
