@@ -36,6 +36,18 @@ export interface StageTimings {
   decode: number;
 }
 
+/** One denoising step's milliseconds. */
+export interface StepTiming {
+  /** The whole step. */
+  total: number;
+  /**
+   * Of which in the UNet call (its inputs copied in and its output out
+   * included). The rest is the pipeline's own work: input scaling, time
+   * embedding, guidance, the sampler update and the progress callback.
+   */
+  model: number;
+}
+
 export interface PipelineOutput {
   image: RgbImage;
   /** Final latents [1, C, height/8, width/8], what the decoder read. */
@@ -44,6 +56,8 @@ export interface PipelineOutput {
   /** Denoising steps run: `steps`, or floor(steps·strength) for img2img. */
   stepsRun: number;
   timings: StageTimings;
+  /** Each denoising step (timings.denoise split up): the first one also prepares the UNet's kernels. */
+  stepTimings: StepTiming[];
   warnings: string[];
 }
 
@@ -128,13 +142,18 @@ export function runPipeline(
 
   const totalSteps = sampler.timesteps.length;
   const timesteps = [...sampler.timesteps];
+  const stepTimings: StepTiming[] = [];
   hooks.onProgress?.({ step: 0, totalSteps, timestep: timesteps[0]! });
   timesteps.forEach((timestep, i) => {
+    const started = performance.now();
     const x = sampler.scaleModelInput(latents);
     const temb = timeEmbedding(timestep, denoiser.timeEmbeddingWidth);
+    const modelStarted = performance.now();
     const out = checkLength(denoiser.run(concat(x, x), context, temb, size), 2 * count, 'diffusion output');
+    const model = performance.now() - modelStarted;
     latents = sampler.step(latents, classifierFreeGuidance(out, options.cfg), noise);
     hooks.onProgress?.({ step: i + 1, totalSteps, timestep });
+    stepTimings.push({ total: performance.now() - started, model });
   });
   lap('denoise');
 
@@ -142,7 +161,7 @@ export function runPipeline(
   const image = imageFromNchw(decoded, options.height, options.width);
   lap('decode');
 
-  return { image, latents, latentShape: [1, channels, size.height, size.width], stepsRun: totalSteps, timings, warnings };
+  return { image, latents, latentShape: [1, channels, size.height, size.width], stepsRun: totalSteps, timings, stepTimings, warnings };
 }
 
 function concat(a: Float32Array, b: Float32Array): Float32Array {

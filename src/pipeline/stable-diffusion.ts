@@ -10,6 +10,7 @@
  * draws every noise value as numpy's legacy RNG does, so the same options
  * give the same image.
  */
+import { availableParallelism } from 'node:os';
 import { SdError, UsageError } from '../errors.js';
 import type { PipelineComponents } from './components.js';
 import { checkLatentChannels } from './latent-size.js';
@@ -18,6 +19,7 @@ import { runPipeline, type PipelineOutput, type PromptTokenizer } from './genera
 import { NumpyLegacyRandom, randomSeed } from './rng/index.js';
 import type { Int8GemmOptions } from '../kernels/wasm/gemm-int8-pack.js';
 import { loadTfliteComponents, type KernelChoice } from './tflite-components.js';
+import { CachingTextEncoder } from './text-encoder-cache.js';
 import { bundledTokenizerDir } from './tokenizer/bundled-vocabulary.js';
 import { ClipTokenizer } from './tokenizer/clip-tokenizer.js';
 
@@ -30,7 +32,7 @@ export interface LoadOptions {
    * same files as SD v1.5's tokenizer/ folder).
    */
   tokenizer?: string;
-  /** Threads for the kernels; default 1. The result does not depend on it. */
+  /** Threads for the kernels; default: the number of cores (as the generate CLI). The result does not depend on it. */
   threads?: number;
   /** 'wasm' (default): WebAssembly SIMD kernels; 'reference': plain TypeScript kernels (slow). */
   kernels?: KernelChoice;
@@ -52,6 +54,9 @@ export interface GenerateResult extends PipelineOutput {
 }
 
 export class StableDiffusion {
+  /** The text encoder's recent outputs, kept across generate calls (same bits, one CLIP run less per repeated prompt). */
+  private readonly textEncoder: CachingTextEncoder;
+
   /**
    * From components already at hand (e.g. other runtimes, or recorded
    * tensors in tests); `close` is called by close().
@@ -62,11 +67,12 @@ export class StableDiffusion {
     private readonly onClose: () => Promise<void> | void = () => {},
   ) {
     checkComponentsFit(components);
+    this.textEncoder = new CachingTextEncoder(components.textEncoder);
   }
 
   /** Opens the tokenizer and the .tflite files of DESIGN.md's contracts. */
   static async load(options: LoadOptions): Promise<StableDiffusion> {
-    const threads = options.threads ?? 1;
+    const threads = options.threads ?? availableParallelism();
     if (!Number.isInteger(threads) || threads < 1) throw new UsageError(`threads must be a whole number >= 1, got ${threads}`);
     const tokenizer = ClipTokenizer.load(options.tokenizer ?? bundledTokenizerDir());
     const kernels = options.kernels ?? 'wasm';
@@ -86,7 +92,10 @@ export class StableDiffusion {
   generate(options: GenerateOptions): GenerateResult {
     const resolved = resolveOptions(options);
     const seed = resolved.seed ?? randomSeed();
-    const output = runPipeline(this.components, this.tokenizer, resolved, new NumpyLegacyRandom(seed), {
+    const c = this.components;
+    // imageEncoder stays a getter: a loaded model folder opens encoder.tflite on first use.
+    const components: PipelineComponents = { textEncoder: this.textEncoder, denoiser: c.denoiser, decoder: c.decoder, get imageEncoder() { return c.imageEncoder; } };
+    const output = runPipeline(components, this.tokenizer, resolved, new NumpyLegacyRandom(seed), {
       onProgress: options.onProgress,
       onWarning: options.onWarning,
     });
