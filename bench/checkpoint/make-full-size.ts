@@ -5,15 +5,14 @@
  * largest tensor, the 152 MB token embedding, plus Node's own). Then checks
  * the written tensor table against the layout and times opening it.
  *
- *   npm run build && node dist/bench/checkpoint/make-full-size.js [--dtype fp32|fp16] [--out FILE] [--remove]
+ *   npm run build && node dist/bench/checkpoint/make-full-size.js [options; --help lists them]
  *
  * The file is kept (default /tmp/sd15-random-<dtype>.safetensors) for the
  * reader benchmarks unless --remove is given.
  */
 import { rmSync, statSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { oneOf, outputFile, parseFlags } from '../../src/cli/parse-flags.js';
 import { runCli } from '../../src/cli/run-cli.js';
-import { UsageError } from '../../src/errors.js';
 import { SafetensorsFile } from '../../src/io/safetensors.js';
 import { SD15_CONFIG } from '../../src/models/config.js';
 import { ldmCheckpointSpecs } from '../../src/models/ldm-layout/index.js';
@@ -21,15 +20,25 @@ import { writeRandomCheckpoint } from '../../src/models/random-checkpoint.js';
 
 const peakRssMB = () => process.resourceUsage().maxRSS / 1024; // maxRSS is in KiB
 
+const USAGE = `usage: node dist/bench/checkpoint/make-full-size.js [--dtype fp32|fp16] [--out FILE] [--remove]
+
+  --dtype D   fp32 (default) or fp16
+  --out FILE  the checkpoint (default /tmp/sd15-random-<dtype>.safetensors)
+  --remove    delete it at the end (default: kept for the reader benchmarks)`;
+
 runCli((argv) => {
-  const { values } = parseArgs({
-    args: argv,
-    options: { dtype: { type: 'string', default: 'fp32' }, out: { type: 'string' }, remove: { type: 'boolean', default: false } },
-    strict: true,
-  });
-  const precision = values.dtype;
-  if (precision !== 'fp32' && precision !== 'fp16') throw new UsageError(`--dtype must be fp32 or fp16, got ${precision}`);
-  const out = values.out ?? `/tmp/sd15-random-${precision}.safetensors`;
+  const values = parseFlags(argv, {
+    dtype: { type: 'string', default: 'fp32' },
+    out: { type: 'string' },
+    remove: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h' },
+  }, USAGE);
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const precision = oneOf('--dtype', values.dtype, ['fp32', 'fp16']);
+  const out = outputFile('--out', values.out ?? `/tmp/sd15-random-${precision}.safetensors`);
 
   const rssStart = peakRssMB();
   const t0 = performance.now();

@@ -7,20 +7,20 @@
  * the inputs' size.
  *
  *   PYTHONPATH=<einops> /usr/bin/python3 bench/convert/compvis-reference.py /tmp/sd15-random.safetensors <CompVis checkout> /tmp/sd15-ref
- *   npm run build && node dist/bench/convert/full-size-vs-compvis.js [--ckpt FILE] [--ref DIR] [--precision fp32|fp16|int8] [--components LIST]
+ *   npm run build && node dist/bench/convert/full-size-vs-compvis.js [options; --help lists them]
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadLiteRt } from '../peers/litert.js';
+import { existingFile, existingFolder, listOf, oneOf, parseFlags } from '../../src/cli/parse-flags.js';
 import { runCli } from '../../src/cli/run-cli.js';
 import { readNpy, readNpyFloat32 } from '../../src/io/npy.js';
 import { openCheckpoint } from '../../src/models/checkpoint/checkpoint.js';
-import type { ComponentName } from '../../src/models/checkpoint/component-weights.js';
+import { COMPONENTS, type ComponentName } from '../../src/models/checkpoint/component-weights.js';
 import { SD15_CONFIG } from '../../src/models/config.js';
 import { checkComponents, writeComponent } from '../../src/models/convert.js';
-import type { Precision } from '../../src/models/graph/weights.js';
+import { PRECISIONS, type Precision } from '../../src/models/graph/weights.js';
 import { Interpreter } from '../../src/tflite/interpreter/interpreter.js';
 import { outputErrors } from './errors.js';
 
@@ -29,19 +29,29 @@ function errors(got: ArrayLike<number>, ref: Float32Array): string {
   return `max|d|/max|ref| ${e.maxRel.toExponential(2)}, rel. L2 ${e.relL2.toExponential(2)}`;
 }
 
+const USAGE = `usage: node dist/bench/convert/full-size-vs-compvis.js [--ckpt FILE] [--ref DIR] [--precision ${PRECISIONS.join('|')}] [--components LIST]
+
+  --ckpt FILE        random-weight SD v1.5 checkpoint (default /tmp/sd15-random.safetensors)
+  --ref DIR          outputs of bench/convert/compvis-reference.py (default /tmp/sd15-ref)
+  --precision P      ${PRECISIONS.join(', ')} (default fp32)
+  --components LIST  some of ${COMPONENTS.join(', ')} (default: all)`;
+
 runCli(async (argv) => {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ckpt: { type: 'string', default: '/tmp/sd15-random.safetensors' },
-      ref: { type: 'string', default: '/tmp/sd15-ref' },
-      precision: { type: 'string', default: 'fp32' },
-      components: { type: 'string', default: 'clip,decoder,encoder,diffusion' },
-    },
-    strict: true,
-  });
-  const precision = values.precision as Precision;
-  const components = values.components.split(',') as ComponentName[];
+  const values = parseFlags(argv, {
+    ckpt: { type: 'string', default: '/tmp/sd15-random.safetensors' },
+    ref: { type: 'string', default: '/tmp/sd15-ref' },
+    precision: { type: 'string', default: 'fp32' },
+    components: { type: 'string', default: 'clip,decoder,encoder,diffusion' },
+    help: { type: 'boolean', short: 'h' },
+  }, USAGE);
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  existingFile('--ckpt', values.ckpt);
+  existingFolder('--ref', values.ref);
+  const precision: Precision = oneOf('--precision', values.precision, PRECISIONS);
+  const components: ComponentName[] = listOf('--components', values.components, COMPONENTS);
   const f32 = (name: string) => readNpyFloat32(path.join(values.ref, `${name}.npy`)).data;
   const inputs: Record<ComponentName, { shapes: number[][]; data: () => (Float32Array | Int32Array)[]; ref: string }> = {
     clip: { shapes: [[1, 77]], data: () => [readNpy(path.join(values.ref, 'clip_tokens.npy')).data as Int32Array], ref: 'clip_out' },

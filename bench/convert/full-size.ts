@@ -6,7 +6,7 @@
  * /usr/bin/time), file sizes against fp32 and the layout of each file.
  *
  *   npm run make-checkpoint -- --config sd15 --dtype fp32 --seed 1 --out /tmp/sd15-random.safetensors
- *   npm run build && node dist/bench/convert/full-size.js [--ckpt FILE] [--out DIR] [--precisions fp32,fp16,int8] [--keep]
+ *   npm run build && node dist/bench/convert/full-size.js [options; --help lists them]
  *
  * Targets: each precision's four components in under 3 minutes with peak RSS
  * under 2 GB; fp16 files within 2% of half the fp32 size, int8 within 2% of
@@ -17,9 +17,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { existingFile, listOf, outputFolder, parseFlags } from '../../src/cli/parse-flags.js';
 import { runCli } from '../../src/cli/run-cli.js';
-import { UsageError } from '../../src/errors.js';
+import { SdError, UsageError } from '../../src/errors.js';
+import { PRECISIONS } from '../../src/models/graph/weights.js';
 import { TfliteFile } from '../../src/tflite/reader.js';
 
 const COMPONENTS = ['clip', 'diffusion', 'decoder', 'encoder'];
@@ -42,7 +43,7 @@ function convert(ckpt: string, out: string, precision: string): Run {
   const t0 = performance.now();
   const child = spawnSync(cmd!, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const seconds = (performance.now() - t0) / 1000;
-  if (child.status !== 0) throw new Error(`convert --precision ${precision} failed (${child.status}):\n${child.stderr}`);
+  if (child.status !== 0) throw new SdError(`convert --precision ${precision} failed (${child.status}):\n${child.stderr}`);
   process.stdout.write(child.stdout);
   const rss = child.stderr.match(/peak-rss-kb (\d+)/);
   const sizes: Record<string, number> = {};
@@ -57,19 +58,31 @@ function convert(ckpt: string, out: string, precision: string): Run {
   return { precision, seconds, peakRssMB: rss ? Number(rss[1]) / 1024 : undefined, sizes, layouts };
 }
 
+const USAGE = `usage: node dist/bench/convert/full-size.js [--ckpt FILE] [--out DIR] [--precisions fp32,fp16,int8] [--keep]
+
+  --ckpt FILE        random-weight SD v1.5 checkpoint (default /tmp/sd15-random.safetensors;
+                     npm run make-checkpoint -- --config sd15 --dtype fp32 --seed 1 --out FILE)
+  --out DIR          where the converted files go (default: sd-convert-bench in the temp folder)
+  --precisions LIST  some of ${PRECISIONS.join(', ')} (default: all)
+  --keep             keep the converted files`;
+
 runCli((argv) => {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ckpt: { type: 'string', default: '/tmp/sd15-random.safetensors' },
-      out: { type: 'string', default: path.join(os.tmpdir(), 'sd-convert-bench') },
-      precisions: { type: 'string', default: 'fp32,fp16,int8' },
-      keep: { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
-  if (!fs.existsSync(values.ckpt)) throw new UsageError(`no checkpoint at ${values.ckpt}: make it with npm run make-checkpoint (see the header of this file)`);
-  const runs = values.precisions.split(',').map((p) => convert(values.ckpt, values.out, p));
+  const values = parseFlags(argv, {
+    ckpt: { type: 'string', default: '/tmp/sd15-random.safetensors' },
+    out: { type: 'string', default: path.join(os.tmpdir(), 'sd-convert-bench') },
+    precisions: { type: 'string', default: PRECISIONS.join(',') },
+    keep: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h' },
+  }, USAGE);
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (!fs.existsSync(values.ckpt)) throw new UsageError(`no checkpoint at ${values.ckpt}: make it with npm run make-checkpoint (see --help)`);
+  existingFile('--ckpt', values.ckpt);
+  const precisions = listOf('--precisions', values.precisions, PRECISIONS);
+  outputFolder('--out', values.out);
+  const runs = precisions.map((p) => convert(values.ckpt, values.out, p));
   const fp32 = runs.find((r) => r.precision === 'fp32');
   console.log('\nprecision  time     peak RSS   ' + COMPONENTS.map((c) => c.padEnd(24)).join(''));
   for (const r of runs) {

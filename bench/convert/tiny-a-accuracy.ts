@@ -8,6 +8,7 @@
  *   npm run build && node dist/bench/convert/tiny-a-accuracy.js
  */
 import { loadLiteRt } from '../peers/litert.js';
+import { parseFlags } from '../../src/cli/parse-flags.js';
 import { runCli } from '../../src/cli/run-cli.js';
 import { readNpy, readNpyFloat32 } from '../../src/io/npy.js';
 import { openCheckpoint } from '../../src/models/checkpoint/checkpoint.js';
@@ -46,7 +47,13 @@ function errors(got: ArrayLike<number>, ref: Float32Array): string {
   return `${e.maxRel.toExponential(2)} / ${e.relL2.toExponential(2)}`;
 }
 
-runCli(async () => {
+const USAGE = 'usage: node dist/bench/convert/tiny-a-accuracy.js (no options; run from the package root)';
+
+runCli(async (argv) => {
+  if (parseFlags(argv, { help: { type: 'boolean', short: 'h' } }, USAGE).help) {
+    console.log(USAGE);
+    return;
+  }
   const config = loadModelConfig(`${DIR}/model-config.json`);
   const checkpoint = openCheckpoint(`${DIR}/tiny-a.safetensors`, config);
   const weights = checkComponents(checkpoint, ['clip', 'diffusion', 'decoder', 'encoder'], config);

@@ -3,14 +3,15 @@
  * the 4.27 GB fp32 SD v1.5 file: tensor table under 1 s, one tensor costs only
  * its own bytes, peak RSS of a table scan under 200 MB).
  *
- *   node dist/bench/io/safetensors-table.js FILE.safetensors [--tensor NAME] [--all]
+ *   node dist/bench/io/safetensors-table.js FILE.safetensors [--tensor NAME] [--all]  (--help: usage)
  *
  * Opens the table, reads one tensor (NAME, or the largest), and with --all
  * reads every tensor one after another as a converter would. Prints timings
  * and peak RSS (process.resourceUsage().maxRSS) after each phase.
  */
-import { UsageError } from '../../src/errors.js';
+import { existingFile, parseFlagsAndPositionals } from '../../src/cli/parse-flags.js';
 import { runCli } from '../../src/cli/run-cli.js';
+import { UsageError } from '../../src/errors.js';
 import { SafetensorsFile } from '../../src/io/safetensors.js';
 
 const MB = 1024 * 1024;
@@ -23,26 +24,24 @@ function msSince(t0: bigint): number {
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
-function parseArgs(argv: string[]): { file: string; tensor?: string; all: boolean } {
-  let file: string | undefined;
-  let tensor: string | undefined;
-  let all = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--tensor') {
-      tensor = argv[++i];
-      if (tensor === undefined) throw new UsageError('--tensor needs a tensor name');
-    } else if (a === '--all') all = true;
-    else if (a.startsWith('--')) throw new UsageError(`unknown option ${a}`);
-    else if (file === undefined) file = a;
-    else throw new UsageError(`unexpected argument ${a}`);
-  }
-  if (file === undefined) throw new UsageError('usage: safetensors-table FILE.safetensors [--tensor NAME] [--all]');
-  return { file, tensor, all };
-}
+const USAGE = `usage: node dist/bench/io/safetensors-table.js FILE.safetensors [--tensor NAME] [--all]
+
+  --tensor NAME  the tensor to read (default: the largest)
+  --all          then read every tensor, one after another`;
 
 runCli((argv) => {
-  const { file, tensor, all } = parseArgs(argv);
+  const { values, positionals } = parseFlagsAndPositionals(argv, {
+    tensor: { type: 'string' },
+    all: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h' },
+  }, USAGE);
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (positionals.length !== 1) throw new UsageError(`expected one FILE.safetensors, got ${positionals.length} arguments\n${USAGE}`);
+  const file = existingFile('FILE.safetensors', positionals[0]!);
+  const { tensor, all } = values;
   const rssStart = peakRssMB();
 
   let t0 = process.hrtime.bigint();

@@ -8,6 +8,7 @@
  *
  * Default shape: 64 64 320 320, the UNet's first-level convolution.
  */
+import { parseFlagsAndPositionals, wholeNumber } from '../../src/cli/parse-flags.js';
 import { runCli } from '../../src/cli/run-cli.js';
 import { UsageError } from '../../src/errors.js';
 import { TfliteModelBuilder } from '../../src/tflite/writer.js';
@@ -34,14 +35,24 @@ function conv3x3Model(h: number, w: number, cin: number, cout: number): Uint8Arr
   return m.toBuffer();
 }
 
+const USAGE = `usage: node dist/bench/peers/litert-time-conv.js [H W Cin Cout] [--repeat N]
+
+  H W Cin Cout  the convolution's input size and channels (default 64 64 320 320)
+  --repeat N    timed runs per thread count (default 15)`;
+
 async function main(argv: string[]): Promise<void> {
-  const args = [...argv];
-  const repeatAt = args.indexOf('--repeat');
-  const repeat = repeatAt >= 0 ? Number(args.splice(repeatAt, 2)[1]) : 15;
-  const dims = args.length > 0 ? args.map(Number) : [64, 64, 320, 320];
-  if (dims.length !== 4 || dims.some((d) => !Number.isInteger(d) || d < 1) || !(repeat >= 1)) {
-    throw new UsageError('usage: litert-time-conv [H W Cin Cout] [--repeat N]');
+  const { values, positionals } = parseFlagsAndPositionals(argv, {
+    repeat: { type: 'string', default: '15' },
+    help: { type: 'boolean', short: 'h' },
+  }, USAGE);
+  if (values.help) {
+    console.log(USAGE);
+    return;
   }
+  const repeat = wholeNumber('--repeat', values.repeat);
+  if (positionals.length !== 0 && positionals.length !== 4) throw new UsageError(`expected H W Cin Cout (4 numbers) or none, got ${positionals.length}\n${USAGE}`);
+  const names = ['H', 'W', 'Cin', 'Cout'];
+  const dims = positionals.length === 4 ? positionals.map((d, i) => wholeNumber(names[i]!, d)) : [64, 64, 320, 320];
   const [h, w, cin, cout] = dims as [number, number, number, number];
   const model = conv3x3Model(h, w, cin, cout);
   const input = new Float32Array(randomBytes(h * w * cin, 3).buffer);

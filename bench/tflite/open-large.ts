@@ -12,6 +12,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { outputFile, parseFlagsAndPositionals } from '../../src/cli/parse-flags.js';
+import { runCli } from '../../src/cli/run-cli.js';
+import { SdError, UsageError } from '../../src/errors.js';
 import { modelInfo } from '../../src/tflite/info.js';
 import { TfliteFile } from '../../src/tflite/reader.js';
 import { TfliteModelBuilder } from '../../src/tflite/writer.js';
@@ -70,20 +73,39 @@ function measureOpen(file: string): void {
   }));
 }
 
-const args = process.argv.slice(2);
-if (args[0] === '--measure-open') {
-  measureOpen(args[1]!);
-} else {
-  const file = args.find((a) => !a.startsWith('--')) ?? path.join(os.tmpdir(), 'sd-tflite-large.tflite');
+const USAGE = `usage: node dist/bench/tflite/open-large.js [FILE] [--keep]
+
+  FILE    the large .tflite to write (default: sd-tflite-large.tflite in the temp folder)
+  --keep  keep it at the end`;
+
+function main(argv: string[]): void {
+  const { values, positionals } = parseFlagsAndPositionals(argv, {
+    keep: { type: 'boolean', default: false },
+    // Internal: the fresh process that opens the file and reports.
+    'measure-open': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  }, USAGE);
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (values['measure-open'] !== undefined) {
+    measureOpen(values['measure-open']);
+    return;
+  }
+  if (positionals.length > 1) throw new UsageError(`expected at most one FILE\n${USAGE}`);
+  const file = outputFile('FILE', positionals[0] ?? path.join(os.tmpdir(), 'sd-tflite-large.tflite'));
   const t0 = performance.now();
   writeLargeModel(file);
   const size = fs.statSync(file).size;
   console.log(`wrote ${file}: ${(size / 2 ** 30).toFixed(2)} GiB in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--measure-open', file], { encoding: 'utf8' });
-  if (child.status !== 0) throw new Error(`measuring process failed: ${child.stderr}`);
+  if (child.status !== 0) throw new SdError(`measuring process failed: ${child.stderr}`);
   const result = JSON.parse(child.stdout) as { open_ms: number; rss_after_open_mb: number };
   console.log(child.stdout.trim());
   console.log(`open ${result.open_ms} ms (target < 2000), RSS ${result.rss_after_open_mb} MB (target < 300): ` +
     (result.open_ms < 2000 && result.rss_after_open_mb < 300 ? 'PASS' : 'FAIL'));
-  if (!args.includes('--keep')) fs.rmSync(file);
+  if (!values.keep) fs.rmSync(file);
 }
+
+runCli(main);
