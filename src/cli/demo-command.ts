@@ -4,7 +4,7 @@
  * down), converted to the four .tflite files by our converter, then one
  * image generated from them. demo.ts is the entry point.
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { openCheckpoint } from '../models/checkpoint/checkpoint.js';
@@ -13,7 +13,7 @@ import { parseModelConfig } from '../models/config.js';
 import { checkComponents, writeComponent } from '../models/convert.js';
 import { writeRandomCheckpoint } from '../models/random-checkpoint.js';
 import { parseGenerateArgs, runGenerate } from './generate-command.js';
-import { parseFlags } from './parse-flags.js';
+import { outputFolder, parseFlags } from './parse-flags.js';
 import { formatBytes } from './progress.js';
 
 export const DEMO_USAGE = `usage: npm run demo [-- --out DIR] [--prompt TEXT] [--steps N] [--size N] [--seed N] [--tokenizer DIR]
@@ -84,7 +84,7 @@ export function parseDemoArgs(argv: string[]): DemoArgs | undefined {
 export async function runDemo(args: DemoArgs, stderr: NodeJS.WriteStream = process.stderr, stdout: NodeJS.WritableStream = process.stdout): Promise<string> {
   const out = resolve(args.out);
   if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`--out ${args.out} exists and is not a folder`);
-  mkdirSync(join(out, 'models'), { recursive: true });
+  outputFolder('--out', join(out, 'models'));
   const image = join(out, 'demo.png');
   // Check the generation options before the (short) setup work.
   const generateArgv = [

@@ -2,9 +2,8 @@
  * `npm run generate`: argument parsing and the run itself (generate.ts is
  * the entry point), shared with `npm run demo`.
  */
-import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, extname, resolve } from 'node:path';
+import { extname } from 'node:path';
 import { UsageError } from '../errors.js';
 import { writeAll, writeFileAtomically } from '../io/fd-io.js';
 import { encodeNpy } from '../io/npy.js';
@@ -16,7 +15,7 @@ import { randomSeed } from '../pipeline/rng/index.js';
 import { SAMPLER_NAMES } from '../pipeline/samplers/index.js';
 import { StableDiffusion, type GenerateResult } from '../pipeline/stable-diffusion.js';
 import { type TokenizerMode } from '../pipeline/tokenizer/clip-tokenizer.js';
-import { parseFlags } from './parse-flags.js';
+import { outputFile, parseFlags } from './parse-flags.js';
 import { formatDuration, ProgressBar } from './progress.js';
 
 export const GENERATE_USAGE = `usage: npm run generate -- --models DIR --prompt TEXT --output out.png|out.jpg [options]
@@ -124,12 +123,8 @@ export function parseGenerateArgs(argv: string[]): GenerateArgs | undefined {
   if (saveLatents !== undefined && extname(saveLatents).toLowerCase() !== '.npy') {
     throw new UsageError(`--save-latents must name a .npy file, got ${JSON.stringify(saveLatents)}`);
   }
-  for (const file of [output, saveLatents]) {
-    if (file === undefined) continue;
-    const folder = dirname(resolve(file));
-    if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new UsageError(`cannot write ${file}: folder ${folder} does not exist`);
-    if (existsSync(file) && statSync(file).isDirectory()) throw new UsageError(`cannot write ${file}: it is a folder`);
-  }
+  outputFile('--output', output, { makeFolder: false });
+  if (saveLatents !== undefined) outputFile('--save-latents', saveLatents, { makeFolder: false });
 
   const threads = integer('threads', values.threads) ?? availableParallelism();
   if (threads < 1) throw new UsageError(`--threads must be at least 1, got ${threads}`);

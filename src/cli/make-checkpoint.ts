@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js';
 import { loadModelConfig, type ModelConfig } from '../models/config.js';
 import type { CheckpointPrecision } from '../models/ldm-layout/index.js';
 import { writeRandomCheckpoint, type RandomCheckpointProgress } from '../models/random-checkpoint.js';
-import { parseFlags } from './parse-flags.js';
+import { outputFile, parseFlags } from './parse-flags.js';
 import { formatBytes, ProgressBar } from './progress.js';
 import { runCli } from './run-cli.js';
 
@@ -42,6 +42,7 @@ export function parseMakeCheckpointArgs(argv: string[]): MakeCheckpointArgs | un
   }, USAGE);
   if (values.help) return undefined;
   if (values.out === undefined || values.out === '') throw new UsageError(`--out FILE is required\n${USAGE}`);
+  outputFile('--out', values.out, { makeFolder: false });
   const dtype = values.dtype ?? 'fp32';
   if (dtype !== 'fp32' && dtype !== 'fp16') throw new UsageError(`--dtype must be fp32 or fp16, got ${JSON.stringify(dtype)}`);
   const seedText = values.seed ?? '0';

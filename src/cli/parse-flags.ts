@@ -122,15 +122,20 @@ export function existingFile(flag: string, file: string): string {
 }
 
 /**
- * `--flag FILE` to be written at the end of a run: its folder is made now
- * (as `mkdir -p`), so a bad path fails before the work, not after it.
+ * `--flag FILE` to be written at the end of a run, checked now so a bad path
+ * fails before the work, not after it: its folder must exist, or with
+ * `makeFolder` is made now (as `mkdir -p`); the path must not be a folder.
  */
-export function outputFile(flag: string, file: string): string {
+export function outputFile(flag: string, file: string, { makeFolder = true } = {}): string {
   const folder = dirname(resolve(file));
-  try {
-    mkdirSync(folder, { recursive: true });
-  } catch (err) {
-    throw new UsageError(`${flag}: cannot make the folder of ${file}: ${(err as Error).message}`);
+  if (makeFolder) {
+    try {
+      mkdirSync(folder, { recursive: true });
+    } catch (err) {
+      throw new UsageError(`${flag}: cannot make the folder of ${file}: ${(err as Error).message}`);
+    }
+  } else if (!existsSync(folder) || !statSync(folder).isDirectory()) {
+    throw new UsageError(`${flag}: cannot write ${file}: folder ${folder} does not exist`);
   }
   if (existsSync(file) && statSync(file).isDirectory()) throw new UsageError(`${flag}: cannot write ${file}: it is a folder`);
   return file;

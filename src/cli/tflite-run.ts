@@ -17,7 +17,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { availableParallelism } from 'node:os';
-import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import { readNpy, writeNpy, type NpyArray, type NpyDType } from '../io/npy.js';
 import type { TypedArray } from '../kernels/reference/typed-tensor.js';
@@ -26,6 +25,7 @@ import { Interpreter, type InterpreterOptions } from '../tflite/interpreter/inte
 import { wasmInterpreterOptions } from '../tflite/ops/wasm/index.js';
 import type { TensorValue } from '../tflite/interpreter/signature-runner.js';
 import { formatProfile, Profiler } from '../tflite/interpreter/profiler.js';
+import { outputFolder, parseFlagsAndPositionals } from './parse-flags.js';
 
 export const RUN_USAGE = `usage: npm run tflite -- run MODEL.tflite [--signature KEY] --input NAME=file.npy ...
            --output-dir DIR [--threads N] [--repeat N] [--profile] [--kernels wasm|reference]
@@ -57,26 +57,15 @@ function positiveInt(text: string | undefined, flag: string, fallback: number): 
 }
 
 export function parseRunArgs(argv: string[]): RunArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        signature: { type: 'string' },
-        input: { type: 'string', multiple: true },
-        'output-dir': { type: 'string' },
-        threads: { type: 'string' },
-        repeat: { type: 'string' },
-        profile: { type: 'boolean' },
-        kernels: { type: 'string' },
-      },
-      strict: true,
-      allowPositionals: true,
-    });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${RUN_USAGE}`);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseFlagsAndPositionals(argv, {
+    signature: { type: 'string' },
+    input: { type: 'string', multiple: true },
+    'output-dir': { type: 'string' },
+    threads: { type: 'string' },
+    repeat: { type: 'string' },
+    profile: { type: 'boolean' },
+    kernels: { type: 'string' },
+  }, RUN_USAGE);
   if (positionals.length !== 1) throw new UsageError(`run takes one MODEL.tflite\n${RUN_USAGE}`);
   if (!values['output-dir']) throw new UsageError(`--output-dir DIR is required\n${RUN_USAGE}`);
   const inputs = (values.input ?? []).map((spec) => {
@@ -123,6 +112,7 @@ export interface RunReport {
 
 /** Runs the model as the arguments say, writes the files, and returns what outputs.json holds (plus the profile text). */
 export async function runModel(args: RunArgs): Promise<{ report: RunReport; profile?: string }> {
+  outputFolder('--output-dir', args.outputDir); // made first, so a bad path fails before the run
   let runtime: KernelRuntime | undefined;
   let options: InterpreterOptions = { threads: args.threads };
   if (args.kernels === 'wasm') {
@@ -163,7 +153,6 @@ function runLoaded(args: RunArgs, interp: Interpreter): { report: RunReport; pro
       result = runner.invoke(feeds, { timer: profiler?.timer(), outputs: 'view' });
       times.push(performance.now() - started);
     }
-    fs.mkdirSync(args.outputDir, { recursive: true });
     const used = new Set<string>();
     const outputs = Object.entries(result).map(([name, value]) => {
       const base = sanitizeName(name);

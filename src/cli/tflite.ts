@@ -1,8 +1,8 @@
-import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import { setUpCliKernels } from '../kernels/wasm/loader.js';
 import { formatInfo, modelInfo } from '../tflite/info.js';
 import { TfliteFile } from '../tflite/reader.js';
+import { parseFlagsAndPositionals } from './parse-flags.js';
 import { runCli } from './run-cli.js';
 import { tfliteRun } from './tflite-run.js';
 
@@ -15,17 +15,16 @@ commands:
                                run a model on .npy inputs (run --help for options)`;
 
 function info(argv: string[]): void {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, strict: true, allowPositionals: true });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
+  const { values, positionals } = parseFlagsAndPositionals(argv, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, USAGE);
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
   }
-  if (parsed.positionals.length !== 1) throw new UsageError(`info takes one MODEL.tflite\n${USAGE}`);
-  const file = TfliteFile.open(parsed.positionals[0]!);
+  if (positionals.length !== 1) throw new UsageError(`info takes one MODEL.tflite\n${USAGE}`);
+  const file = TfliteFile.open(positionals[0]!);
   try {
     const summary = modelInfo(file);
-    process.stdout.write(parsed.values.json ? `${JSON.stringify(summary)}\n` : `${formatInfo(summary)}\n`);
+    process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : `${formatInfo(summary)}\n`);
   } finally {
     file.close();
   }
@@ -37,9 +36,9 @@ const COMMANDS: Record<string, (argv: string[]) => void | Promise<void>> = { inf
 function main(argv: string[]): void | Promise<void> {
   setUpCliKernels(); // relaxed SIMD unless SD_TFLITE_SIMD=plain, before any kernel is compiled
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h') {
+  if (name === undefined) throw new UsageError(`a command is needed\n${USAGE}`);
+  if (name === '--help' || name === '-h') {
     process.stdout.write(`${USAGE}\n`);
-    if (name === undefined) process.exitCode = 2;
     return;
   }
   const command = COMMANDS[name];
