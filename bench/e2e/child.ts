@@ -12,6 +12,11 @@
  * the pipeline's prepareComponents does. The memory after each stage goes to
  * stderr and to the JSON (`memory`).
  *
+ * --full generates one image of --full-steps steps and splits its time as
+ * the pipeline reports it (timings, stepTimings): text encoder, each step
+ * inside the UNet and around it, decoder; set against the estimate from
+ * this run's direct measurements (`fullImage`).
+ *
  * Options: USAGE below (`node dist/bench/e2e/child.js --help`).
  */
 import { writeFileSync } from 'node:fs';
@@ -21,6 +26,7 @@ import { runCli } from '../../src/cli/run-cli.js';
 import { UsageError } from '../../src/errors.js';
 import { enableRelaxedSimd, type KernelVariant } from '../../src/kernels/wasm/loader.js';
 import { createKernelRuntime, type KernelRuntime } from '../../src/kernels/wasm/runtime.js';
+import type { StageTimings, StepTiming } from '../../src/pipeline/generation.js';
 import { StableDiffusion } from '../../src/pipeline/stable-diffusion.js';
 import { WasmModelLoader } from '../../src/pipeline/tflite-components.js';
 import { formatProfile, Profiler } from '../../src/tflite/interpreter/profiler.js';
@@ -48,6 +54,8 @@ export interface E2eResult {
   residentWeightBytes: number;
   /** Measured whole image (--full), s; null when estimated. */
   fullImageSeconds: number | null;
+  /** --full: where the whole image's time went, as the pipeline reports it. */
+  fullImage: FullImageBreakdown | null;
   /** Peak resident set size of this process, bytes. */
   peakRssBytes: number;
   /** Where the memory is after each stage (see MemorySnapshot). */
@@ -59,6 +67,22 @@ export interface E2eResult {
 
   /** --profile: the last timed step per op type (ms) and its slowest operators, as `tflite run --profile` prints them. */
   stepProfile: string | null;
+}
+
+/** The whole image of --full, as generate's result times it (ms unless named). */
+export interface FullImageBreakdown {
+  steps: number;
+  seconds: number;
+  timings: StageTimings;
+  stepTimings: StepTiming[];
+  /** Steps after the first (the first alone if only one): median ms inside the UNet, and median and largest ms of the pipeline's own work around it. */
+  stepModelMs: number;
+  stepOverheadMs: number;
+  stepOverheadMaxMs: number;
+  /** The first step's extra over stepModelMs (it also prepares the UNet's kernels). */
+  firstStepExtraMs: number;
+  /** 2 text encodings + steps × the direct step + the direct decoder, s, from this run's direct measurements (as the suite estimates). */
+  estimateSeconds: number;
 }
 
 /** Process and kernel memory after one stage of the run. */
@@ -105,7 +129,7 @@ function pseudoRandom(n: number, seed: number, scale = 1): Float32Array {
 
 const USAGE = `usage: node dist/bench/e2e/child.js --models DIR --out FILE [--label TEXT] [--threads N]
          [--variant simd|relaxed] [--steps-to-time N] [--skip-decoder] [--width W --height H]
-         [--full TOKENIZER_DIR] [--profile] [--resident-mib N] [--int8-compute]
+         [--full TOKENIZER_DIR [--full-steps N]] [--profile] [--resident-mib N] [--int8-compute]
 
   --models DIR          folder with clip.tflite, diffusion.tflite, decoder.tflite
   --out FILE            JSON result (E2eResult)
@@ -116,9 +140,34 @@ const USAGE = `usage: node dist/bench/e2e/child.js --models DIR --out FILE [--la
   --skip-decoder        do not time the decoder
   --width W --height H  image size in pixels, multiples of 8 (default 512x512)
   --full DIR            also time a whole image through the pipeline, with this tokenizer
+  --full-steps N        denoising steps of that image (default 20)
   --profile             profile the last timed step
   --resident-mib N      resident-weight budget in MiB (default: the pipeline's)
   --int8-compute        int8 files with hybrid int8 kernels`;
+
+function breakdown(timings: StageTimings, stepTimings: StepTiming[], secondsMeasured: number, estimateSeconds: number): FullImageBreakdown {
+  const later = stepTimings.length > 1 ? stepTimings.slice(1) : stepTimings;
+  const stepModelMs = median(later.map((s) => s.model));
+  const overheads = later.map((s) => s.total - s.model);
+  return {
+    steps: stepTimings.length, seconds: secondsMeasured, timings, stepTimings, stepModelMs,
+    stepOverheadMs: median(overheads), stepOverheadMaxMs: Math.max(...overheads),
+    firstStepExtraMs: stepTimings[0]!.total - stepModelMs, estimateSeconds,
+  };
+}
+
+/** The breakdown in a few lines; `compare`: set it against the estimate (which needs a timed step and the decoder). */
+function describeBreakdown(b: FullImageBreakdown, compare: boolean): string {
+  const s = (ms: number) => (ms / 1000).toFixed(2);
+  const t = b.timings;
+  const outside = b.seconds * 1000 - Object.values(t).reduce((x, y) => x + y, 0);
+  const lines = [
+    `whole image split: prepare ${s(t.prepare)} s, tokenize ${s(t.tokenize)} s, text encoder ${s(t.textEncoder)} s (2 calls), denoise ${s(t.denoise)} s, decode ${s(t.decode)} s, outside the stages ${s(outside)} s`,
+    `  per step (after the first): ${s(b.stepModelMs)} s in the UNet, ${b.stepOverheadMs.toFixed(1)} ms around it (max ${b.stepOverheadMaxMs.toFixed(1)} ms; ${((100 * b.stepOverheadMs) / b.stepModelMs).toFixed(3)}% of the step); the first step ${s(b.firstStepExtraMs)} s more`,
+  ];
+  if (compare) lines.push(`  measured ${b.seconds.toFixed(1)} s, estimated from the direct runs above ${b.estimateSeconds.toFixed(1)} s (${(100 * (b.seconds / b.estimateSeconds - 1)).toFixed(1)}%)`);
+  return lines.join('\n');
+}
 
 async function main(argv: string[]): Promise<void> {
   const values = parseFlags(argv, {
@@ -132,6 +181,7 @@ async function main(argv: string[]): Promise<void> {
     width: { type: 'string', default: '512' },
     height: { type: 'string', default: '512' },
     full: { type: 'string' },
+    'full-steps': { type: 'string', default: '20' },
     profile: { type: 'boolean', default: false },
     'resident-mib': { type: 'string' },
     'int8-compute': { type: 'boolean', default: false },
@@ -148,6 +198,7 @@ async function main(argv: string[]): Promise<void> {
   const label = values.label;
   const threads = wholeNumber('--threads', values.threads);
   const steps = wholeNumber('--steps-to-time', values['steps-to-time'], 0);
+  const fullSteps = wholeNumber('--full-steps', values['full-steps'], 1);
   const [width, height] = [imageSize('--width', values.width), imageSize('--height', values.height)];
   const residentMib = values['resident-mib'] === undefined ? undefined : wholeNumber('--resident-mib', values['resident-mib'], 0);
   const variant: KernelVariant = oneOf('--variant', values.variant, ['simd', 'relaxed']);
@@ -242,21 +293,25 @@ async function main(argv: string[]): Promise<void> {
   await runtime.close();
 
   let fullImageSeconds: number | null = null;
+  let fullImage: FullImageBreakdown | null = null;
   if (values.full) {
     const sd = await StableDiffusion.load({ models: values.models, tokenizer: values.full, threads, int8Compute });
     t = performance.now();
-    sd.generate({
-      prompt: 'a photograph of an astronaut riding a horse', steps: 20, seed: 1, width, height,
+    const r = sd.generate({
+      prompt: 'a photograph of an astronaut riding a horse', steps: fullSteps, seed: 1, width, height,
       onProgress: ({ step, totalSteps }) => log(label, `full image: step ${step}/${totalSteps}`),
     });
     fullImageSeconds = seconds(t);
     await sd.close();
-    log(label, `whole ${width}x${height} image, 20 steps: ${fullImageSeconds.toFixed(1)} s`);
+    const estimate = (2 * textEncoderMs) / 1000 + fullSteps * stepSecondsTypical + (decoderSeconds ?? 0);
+    fullImage = breakdown(r.timings, r.stepTimings, fullImageSeconds, estimate);
+    log(label, `whole ${width}x${height} image, ${fullSteps} steps: ${fullImageSeconds.toFixed(1)} s`);
+    log(label, describeBreakdown(fullImage, steps > 0 && decoderSeconds !== null));
   }
 
   const result: E2eResult = {
     models: values.models, variant, threads, width, height, loadSeconds, textEncoderFirstMs, textEncoderMs, stepSeconds, stepSecondsTypical,
-    decoderSeconds, wasmMemoryBytes, residentWeightBytes, fullImageSeconds, peakRssBytes: process.resourceUsage().maxRSS * 1024, stepProfile,
+    decoderSeconds, wasmMemoryBytes, residentWeightBytes, fullImageSeconds, fullImage, peakRssBytes: process.resourceUsage().maxRSS * 1024, stepProfile,
     memory, activationBytes, sharedActivationBytes,
   };
   writeFileSync(values.out, JSON.stringify(result, null, 2));

@@ -28,9 +28,14 @@ import { truncationWarning, type EncodedPrompt, type TokenizerMode } from './tok
 
 /** Milliseconds spent in each stage. */
 export interface StageTimings {
+  /**
+   * Setting the graphs up for the image size (shapes, memory plan, kernel
+   * set-up): the first image, or the first at a new size; about 0 after.
+   */
+  prepare: number;
   tokenize: number;
   textEncoder: number;
-  /** img2img only (0 otherwise): resizing and encoding the init image. */
+  /** img2img only (0 otherwise): reading, resizing and encoding the init image. */
   imageEncoder: number;
   denoise: number;
   decode: number;
@@ -96,20 +101,22 @@ export function runPipeline(
   hooks: PipelineHooks = {},
 ): PipelineOutput {
   const { textEncoder, denoiser, decoder } = components;
-  const size = prepareComponents(components, options);
-  // Read the init image before any long work, so a bad file fails fast.
-  const initImage = typeof options.initImage === 'string' ? readImage(options.initImage) : options.initImage;
-  const timings: StageTimings = { tokenize: 0, textEncoder: 0, imageEncoder: 0, denoise: 0, decode: 0 };
-  const warnings: string[] = [];
-  const warn = (message: string) => {
-    warnings.push(message);
-    hooks.onWarning?.(message);
-  };
+  const timings: StageTimings = { prepare: 0, tokenize: 0, textEncoder: 0, imageEncoder: 0, denoise: 0, decode: 0 };
   let t0 = performance.now();
   const lap = (stage: keyof StageTimings) => {
     const now = performance.now();
     timings[stage] += now - t0;
     t0 = now;
+  };
+  const size = prepareComponents(components, options);
+  lap('prepare');
+  // Read the init image before any long work, so a bad file fails fast.
+  const initImage = typeof options.initImage === 'string' ? readImage(options.initImage) : options.initImage;
+  lap('imageEncoder');
+  const warnings: string[] = [];
+  const warn = (message: string) => {
+    warnings.push(message);
+    hooks.onWarning?.(message);
   };
 
   const cond = tokenizer.encode(options.prompt, options.tokenizerMode);

@@ -77,7 +77,17 @@ describe('StableDiffusion reuses text encodings across images', () => {
   });
 });
 
-describe('stepTimings', () => {
+describe('timings', () => {
+  it('prepare: setting the graphs up for the size counts as its own stage', () => {
+    const c = components(countingEncoder().encoder);
+    c.denoiser.prepare = () => {
+      const until = performance.now() + 5;
+      while (performance.now() < until);
+    };
+    const r = new StableDiffusion(c, tokenizer).generate({ prompt: 'x', ...options });
+    expect(r.timings.prepare).toBeGreaterThanOrEqual(5);
+  });
+
   it('one entry per step; the model share is the time inside the UNet call; together within timings.denoise', () => {
     const r = new StableDiffusion(components(countingEncoder().encoder, 5), tokenizer).generate({ prompt: 'x', ...options });
     expect(r.stepTimings.length).toBe(3);
