@@ -206,19 +206,22 @@ export const INT8_RESIDENT_WEIGHT_BYTES = 64 * 1024 * 1024;
  * The budget for float16 files: whole-image peak RSS grows by what the
  * budget adds (kernel memory is touched once and never shrinks), from 1.55
  * GB with 256 MiB (fp16, 512x512) to about 2.1 GB; issue 7 asks at most
- * 2.5 GB. Each further 0.5 GiB saves about 0.25-0.4 s per step.
+ * 2.5 GB. Streaming costs a step about 0.37 CPU-ms per MB of packed
+ * weights not resident (resident-weights.ts), so each further 0.5 GiB
+ * would save about 0.2 CPU-s of the step's 27.
  */
 export const FP16_RESIDENT_WEIGHT_BYTES = 768 * 1024 * 1024;
 
 /**
- * The budget for float32 files. Peak RSS has room for more (about 2.4 GB
- * with this, 4.5 allowed), the 4 GiB of kernel memory does not: the
- * decoder's activations at the largest untiled size, 128x128 latents
- * (1024x1024, tiled-decode.ts), are 2.68 GB, and with the weight slots
- * (0.3 GB at fp32) and run-time scratch this budget leaves about 0.2 GB
- * of the 4 GiB. A bigger one needs the decoder to tile from a smaller size.
+ * The budget for float32 files. Peak RSS has room for more (about 2.3 GB
+ * with this, 4.5 allowed); the 4 GiB of kernel memory does not: the
+ * decoder runs 128x128 latents (1024x1024) untiled (tiled-decode.ts), with
+ * 2.68 GB of activations, and beside the weight slots (0.3 GB at fp32) and
+ * its attention scratch (0.27 GB) a 1 GiB budget reached 4.18 of the 4.29
+ * GB (fp32, 1024x1024 decode after preparing all three files). This one
+ * leaves 0.25 GB; a bigger one needs the decoder to tile from a smaller size.
  */
-export const FP32_RESIDENT_WEIGHT_BYTES = 1024 * 1024 * 1024;
+export const FP32_RESIDENT_WEIGHT_BYTES = 896 * 1024 * 1024;
 
 /** The budget by the type of the file's largest constant (its weights' precision). */
 function residentBudgetFor(file: TfliteFile): number {

@@ -21,22 +21,24 @@ import type { KernelOverride, KernelOverrides, Node } from '../op.js';
 import { winogradConvShape, type ConvWindow } from './conv-2d.js';
 
 /**
- * Time one streamed use costs, in ms per MB of the form kept resident
- * instead. Measured on the full-size fp16 UNet (2 threads, loaded machine,
- * each streamed layer's read + pack timed alone; ratios are what matters):
- * - 'winograd': reading a 3x3 filter and transforming it per use, per MB
- *   of transformed filter U (4x the fp32 filter): 0.68-0.96, 0.81 over the
- *   33 per-use layers, the widest (2560 and 1920 input channels) highest.
- *   The 8x8 layers at 512x512 run as implicit GEMM with streamed panels
- *   instead, and as Winograd when resident, which saves about as much per
- *   byte: 2x8x8x1280 246 -> 91 ms, 0.66 ms per MB of U; 2x8x8x2560->1280
- *   535 -> 161 ms, 0.79 (bench conv). The files leave height and width
- *   open, so one rate covers both;
- * - 'gemm': reading and packing GEMM panels per use, per MB of panels:
- *   0.36-0.51 for layers of 10 MB and more (0.47 over all the streamed
- *   GEMM layers), less for small ones that stay in cache.
+ * CPU time one streamed use costs, in ms per MB of the form kept resident
+ * instead. Measured on the full-size UNet, 2 threads, each streamed
+ * layer's read + pack (or read + transform) timed alone, CPU time (the
+ * machine was shared; wall times were 2-3x these):
+ * - 'winograd': per MB of transformed filter U (4x the fp32 filter):
+ *   0.41 (fp16), 0.38 (fp32) over the 33 per-use layers. The 8x8 layers
+ *   at 512x512 run as implicit GEMM with streamed panels instead, and as
+ *   Winograd when resident, which saves about as much per byte (2x8x8x1280:
+ *   about 70 CPU-ms per 236 MB of U, bench conv); the files leave height
+ *   and width open, so one rate covers both;
+ * - 'gemm': per MB of GEMM panels: 0.27 (fp16), 0.44 (fp32) for layers of
+ *   10 MB and more, 0.26 and 0.41 for the smaller ones.
+ * In all, streaming costs a step about 2.4 (fp16) to 2.6 (fp32) CPU-s of
+ * about 27, 0.36-0.39 CPU-ms per MB of the UNet's 6.7 GB of packed weights.
+ * The rates differ far less than the uses per image of the models do,
+ * which is what mostly orders the plan.
  */
-export const STREAMING_MS_PER_MB = { winograd: 0.8, gemm: 0.5 } as const;
+export const STREAMING_MS_PER_MB = { winograd: 0.4, gemm: 0.3 } as const;
 
 export type ResidentForm = keyof typeof STREAMING_MS_PER_MB;
 
