@@ -107,8 +107,13 @@ export function listOf<const T extends string>(flag: string, text: string, allow
   return items as T[];
 }
 
+function nonEmpty(flag: string, path: string): void {
+  if (path === '') throw new UsageError(`${flag} needs a path, got ""`);
+}
+
 /** `--flag DIR` that must be an existing folder. */
 export function existingFolder(flag: string, dir: string): string {
+  nonEmpty(flag, dir);
   if (!existsSync(dir)) throw new UsageError(`${flag}: folder ${dir} does not exist`);
   if (!statSync(dir).isDirectory()) throw new UsageError(`${flag}: ${dir} is not a folder`);
   return dir;
@@ -116,6 +121,7 @@ export function existingFolder(flag: string, dir: string): string {
 
 /** `--flag FILE` that must be an existing file. */
 export function existingFile(flag: string, file: string): string {
+  nonEmpty(flag, file);
   if (!existsSync(file)) throw new UsageError(`${flag}: file ${file} does not exist`);
   if (statSync(file).isDirectory()) throw new UsageError(`${flag}: ${file} is a folder, not a file`);
   return file;
@@ -127,6 +133,7 @@ export function existingFile(flag: string, file: string): string {
  * `makeFolder` is made now (as `mkdir -p`); the path must not be a folder.
  */
 export function outputFile(flag: string, file: string, { makeFolder = true } = {}): string {
+  nonEmpty(flag, file);
   const folder = dirname(resolve(file));
   if (makeFolder) {
     try {
@@ -143,6 +150,7 @@ export function outputFile(flag: string, file: string, { makeFolder = true } = {
 
 /** `--flag DIR` to write into: made if missing (as `mkdir -p`). */
 export function outputFolder(flag: string, dir: string): string {
+  nonEmpty(flag, dir);
   try {
     mkdirSync(dir, { recursive: true });
   } catch (err) {

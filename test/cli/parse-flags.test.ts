@@ -86,5 +86,6 @@ describe('flag value checks', () => {
     expect(usageError(() => outputFile('--out', join(dir, 'none', 'o.png'), { makeFolder: false }))).toMatch(/folder .*none does not exist/);
     expect(outputFolder('--out', join(dir, 'a', 'b'))).toBe(join(dir, 'a', 'b'));
     expect(usageError(() => outputFolder('--out', file))).toMatch(/^--out: cannot make folder/);
+    for (const check of [existingFile, existingFolder, outputFile, outputFolder]) expect(usageError(() => check('--p', ''))).toBe('--p needs a path, got ""');
   });
 });
