@@ -4,7 +4,7 @@ import { loadModelConfig, type ModelConfig } from '../models/config.js';
 import { sizeMultiple, type ConvertOptions } from '../models/convert.js';
 import { TARGETS, type Target } from '../models/graph/nn.js';
 import { PRECISIONS, type Precision } from '../models/graph/weights.js';
-import { parseFlags } from './parse-flags.js';
+import { oneOf, parseFlags } from './parse-flags.js';
 
 export const CONVERT_USAGE = `usage: npm run convert -- --ckpt PATH --out DIR [options]
 
@@ -32,12 +32,6 @@ export interface ConvertArgs {
   options: ConvertOptions;
 }
 
-function choice<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
-  if (value === undefined) return fallback;
-  if (!allowed.includes(value as T)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
-  return value as T;
-}
-
 function imageSize(flag: string, value: string | undefined, config: ModelConfig): number | undefined {
   if (value === undefined) return undefined;
   const multiple = sizeMultiple(config);
@@ -62,8 +56,8 @@ export function parseConvertArgs(argv: string[]): ConvertArgs | undefined {
   if (values.help) return undefined;
   if (!values.ckpt) throw new UsageError(`--ckpt PATH is required\n${CONVERT_USAGE}`);
   if (!values.out) throw new UsageError(`--out DIR is required\n${CONVERT_USAGE}`);
-  const precision: Precision = choice('--precision', values.precision, PRECISIONS, 'fp32');
-  const target: Target = choice('--target', values.target, TARGETS, 'cpu');
+  const precision: Precision = oneOf('--precision', values.precision ?? 'fp32', PRECISIONS);
+  const target: Target = oneOf('--target', values.target ?? 'cpu', TARGETS);
   const components = values.components === undefined ? [...COMPONENTS] : values.components.split(',').map((c) => c.trim());
   for (const c of components) {
     if (!COMPONENTS.includes(c as ComponentName)) throw new UsageError(`--components: unknown component ${JSON.stringify(c)} (known: ${COMPONENTS.join(', ')})`);

@@ -7,7 +7,7 @@ import {
   type TokenizerMode,
 } from '../pipeline/tokenizer/clip-tokenizer.js';
 import { bundledTokenizerDir } from '../pipeline/tokenizer/bundled-vocabulary.js';
-import { parseFlags } from './parse-flags.js';
+import { oneOf, parseFlags } from './parse-flags.js';
 import { runCli } from './run-cli.js';
 
 const USAGE = `usage: npm run tokenize -- --prompt TEXT [--tokenizer DIR] [--tokenizer-mode hf|seed]
@@ -23,14 +23,6 @@ line, then the number of text tokens among them.
                         start + up to 75 tokens + end); seed: the reference
                         pipeline's tokenizer, exactly`;
 
-function parseMode(value: string | undefined): TokenizerMode {
-  if (value === undefined) return 'hf';
-  if (!(TOKENIZER_MODES as readonly string[]).includes(value)) {
-    throw new UsageError(`--tokenizer-mode must be one of ${TOKENIZER_MODES.join(', ')}, got ${JSON.stringify(value)}`);
-  }
-  return value as TokenizerMode;
-}
-
 function main(argv: string[]): void {
   const values = parseFlags(argv, {
     tokenizer: { type: 'string' },
@@ -43,7 +35,7 @@ function main(argv: string[]): void {
     return;
   }
   if (values.prompt === undefined) throw new UsageError(`--prompt TEXT is required\n${USAGE}`);
-  const mode = parseMode(values['tokenizer-mode']);
+  const mode: TokenizerMode = oneOf('--tokenizer-mode', values['tokenizer-mode'] ?? 'hf', TOKENIZER_MODES);
 
   const encoded = ClipTokenizer.load(values.tokenizer ?? bundledTokenizerDir()).encode(values.prompt, mode);
   const warning = truncationWarning(encoded);
