@@ -302,6 +302,8 @@ export class WasmModelLoader {
   private readonly candidates: ResidentCandidate[] = [];
   /** Resident bytes allowed per layer (residentKey), planned when the first layer asks after a load. */
   private plan: Map<string, number> | undefined;
+  /** The whole resident-weight budget the plan shares out (kernels' prepares see it narrowed). */
+  private budget: number;
 
   constructor(
     private readonly runtime: KernelRuntime,
@@ -311,6 +313,7 @@ export class WasmModelLoader {
     this.region = new SharedActivationRegion(runtime.arena);
     this.options = wasmInterpreterOptions(runtime, wasmOptions);
     if (residentWeightBytes !== undefined) runtime.arena.residentWeightBudget = residentWeightBytes;
+    this.budget = runtime.arena.residentWeightBudget;
   }
 
   /** Bytes of the shared activation region (the biggest plan so far). */
@@ -326,13 +329,14 @@ export class WasmModelLoader {
       arena.planWeightSlot('gemm', largestGemmPanelBytes(file));
       if (this.residentWeightBytes === undefined) {
         const budget = residentBudgetFor(file);
-        arena.residentWeightBudget = this.opened.length === 0 ? budget : Math.min(arena.residentWeightBudget, budget);
+        this.budget = this.opened.length === 0 ? budget : Math.min(this.budget, budget);
+        arena.residentWeightBudget = this.budget;
       }
       const model = this.opened.length;
       this.candidates.push(...residentCandidates(file, model, USES_PER_IMAGE[basename(path)] ?? 1));
       this.plan = undefined;
       const kernels = gateResidentWeights(this.options.kernels ?? {}, arena, (node) => {
-        this.plan ??= planResidentWeights(this.candidates, arena.residentWeightBudget);
+        this.plan ??= planResidentWeights(this.candidates, this.budget);
         const weight = node.inputs[1];
         return weight ? (this.plan.get(residentKey(model, node.index, weight.index)) ?? 0) : 0;
       });
