@@ -21,6 +21,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { existingFolder, oneOf, outputFile, parseFlags, wholeNumber } from '../../src/cli/parse-flags.js';
 import { runCli } from '../../src/cli/run-cli.js';
 import { UsageError } from '../../src/errors.js';
@@ -145,6 +147,12 @@ const USAGE = `usage: node dist/bench/e2e/child.js --models DIR --out FILE [--la
   --resident-mib N      resident-weight budget in MiB (default: the pipeline's)
   --int8-compute        int8 files with hybrid int8 kernels`;
 
+/** A full garbage collection now (V8's gc(), exposed at run time). */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
 function breakdown(timings: StageTimings, stepTimings: StepTiming[], secondsMeasured: number, estimateSeconds: number): FullImageBreakdown {
   const later = stepTimings.length > 1 ? stepTimings.slice(1) : stepTimings;
   const stepModelMs = median(later.map((s) => s.model));
@@ -217,91 +225,108 @@ async function main(argv: string[]): Promise<void> {
     log(label, `memory ${stage}: rss ${gb(s.rssBytes)} (max ${gb(s.maxRssBytes)}) heap ${gb(s.heapUsedBytes)} arraybuffers ${gb(s.arrayBufferBytes)} wasm ${gb(s.wasmMemoryBytes)} arena top ${gb(s.arenaTopBytes)} resident ${gb(s.residentWeightBytes)} GB`);
   };
   snapshot('start');
-  const runtime = await createKernelRuntime({ threads, variant });
-  snapshot('kernel runtime', runtime);
   const int8Compute = values['int8-compute']!;
-  const loader = new WasmModelLoader(runtime, { int8Compute }, residentMib === undefined ? undefined : residentMib * 2 ** 20);
-  let t = performance.now();
-  const clip = loader.load(join(values.models, 'clip.tflite'));
-  const unet = loader.load(join(values.models, 'diffusion.tflite'));
-  const decoder = values['skip-decoder'] ? undefined : loader.load(join(values.models, 'decoder.tflite'));
-  const loadSeconds = seconds(t);
-  log(label, `loaded in ${loadSeconds.toFixed(1)} s`);
-  snapshot('loaded', runtime);
+  // The direct runs in a function of their own, so that their kernel memory
+  // can be collected before --full loads the pipeline's: else peak RSS would
+  // count both (int8: 2.4 GB instead of 1.3).
+  const models = values.models;
+  const timeDirectly = async () => {
+    const runtime = await createKernelRuntime({ threads, variant });
+    snapshot('kernel runtime', runtime);
+    const loader = new WasmModelLoader(runtime, { int8Compute }, residentMib === undefined ? undefined : residentMib * 2 ** 20);
+    let t = performance.now();
+    const clip = loader.load(join(models, 'clip.tflite'));
+    const unet = loader.load(join(models, 'diffusion.tflite'));
+    const decoder = values['skip-decoder'] ? undefined : loader.load(join(models, 'decoder.tflite'));
+    const loadSeconds = seconds(t);
+    log(label, `loaded in ${loadSeconds.toFixed(1)} s`);
+    snapshot('loaded', runtime);
 
-  // Shapes first, as the pipeline does (prepareComponents): every model is planned before any runs.
-  const enc = clip.getSignatureRunner('encode');
-  const diffusion = unet.getSignatureRunner('diffusion');
-  diffusion.resizeInput('args_0', [2, 4, lh, lw]);
-  const dec = decoder?.getSignatureRunner('decode');
-  dec?.resizeInput('args_0', [1, 4, lh, lw]);
-  const activationBytes: Record<string, number> = {};
-  t = performance.now();
-  for (const [name, runner] of [['clip', enc], ['diffusion', diffusion], ['decoder', dec]] as const) {
-    if (!runner) continue;
-    runner.outputDetails();
-    activationBytes[name] = runner.executor.memoryPlan!.totalBytes;
-  }
-  log(label, `prepared in ${seconds(t).toFixed(1)} s; activations ${Object.entries(activationBytes).map(([k, v]) => `${k} ${(v / 1e6).toFixed(1)} MB`).join(', ')}`);
-  snapshot('prepared', runtime);
-
-  const tokens = Int32Array.from({ length: 77 }, (_, i) => (i === 0 ? 49406 : i < 9 ? 320 + i * 17 : 49407));
-  t = performance.now();
-  enc.invoke({ args_0: tokens });
-  const textEncoderFirstMs = seconds(t) * 1000;
-  t = performance.now();
-  const context1 = enc.invoke({ args_0: tokens }).output_0!.data as Float32Array;
-  const textEncoderMs = seconds(t) * 1000;
-  log(label, `text encoder ${textEncoderFirstMs.toFixed(0)} ms first, ${textEncoderMs.toFixed(0)} ms warm`);
-  snapshot('text encoder', runtime);
-
-  const context = new Float32Array(context1.length * 2);
-  context.set(context1);
-  context.set(context1, context1.length);
-  const latents = pseudoRandom(2 * 4 * lh * lw, 1);
-  const half = 160;
-  const timeEmbedding = Float32Array.from({ length: 320 }, (_, i) => (i < half ? Math.cos(500 * 10000 ** (-i / half)) : Math.sin(500 * 10000 ** (-(i - half) / half))));
-  const stepSeconds: number[] = [];
-  let stepProfile: string | null = null;
-  for (let s = 0; s < steps; s++) {
-    // Profile the last step (after the first, which also prepares), when asked.
-    const profiler = values.profile && s === steps - 1 ? new Profiler() : undefined;
+    // Shapes first, as the pipeline does (prepareComponents): every model is planned before any runs.
+    const enc = clip.getSignatureRunner('encode');
+    const diffusion = unet.getSignatureRunner('diffusion');
+    diffusion.resizeInput('args_0', [2, 4, lh, lw]);
+    const dec = decoder?.getSignatureRunner('decode');
+    dec?.resizeInput('args_0', [1, 4, lh, lw]);
+    const activationBytes: Record<string, number> = {};
     t = performance.now();
-    diffusion.invoke({ args_0: latents, args_1: context, args_2: timeEmbedding }, { timer: profiler?.timer() });
-    if (profiler) {
-      stepProfile = formatProfile(profiler, 1, 25);
-      process.stderr.write(stepProfile);
+    for (const [name, runner] of [['clip', enc], ['diffusion', diffusion], ['decoder', dec]] as const) {
+      if (!runner) continue;
+      runner.outputDetails();
+      activationBytes[name] = runner.executor.memoryPlan!.totalBytes;
     }
-    stepSeconds.push(seconds(t));
-    log(label, `denoising step ${s + 1}/${steps}: ${stepSeconds.at(-1)!.toFixed(1)} s (batch 2, ${lw}x${lh} latent)`);
-    snapshot(`step ${s + 1}`, runtime);
-  }
-  const stepSecondsTypical = stepSeconds.length > 1 ? median(stepSeconds.slice(1)) : (stepSeconds[0] ?? 0);
+    log(label, `prepared in ${seconds(t).toFixed(1)} s; activations ${Object.entries(activationBytes).map(([k, v]) => `${k} ${(v / 1e6).toFixed(1)} MB`).join(', ')}`);
+    snapshot('prepared', runtime);
 
-  let decoderSeconds: number | null = null;
-  if (dec) {
+    const tokens = Int32Array.from({ length: 77 }, (_, i) => (i === 0 ? 49406 : i < 9 ? 320 + i * 17 : 49407));
     t = performance.now();
-    dec.invoke({ args_0: pseudoRandom(4 * lh * lw, 2) });
-    decoderSeconds = seconds(t);
-    log(label, `decoder ${width}x${height}: ${decoderSeconds.toFixed(1)} s`);
-    snapshot('decoder', runtime);
-  }
-  const sharedActivationBytes = loader.activationBytes;
-  loader.close();
-  const wasmMemoryBytes = runtime.memory.buffer.byteLength;
-  const residentWeightBytes = runtime.arena.residentWeightBytes;
-  await runtime.close();
+    enc.invoke({ args_0: tokens });
+    const textEncoderFirstMs = seconds(t) * 1000;
+    t = performance.now();
+    const context1 = enc.invoke({ args_0: tokens }).output_0!.data as Float32Array;
+    const textEncoderMs = seconds(t) * 1000;
+    log(label, `text encoder ${textEncoderFirstMs.toFixed(0)} ms first, ${textEncoderMs.toFixed(0)} ms warm`);
+    snapshot('text encoder', runtime);
+
+    const context = new Float32Array(context1.length * 2);
+    context.set(context1);
+    context.set(context1, context1.length);
+    const latents = pseudoRandom(2 * 4 * lh * lw, 1);
+    const half = 160;
+    const timeEmbedding = Float32Array.from({ length: 320 }, (_, i) => (i < half ? Math.cos(500 * 10000 ** (-i / half)) : Math.sin(500 * 10000 ** (-(i - half) / half))));
+    const stepSeconds: number[] = [];
+    let stepProfile: string | null = null;
+    for (let s = 0; s < steps; s++) {
+      // Profile the last step (after the first, which also prepares), when asked.
+      const profiler = values.profile && s === steps - 1 ? new Profiler() : undefined;
+      t = performance.now();
+      diffusion.invoke({ args_0: latents, args_1: context, args_2: timeEmbedding }, { timer: profiler?.timer() });
+      if (profiler) {
+        stepProfile = formatProfile(profiler, 1, 25);
+        process.stderr.write(stepProfile);
+      }
+      stepSeconds.push(seconds(t));
+      log(label, `denoising step ${s + 1}/${steps}: ${stepSeconds.at(-1)!.toFixed(1)} s (batch 2, ${lw}x${lh} latent)`);
+      snapshot(`step ${s + 1}`, runtime);
+    }
+    const stepSecondsTypical = stepSeconds.length > 1 ? median(stepSeconds.slice(1)) : (stepSeconds[0] ?? 0);
+
+    let decoderSeconds: number | null = null;
+    if (dec) {
+      t = performance.now();
+      dec.invoke({ args_0: pseudoRandom(4 * lh * lw, 2) });
+      decoderSeconds = seconds(t);
+      log(label, `decoder ${width}x${height}: ${decoderSeconds.toFixed(1)} s`);
+      snapshot('decoder', runtime);
+    }
+    const sharedActivationBytes = loader.activationBytes;
+    loader.close();
+    const wasmMemoryBytes = runtime.memory.buffer.byteLength;
+    const residentWeightBytes = runtime.arena.residentWeightBytes;
+    await runtime.close();
+    return {
+      loadSeconds, textEncoderFirstMs, textEncoderMs, stepSeconds, stepSecondsTypical, stepProfile, decoderSeconds,
+      activationBytes, sharedActivationBytes, wasmMemoryBytes, residentWeightBytes,
+    };
+  };
+  const {
+    loadSeconds, textEncoderFirstMs, textEncoderMs, stepSeconds, stepSecondsTypical, stepProfile, decoderSeconds,
+    activationBytes, sharedActivationBytes, wasmMemoryBytes, residentWeightBytes,
+  } = await timeDirectly();
 
   let fullImageSeconds: number | null = null;
   let fullImage: FullImageBreakdown | null = null;
   if (values.full) {
+    collectGarbage();
+    snapshot('direct runs collected');
     const sd = await StableDiffusion.load({ models: values.models, tokenizer: values.full, threads, int8Compute });
-    t = performance.now();
+    const t = performance.now();
     const r = sd.generate({
       prompt: 'a photograph of an astronaut riding a horse', steps: fullSteps, seed: 1, width, height,
       onProgress: ({ step, totalSteps }) => log(label, `full image: step ${step}/${totalSteps}`),
     });
     fullImageSeconds = seconds(t);
+    snapshot('whole image');
     await sd.close();
     const estimate = (2 * textEncoderMs) / 1000 + fullSteps * stepSecondsTypical + (decoderSeconds ?? 0);
     fullImage = breakdown(r.timings, r.stepTimings, fullImageSeconds, estimate);
