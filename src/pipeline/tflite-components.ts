@@ -243,7 +243,8 @@ function residentBudgetFor(file: TfliteFile): number {
 /**
  * How often each file runs per image, which weighs its layers' claim on
  * the resident-weight budget (resident-weights.ts): the UNet once per step
- * (20 by default), the text encoder for the prompt and the negative prompt.
+ * (20 by default), the text encoder at most for the prompt and the
+ * negative prompt (repeated ones are cached).
  */
 const USES_PER_IMAGE: Readonly<Record<string, number>> = {
   [MODEL_FILES.diffusion]: 20, [MODEL_FILES.clip]: 2, [MODEL_FILES.decoder]: 1, [MODEL_FILES.encoder]: 1,
