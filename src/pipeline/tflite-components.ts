@@ -305,6 +305,8 @@ export class WasmModelLoader {
   private plan: Map<string, number> | undefined;
   /** The whole resident-weight budget the plan shares out (kernels' prepares see it narrowed). */
   private budget: number;
+  /** Whether INT8 FULLY_CONNECTED / 1x1 conv weights run hybrid (their resident form is int8 panels). */
+  private readonly int8Compute: boolean;
 
   constructor(
     private readonly runtime: KernelRuntime,
@@ -313,6 +315,7 @@ export class WasmModelLoader {
   ) {
     this.region = new SharedActivationRegion(runtime.arena);
     this.options = wasmInterpreterOptions(runtime, wasmOptions);
+    this.int8Compute = Boolean(wasmOptions.int8Compute);
     if (residentWeightBytes !== undefined) runtime.arena.residentWeightBudget = residentWeightBytes;
     this.budget = runtime.arena.residentWeightBudget;
   }
@@ -334,7 +337,7 @@ export class WasmModelLoader {
         arena.residentWeightBudget = this.budget;
       }
       const model = this.opened.length;
-      this.candidates.push(...residentCandidates(file, model, USES_PER_IMAGE[basename(path)] ?? 1));
+      this.candidates.push(...residentCandidates(file, model, USES_PER_IMAGE[basename(path)] ?? 1, this.int8Compute));
       this.plan = undefined;
       const kernels = gateResidentWeights(this.options.kernels ?? {}, arena, (node) => {
         this.plan ??= planResidentWeights(this.candidates, this.budget);

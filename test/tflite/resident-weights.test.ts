@@ -3,6 +3,7 @@
 // limits each kernel's prepare to what the plan gave it.
 import { describe, expect, it } from 'vitest';
 import { WasmArena } from '../../src/kernels/wasm/arena.js';
+import { packedGemmInt8Bytes } from '../../src/kernels/wasm/gemm-int8-pack.js';
 import {
   gateResidentWeights, planResidentWeights, residentCandidates, residentKey, STREAMING_MS_PER_MB, type ResidentCandidate,
 } from '../../src/tflite/ops/wasm/resident-weights.js';
@@ -64,6 +65,44 @@ describe('residentCandidates', () => {
       expect(f.model.subgraphs[0]!.operators[c.op]!.inputs[1]).toBe(c.weight);
       expect(c.msPerImage).toBeCloseTo(20 * STREAMING_MS_PER_MB[c.form] * c.bytes / 1e6, 12);
     }
+  });
+});
+
+/** x [1, 4, 4, 16] -> 3x3 conv and 1x1 conv 16->16 and FC 16->24, all with INT8 weights. */
+function int8File(): TfliteFile {
+  const m = new TfliteModelBuilder();
+  const g = m.main;
+  const x = g.addInput('x', 'FLOAT32', [1, 4, 4, 16]);
+  const int8 = (name: string, shape: number[]) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    return g.addConstant(name, 'INT8', shape, bytesOf(new Int8Array(n).fill(3)), { quantization: { scale: new Array(shape[0]).fill(0.01), quantizedDimension: 0 } });
+  };
+  const y1 = g.addTensor('y1', 'FLOAT32', [1, 4, 4, 16]);
+  g.addOperator('CONV_2D', [x, int8('w3x3', [16, 3, 3, 16])], [y1], { padding: 'SAME', strideH: 1, strideW: 1, fusedActivationFunction: 'NONE' });
+  const y2 = g.addTensor('y2', 'FLOAT32', [1, 4, 4, 16]);
+  g.addOperator('CONV_2D', [y1, int8('w1x1', [16, 1, 1, 16])], [y2], { padding: 'SAME', strideH: 1, strideW: 1, fusedActivationFunction: 'NONE' });
+  const y3 = g.addTensor('y3', 'FLOAT32', [16, 24]);
+  const flat = g.addTensor('flat', 'FLOAT32', [16, 16]);
+  g.addOperator('RESHAPE', [y2, g.addConstant('shape', 'INT32', [2], bytesOf(Int32Array.of(16, 16)))], [flat]);
+  g.addOperator('FULLY_CONNECTED', [flat, int8('wfc', [24, 16])], [y3]);
+  g.markOutput(y3);
+  return TfliteFile.fromBytes(m.toBuffer(), 'int8-candidates.tflite');
+}
+
+describe('residentCandidates of INT8 weights', () => {
+  const formsAndBytes = (int8Compute: boolean) => residentCandidates(int8File(), 0, 20, int8Compute).map(({ form, bytes }) => ({ form, bytes }));
+
+  it('sizes them as float panels when they run dequantized', () => {
+    expect(formsAndBytes(false)).toEqual([
+      { form: 'winograd', bytes: winogradBytes(16, 16) }, { form: 'gemm', bytes: panelBytes(16, 16) }, { form: 'gemm', bytes: panelBytes(16, 24) },
+    ]);
+  });
+
+  it('sizes the FC and 1x1 conv as int8 panels under int8Compute, the 3x3 conv still as its float Winograd filter', () => {
+    expect(formsAndBytes(true)).toEqual([
+      { form: 'winograd', bytes: winogradBytes(16, 16) }, { form: 'gemm', bytes: packedGemmInt8Bytes(16, 16) }, { form: 'gemm', bytes: packedGemmInt8Bytes(16, 24) },
+    ]);
+    expect(packedGemmInt8Bytes(16, 24)).toBeLessThan(panelBytes(16, 24));
   });
 });
 

@@ -17,11 +17,18 @@ import { wasmConv2d } from './conv-2d.js';
 import { Int8GemmState, packInt8Layer } from './int8-gemm-weights.js';
 import { CLAMPS, pointer } from './operands.js';
 
-/** A 1x1 stride-1 convolution with INT8 weights: one GEMM row per pixel. */
+/**
+ * Whether a CONV_2D with this OHWI filter and strides runs as the hybrid
+ * int8 GEMM when its weights are stored INT8: a 1x1 stride-1 filter, one
+ * GEMM row per pixel.
+ */
+export function pointwiseConvShape(filter: readonly number[], o: { strideH: number; strideW: number }): boolean {
+  return filter[1] === 1 && filter[2] === 1 && o.strideH === 1 && o.strideW === 1;
+}
+
 function pointwiseInt8(node: Node): boolean {
-  const o = optionsOf(node, 'CONV_2D');
   const w = input(node, 1);
-  return w.shape[1] === 1 && w.shape[2] === 1 && o.strideH === 1 && o.strideW === 1 && w.constant?.storageType === 'INT8';
+  return pointwiseConvShape(w.shape, optionsOf(node, 'CONV_2D')) && w.constant?.storageType === 'INT8';
 }
 
 export function wasmConv2dInt8(runtime: KernelRuntime, options: Int8GemmOptions = {}): KernelOverride {

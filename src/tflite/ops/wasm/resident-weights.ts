@@ -14,10 +14,12 @@
  * each layer's kernel reserve only what the plan gave it.
  */
 import type { WasmArena } from '../../../kernels/wasm/arena.js';
+import { packedGemmInt8Bytes } from '../../../kernels/wasm/gemm-int8-pack.js';
 import { packedGemmBytes } from '../../../kernels/wasm/gemm-pack.js';
 import { winogradFilterBytes } from '../../../kernels/wasm/winograd-pack.js';
 import type { TfliteFile } from '../../reader.js';
 import type { KernelOverride, KernelOverrides, Node } from '../op.js';
+import { pointwiseConvShape } from './conv-2d-int8.js';
 import { winogradConvShape, type ConvWindow } from './conv-2d.js';
 
 /**
@@ -65,10 +67,12 @@ export function residentKey(model: number, op: number, weight: number): string {
  * The CONV_2D and FULLY_CONNECTED layers of `file` with constant weights
  * (stored, or DEQUANTIZE of stored ones), each in the form the wasm kernels
  * would keep resident: a Winograd-shaped 3x3 conv its transformed filter,
- * any other layer its GEMM panels. `usesPerImage`: how often the model runs
- * per image (the UNet once per step).
+ * any other layer its GEMM panels (with `int8Compute`, an INT8 FULLY_CONNECTED
+ * or 1x1 conv its int8 panels, a quarter of the float ones, as
+ * conv-2d-int8.ts and fully-connected-int8.ts pack them). `usesPerImage`:
+ * how often the model runs per image (the UNet once per step).
  */
-export function residentCandidates(file: TfliteFile, model: number, usesPerImage: number): ResidentCandidate[] {
+export function residentCandidates(file: TfliteFile, model: number, usesPerImage: number, int8Compute = false): ResidentCandidate[] {
   const out: ResidentCandidate[] = [];
   for (const sg of file.model.subgraphs) {
     const stored = (t: number) => (file.model.buffers[sg.tensors[t]?.buffer ?? -1]?.size ?? 0) > 0;
@@ -83,8 +87,10 @@ export function residentCandidates(file: TfliteFile, model: number, usesPerImage
       if (!(n! > 0 && k > 0)) return;
       const winograd = op.opName === 'CONV_2D' && shape.length === 4 && op.options !== undefined
         && winogradConvShape(shape, op.options as unknown as ConvWindow);
+      const hybrid = int8Compute && stored(w) && sg.tensors[w]!.type === 'INT8'
+        && (op.opName === 'FULLY_CONNECTED' || pointwiseConvShape(shape, op.options as unknown as ConvWindow));
       const form: ResidentForm = winograd ? 'winograd' : 'gemm';
-      const bytes = winograd ? winogradFilterBytes(shape[3]!, n!) : packedGemmBytes(k, n!, false);
+      const bytes = winograd ? winogradFilterBytes(shape[3]!, n!) : hybrid ? packedGemmInt8Bytes(k, n!) : packedGemmBytes(k, n!, false);
       out.push({ model, op: index, weight: w, form, bytes, msPerImage: usesPerImage * STREAMING_MS_PER_MB[form] * (bytes / 1e6) });
     });
   }
