@@ -5,7 +5,7 @@
  */
 import { runCli } from '../src/cli/run-cli.js';
 import { UsageError } from '../src/errors.js';
-import { setUpCliKernels } from '../src/kernels/wasm/loader.js';
+import { setUpKernels } from '../src/kernels/wasm/loader.js';
 
 interface Suite {
   description: string;
@@ -30,7 +30,7 @@ function usage(): string {
 }
 
 runCli(async () => {
-  setUpCliKernels(); // relaxed SIMD unless SD_TFLITE_SIMD=plain, before any kernel is compiled
+  setUpKernels(); // relaxed SIMD unless SD_TFLITE_SIMD=plain, before any kernel is compiled
   const args = process.argv.slice(2);
   if (args[0] === '--help' || args[0] === '-h') {
     console.log(usage());

@@ -4,7 +4,7 @@
  */
 export { StableDiffusion, type GenerateResult, type LoadOptions } from './pipeline/stable-diffusion.js';
 export { DEFAULTS, type GenerateOptions, type ResolvedOptions, type StepProgress } from './pipeline/generation-options.js';
-export type { StageTimings } from './pipeline/generation.js';
+export type { StageTimings, StepTiming } from './pipeline/generation.js';
 export { loadTfliteComponents, type KernelChoice, type LoadedTfliteComponents } from './pipeline/tflite-components.js';
 export type { Decoder, Denoiser, ImageEncoder, LatentSize, LatentSizeRule, PipelineComponents, TextEncoder } from './pipeline/components.js';
 export { generationText, type GenerationParameters } from './pipeline/generation-parameters.js';

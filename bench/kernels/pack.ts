@@ -12,7 +12,7 @@
 import { runCli } from '../../src/cli/run-cli.js';
 import { oneOf, parseFlags, positiveNumber } from '../../src/cli/parse-flags.js';
 import { packGemmWeights, type GemmWeights, type WeightLayout } from '../../src/kernels/wasm/gemm-pack.js';
-import { setUpCliKernels } from '../../src/kernels/wasm/loader.js';
+import { setUpKernels } from '../../src/kernels/wasm/loader.js';
 import { createKernelRuntime, type KernelRuntime } from '../../src/kernels/wasm/runtime.js';
 import { referencePackPanels } from '../../test/support/gemm-pack-reference.js';
 import { time, type Timing } from './measure.js';
@@ -101,7 +101,7 @@ async function main(argv: string[]): Promise<void> {
   const threads = parseThreadList(flags.threads ?? '1,2');
   const maxTime = flags['max-time'] === undefined ? 0.5 : positiveNumber('--max-time', flags['max-time']);
   const layout: WeightLayout = oneOf('--layout', flags.layout ?? 'nk', ['nk', 'kn']);
-  setUpCliKernels();
+  setUpKernels();
   const runtimes = new Map<number, KernelRuntime>();
   for (const t of new Set([...threads, 1])) runtimes.set(t, await createKernelRuntime({ threads: t }));
   try {

@@ -173,6 +173,7 @@ export function timingSummary(result: GenerateResult, loadMs: number, writeMs: n
   const steps = result.stepsRun;
   const rows: [string, string][] = [
     ['load models', ms(loadMs)],
+    ['prepare', ms(t.prepare)],
     ['tokenize', ms(t.tokenize)],
     ['text encoder', ms(t.textEncoder)],
     ...(result.options.initImage !== undefined ? [['image encoder', ms(t.imageEncoder)] as [string, string]] : []),

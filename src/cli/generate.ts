@@ -1,9 +1,9 @@
 import { GENERATE_USAGE, parseGenerateArgs, runGenerate } from './generate-command.js';
-import { setUpCliKernels } from '../kernels/wasm/loader.js';
+import { setUpKernels } from '../kernels/wasm/loader.js';
 import { runCli } from './run-cli.js';
 
 async function main(argv: string[]): Promise<void> {
-  setUpCliKernels(); // relaxed SIMD unless SD_TFLITE_SIMD=plain, before any kernel is compiled
+  setUpKernels(); // relaxed SIMD unless SD_TFLITE_SIMD=plain, before any kernel is compiled
   const args = parseGenerateArgs(argv);
   if (args === undefined) {
     process.stdout.write(`${GENERATE_USAGE}\n`);

@@ -1,5 +1,5 @@
 import { UsageError } from '../errors.js';
-import { setUpCliKernels } from '../kernels/wasm/loader.js';
+import { setUpKernels } from '../kernels/wasm/loader.js';
 import { formatInfo, modelInfo } from '../tflite/info.js';
 import { TfliteFile } from '../tflite/reader.js';
 import { parseFlagsAndPositionals } from './parse-flags.js';
@@ -34,7 +34,7 @@ function info(argv: string[]): void {
 const COMMANDS: Record<string, (argv: string[]) => void | Promise<void>> = { info, run: tfliteRun };
 
 function main(argv: string[]): void | Promise<void> {
-  setUpCliKernels(); // relaxed SIMD unless SD_TFLITE_SIMD=plain, before any kernel is compiled
+  setUpKernels(); // relaxed SIMD unless SD_TFLITE_SIMD=plain, before any kernel is compiled
   const [name, ...rest] = argv;
   if (name === undefined) throw new UsageError(`a command is needed\n${USAGE}`);
   if (name === '--help' || name === '-h') {

@@ -1,7 +1,7 @@
 // Run in a fresh process by wasm-loader-variant.test.ts (V8 flags are
 // process-wide): what a CLI's start-up leaves, as one JSON line.
-import { chooseVariant, detectWasmFeatures, setUpCliKernels } from '../../src/kernels/wasm/loader.js';
+import { chooseVariant, detectWasmFeatures, setUpKernels } from '../../src/kernels/wasm/loader.js';
 
 const before = detectWasmFeatures().relaxedSimd;
-setUpCliKernels();
+setUpKernels();
 console.log(JSON.stringify({ before, after: detectWasmFeatures().relaxedSimd, variant: chooseVariant() }));

@@ -1,5 +1,5 @@
 // Kernel variant choice: SD_TFLITE_SIMD overrides what 'auto' resolves to,
-// and a CLI's start-up (setUpCliKernels, in a fresh process) turns relaxed
+// and a CLI's start-up (setUpKernels, in a fresh process) turns relaxed
 // SIMD on unless SD_TFLITE_SIMD=plain, with detection deciding.
 import { afterEach, describe, expect, it } from 'vitest';
 import { chooseVariant, detectWasmFeatures, SIMD_ENV } from '../../src/kernels/wasm/loader.js';

@@ -72,7 +72,7 @@ describe.concurrent('npm run generate (as a process)', () => {
     }
     expect(a.stderr).toMatch(/^seed 42\n/);
     expect(a.stderr).toMatch(/denoise \[#+\] 3\/3 +\d+ ms\/step +elapsed 0:00 +ETA 0:00/);
-    for (const stage of ['load models', 'tokenize', 'text encoder', 'denoise', 'decode', 'write', 'total']) expect(a.stderr).toMatch(new RegExp(`\\n  ${stage} +\\d`));
+    for (const stage of ['load models', 'prepare', 'tokenize', 'text encoder', 'denoise', 'decode', 'write', 'total']) expect(a.stderr).toMatch(new RegExp(`\\n  ${stage} +\\d`));
     const png = readFileSync(out('p1.png'));
     expect(readFileSync(out('p2.png')).equals(png)).toBe(true);
     expect(readFileSync(out('p3.png')).equals(png)).toBe(true);

@@ -77,13 +77,17 @@ function variantFromEnv(): KernelVariant | 'auto' {
 }
 
 /**
- * Start-up of our command-line tools (generate, demo, tflite, bench), before
- * any kernel is compiled: turns relaxed SIMD on (enableRelaxedSimd) unless
+ * Start-up of our command-line tools (generate, demo, tflite, bench) and of
+ * the pipeline (loadTfliteComponents, so StableDiffusion.load), before any
+ * kernel is compiled: turns relaxed SIMD on (enableRelaxedSimd) unless
  * SD_TFLITE_SIMD=plain. The flag cannot go in NODE_OPTIONS, so it is set at
- * run time; on an engine that still cannot validate relaxed ops, 'auto'
- * stays on plain SIMD. Library code does not set V8 flags by itself.
+ * run time; relaxed SIMD is a finished WebAssembly standard that newer
+ * Node versions enable by default, and the flag only makes its instructions
+ * validate. On an engine that still cannot validate them, 'auto' stays on
+ * plain SIMD. Lower-level code (createKernelRuntime, Interpreter) sets no
+ * V8 flags by itself.
  */
-export function setUpCliKernels(): void {
+export function setUpKernels(): void {
   if (variantFromEnv() !== 'simd') enableRelaxedSimd();
 }
 
