@@ -29,7 +29,7 @@ import { createKernelRuntime, type KernelRuntime } from '../../src/kernels/wasm/
 import { winogradConv3x3 } from '../../src/kernels/wasm/winograd.js';
 import { packWinogradWeights } from '../../src/kernels/wasm/winograd-pack.js';
 import { time, type Timing } from './measure.js';
-import { parseThreadList, parseVariants } from './options.js';
+import { MEASUREMENT_FLAGS, parseThreadList, parseVariants } from './options.js';
 
 /** H x W x C -> C (3x3, stride 1, SAME), the CONV_2D shapes of issue 4. */
 const SHAPES = ['64x64x320', '32x32x640', '16x16x1280', '8x8x1280', '128x128x512', '256x256x256', '512x512x128'];
@@ -74,14 +74,10 @@ function parseShapes(value: string): string[] {
 /** The options, or undefined when only --help was asked. */
 function parseOptions(args: string[]): Options | undefined {
   const v = parseFlags(args, {
-    threads: { type: 'string' },
-    variant: { type: 'string' },
+    ...MEASUREMENT_FLAGS,
     shapes: { type: 'string' },
     batch: { type: 'string' },
     methods: { type: 'string' },
-    'max-time': { type: 'string' },
-    out: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
   }, USAGE);
   if (v.help) return undefined;
   return {

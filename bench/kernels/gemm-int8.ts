@@ -22,7 +22,7 @@ import type { KernelVariant } from '../../src/kernels/wasm/loader.js';
 import { createKernelRuntime, type KernelRuntime } from '../../src/kernels/wasm/runtime.js';
 import { FC_SHAPES, gemmFlops, shapeLabel, type GemmShape } from './gemm.js';
 import { time } from './measure.js';
-import { parseThreadList, parseVariants } from './options.js';
+import { MEASUREMENT_FLAGS, parseThreadList, parseVariants } from './options.js';
 
 interface Options {
   threads: number[];
@@ -42,11 +42,7 @@ const USAGE = `usage: npm run bench -- gemm-int8 [--threads 1,2] [--variant simd
 /** The options, or undefined when only --help was asked. */
 function parseOptions(args: string[]): Options | undefined {
   const v = parseFlags(args, {
-    threads: { type: 'string' },
-    variant: { type: 'string' },
-    'max-time': { type: 'string' },
-    out: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
+    ...MEASUREMENT_FLAGS,
   }, USAGE);
   if (v.help) return undefined;
   return {

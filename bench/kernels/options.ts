@@ -15,3 +15,12 @@ export function parseVariants(value: string): KernelVariant[] {
   if (value === 'simd' || value === 'relaxed') return [value];
   throw new UsageError(`--variant must be simd, relaxed or both, got ${JSON.stringify(value)}`);
 }
+
+/** The flags every timed kernel suite takes (conv, gemm-int8, kernels): spread into its parseFlags table. */
+export const MEASUREMENT_FLAGS = {
+  threads: { type: 'string' },
+  variant: { type: 'string' },
+  'max-time': { type: 'string' },
+  out: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;

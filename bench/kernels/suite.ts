@@ -31,7 +31,7 @@ import { OP_CASES, QUICK_LABELS } from './op-models.js';
 import { measurePeak, type Peak } from './peak.js';
 import { runVersus, type CaseResult } from './versus-litert.js';
 import { printVersus, speedRatio } from './versus-table.js';
-import { parseThreadList, parseVariants } from './options.js';
+import { MEASUREMENT_FLAGS, parseThreadList, parseVariants } from './options.js';
 
 interface Options {
   threads: number[];
@@ -63,15 +63,11 @@ const USAGE = `usage: npm run bench -- kernels [--threads 1,2] [--variant simd|r
 /** The options, or undefined when only --help was asked. */
 function parseOptions(args: string[]): Options | undefined {
   const v = parseFlags(args, {
-    threads: { type: 'string' },
-    variant: { type: 'string' },
-    'max-time': { type: 'string' },
-    out: { type: 'string' },
+    ...MEASUREMENT_FLAGS,
     part: { type: 'string' },
     shapes: { type: 'string' },
     'no-litert': { type: 'boolean' },
     quick: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
   }, USAGE);
   if (v.help) return undefined;
   const quick = v.quick ?? false;
