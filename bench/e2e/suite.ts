@@ -87,6 +87,13 @@ function gflopsOfStep(r: E2eResult): number | null {
   return (2 * UNET_GFLOP_64 * scale) / r.stepSecondsTypical;
 }
 
+/** fp32's step time over each other precision's, from the same run (empty without a timed fp32 step). */
+function stepSpeedupsOverFp32(rows: Row[]): Record<string, number> {
+  const fp32 = rows.find((r) => r.precision === 'fp32' && r.stepSeconds.length > 0);
+  if (!fp32) return {};
+  return Object.fromEntries(rows.filter((r) => r !== fp32 && r.stepSeconds.length > 0).map((r) => [r.precision, fp32.stepSecondsTypical / r.stepSecondsTypical]));
+}
+
 function printTable(rows: Row[], peaks: Record<string, Peak>, variant: KernelVariant): void {
   const peak = peaks[variant]!.gflops;
   const header = ['precision', 'load s', 'text enc ms', 'step s', 'step GFLOP/s', '% peak', 'decoder s', 'dec GFLOP/s', 'image s (20 steps)', 'peak RSS GB', 'wasm mem GB'];
@@ -190,7 +197,9 @@ export async function run(args: string[]): Promise<void> {
     });
   }
   printTable(rows, peaks, variant);
-  const json = { loadAverage: load, threads, variant, peaks, unetGflop64: UNET_GFLOP_64, decoderGflop512: DECODER_GFLOP_512, rows };
+  const speedups = stepSpeedupsOverFp32(rows);
+  for (const [precision, x] of Object.entries(speedups)) console.log(`${precision} step: ${x.toFixed(2)}x the fp32 step's speed in this run${precision === 'int8-compute' ? ' (issue 7 asks >= 1.6x)' : ''}`);
+  const json = { loadAverage: load, threads, variant, peaks, unetGflop64: UNET_GFLOP_64, decoderGflop512: DECODER_GFLOP_512, rows, stepSpeedupOverFp32: speedups };
   mkdirSync(dirname(values.out), { recursive: true });
   writeFileSync(`${values.out}.tmp`, JSON.stringify(json, null, 2));
   renameSync(`${values.out}.tmp`, values.out);
