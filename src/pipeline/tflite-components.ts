@@ -16,7 +16,7 @@ import { Interpreter, type InterpreterOptions } from '../tflite/interpreter/inte
 import { SharedActivationRegion } from '../tflite/interpreter/tensor-arena.js';
 import { TfliteFile } from '../tflite/reader.js';
 import { wasmInterpreterOptions, type WasmKernelOptions } from '../tflite/ops/wasm/index.js';
-import { gateResidentWeights, planResidentWeights, residentCandidates, residentKey, type ResidentCandidate } from '../tflite/ops/wasm/resident-weights.js';
+import { constantWeightLayers, gateResidentWeights, planResidentWeights, residentCandidates, residentKey, type ResidentCandidate } from '../tflite/ops/wasm/resident-weights.js';
 import type { SignatureRunner, TensorDetails } from '../tflite/interpreter/signature-runner.js';
 import type { Decoder, Denoiser, ImageEncoder, LatentSize, LatentSizeRule, PipelineComponents, TextEncoder } from './components.js';
 import { VAE_SCALE } from './components.js';
@@ -257,20 +257,7 @@ const USES_PER_IMAGE: Readonly<Record<string, number>> = {
  * weights, or DEQUANTIZE of constant weights.
  */
 function largestGemmPanelBytes(file: TfliteFile): number {
-  let largest = 0;
-  for (const sg of file.model.subgraphs) {
-    const stored = (t: number) => (file.model.buffers[sg.tensors[t]?.buffer ?? -1]?.size ?? 0) > 0;
-    const dequantized = new Set(sg.operators.filter((op) => op.opName === 'DEQUANTIZE' && stored(op.inputs[0]!)).map((op) => op.outputs[0]!));
-    for (const op of sg.operators) {
-      if (op.opName !== 'FULLY_CONNECTED' && op.opName !== 'CONV_2D') continue;
-      const w = op.inputs[1]!;
-      if (w < 0 || !(stored(w) || dequantized.has(w))) continue;
-      const [n, ...rest] = sg.tensors[w]!.shape;
-      const k = rest.reduce((a, d) => a * d, 1);
-      if (n! > 0 && k > 0) largest = Math.max(largest, packedGemmBytes(k, n!, false));
-    }
-  }
-  return largest;
+  return Math.max(0, ...constantWeightLayers(file).map(({ k, n }) => packedGemmBytes(k, n, false)));
 }
 
 /**

@@ -63,17 +63,25 @@ export function residentKey(model: number, op: number, weight: number): string {
   return `${model}:${op}:${weight}`;
 }
 
-/**
- * The CONV_2D and FULLY_CONNECTED layers of `file` with constant weights
- * (stored, or DEQUANTIZE of stored ones), each in the form the wasm kernels
- * would keep resident: a Winograd-shaped 3x3 conv its transformed filter,
- * any other layer its GEMM panels (with `int8Compute`, an INT8 FULLY_CONNECTED
- * or 1x1 conv its int8 panels, a quarter of the float ones, as
- * conv-2d-int8.ts and fully-connected-int8.ts pack them). `usesPerImage`:
- * how often the model runs per image (the UNet once per step).
- */
-export function residentCandidates(file: TfliteFile, model: number, usesPerImage: number, int8Compute = false): ResidentCandidate[] {
-  const out: ResidentCandidate[] = [];
+/** A CONV_2D or FULLY_CONNECTED layer whose weights are constant: stored, or DEQUANTIZE of stored ones. */
+export interface ConstantWeightLayer {
+  /** Operator index in its subgraph, and its weight tensor. */
+  readonly op: number;
+  readonly weight: number;
+  readonly opName: 'CONV_2D' | 'FULLY_CONNECTED';
+  readonly options: unknown;
+  /** The weight tensor's shape and type; n output channels of k values each. */
+  readonly shape: readonly number[];
+  readonly type: string;
+  /** Whether the weights are stored as they are (not the output of a DEQUANTIZE). */
+  readonly stored: boolean;
+  readonly n: number;
+  readonly k: number;
+}
+
+/** The CONV_2D and FULLY_CONNECTED layers of `file` with constant weights, in every subgraph. */
+export function constantWeightLayers(file: TfliteFile): ConstantWeightLayer[] {
+  const out: ConstantWeightLayer[] = [];
   for (const sg of file.model.subgraphs) {
     const stored = (t: number) => (file.model.buffers[sg.tensors[t]?.buffer ?? -1]?.size ?? 0) > 0;
     const dequantized = new Set(sg.operators.filter((op) => op.opName === 'DEQUANTIZE' && stored(op.inputs[0]!)).map((op) => op.outputs[0]!));
@@ -81,20 +89,32 @@ export function residentCandidates(file: TfliteFile, model: number, usesPerImage
       if (op.opName !== 'FULLY_CONNECTED' && op.opName !== 'CONV_2D') return;
       const w = op.inputs[1] ?? -1;
       if (w < 0 || !(stored(w) || dequantized.has(w))) return;
-      const shape = sg.tensors[w]!.shape;
+      const { shape, type } = sg.tensors[w]!;
       const [n, ...rest] = shape;
       const k = rest.reduce((a, d) => a * d, 1);
-      if (!(n! > 0 && k > 0)) return;
-      const winograd = op.opName === 'CONV_2D' && shape.length === 4 && op.options !== undefined
-        && winogradConvShape(shape, op.options as unknown as ConvWindow);
-      const hybrid = int8Compute && stored(w) && sg.tensors[w]!.type === 'INT8'
-        && (op.opName === 'FULLY_CONNECTED' || pointwiseConvShape(shape, op.options as unknown as ConvWindow));
-      const form: ResidentForm = winograd ? 'winograd' : 'gemm';
-      const bytes = winograd ? winogradFilterBytes(shape[3]!, n!) : hybrid ? packedGemmInt8Bytes(k, n!) : packedGemmBytes(k, n!, false);
-      out.push({ model, op: index, weight: w, form, bytes, msPerImage: usesPerImage * STREAMING_MS_PER_MB[form] * (bytes / 1e6) });
+      if (n! > 0 && k > 0) out.push({ op: index, weight: w, opName: op.opName, options: op.options, shape, type, stored: stored(w), n: n!, k });
     });
   }
   return out;
+}
+
+/**
+ * The constant-weight layers of `file` (constantWeightLayers), each in the
+ * form the wasm kernels would keep resident: a Winograd-shaped 3x3 conv its
+ * transformed filter, any other layer its GEMM panels (with `int8Compute`,
+ * an INT8 FULLY_CONNECTED or 1x1 conv its int8 panels, a quarter of the
+ * float ones, as conv-2d-int8.ts and fully-connected-int8.ts pack them).
+ * `usesPerImage`: how often the model runs per image (the UNet once per step).
+ */
+export function residentCandidates(file: TfliteFile, model: number, usesPerImage: number, int8Compute = false): ResidentCandidate[] {
+  return constantWeightLayers(file).map(({ op, weight, opName, options, shape, type, stored, n, k }) => {
+    const window = options as ConvWindow;
+    const winograd = opName === 'CONV_2D' && shape.length === 4 && options !== undefined && winogradConvShape(shape, window);
+    const hybrid = int8Compute && stored && type === 'INT8' && (opName === 'FULLY_CONNECTED' || pointwiseConvShape(shape, window));
+    const form: ResidentForm = winograd ? 'winograd' : 'gemm';
+    const bytes = winograd ? winogradFilterBytes(shape[3]!, n) : hybrid ? packedGemmInt8Bytes(k, n) : packedGemmBytes(k, n, false);
+    return { model, op, weight, form, bytes, msPerImage: usesPerImage * STREAMING_MS_PER_MB[form] * (bytes / 1e6) };
+  });
 }
 
 /**
