@@ -4,10 +4,11 @@
  * UsageError that ends with the command's usage text, plus checks of flag
  * values (numbers, choices, paths) whose errors name the flag and the value.
  */
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../errors.js';
+import { makeFolders } from './make-folders.js';
 
 type FlagOptions = NonNullable<ParseArgsConfig['options']>;
 type FlagsConfig<O extends FlagOptions> = { args: string[]; options: O; strict: true; allowPositionals: false };
@@ -137,7 +138,7 @@ export function outputFile(flag: string, file: string, { makeFolder = true } = {
   const folder = dirname(resolve(file));
   if (makeFolder) {
     try {
-      mkdirSync(folder, { recursive: true });
+      makeFolders(folder);
     } catch (err) {
       throw new UsageError(`${flag}: cannot make the folder of ${file}: ${(err as Error).message}`);
     }
@@ -152,7 +153,7 @@ export function outputFile(flag: string, file: string, { makeFolder = true } = {
 export function outputFolder(flag: string, dir: string): string {
   nonEmpty(flag, dir);
   try {
-    mkdirSync(dir, { recursive: true });
+    makeFolders(dir);
   } catch (err) {
     throw new UsageError(`${flag}: cannot make folder ${dir}: ${(err as Error).message}`);
   }

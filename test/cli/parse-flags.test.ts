@@ -88,4 +88,10 @@ describe('flag value checks', () => {
     expect(usageError(() => outputFolder('--out', file))).toMatch(/^--out: cannot make folder/);
     for (const check of [existingFile, existingFolder, outputFile, outputFolder]) expect(usageError(() => check('--p', ''))).toBe('--p needs a path, got ""');
   });
+
+  it('fails (does not hang) where a parent folder cannot be made, as under /proc', () => {
+    // Node 20's recursive mkdirSync loops forever on this path.
+    expect(usageError(() => outputFolder('--out', '/proc/sd-tflite-missing/a/b'))).toMatch(/^--out: cannot make folder .*ENOENT/);
+    expect(usageError(() => outputFile('--out', '/proc/sd-tflite-missing/a/o.png'))).toMatch(/^--out: cannot make the folder of .*ENOENT/);
+  });
 });
