@@ -85,7 +85,11 @@ export class ClipTokenizer {
 
   /** The CONTEXT_LENGTH ids the text encoder reads for `text`. */
   encode(text: string, mode: TokenizerMode = 'hf'): EncodedPrompt {
-    const textIds = this.textIds(text, mode);
+    return this.frame(this.textIds(text, mode), mode);
+  }
+
+  /** Text token ids framed as the mode does: start, text (truncated), end, padding. */
+  frame(textIds: readonly number[], mode: TokenizerMode = 'hf'): EncodedPrompt {
     const framed =
       mode === 'seed'
         ? [this.startId, ...textIds, this.endId].slice(0, CONTEXT_LENGTH)
