@@ -4,6 +4,7 @@ import { loadModelConfig, type ModelConfig } from '../models/config.js';
 import { sizeMultiple, type ConvertOptions } from '../models/convert.js';
 import { TARGETS, type Target } from '../models/graph/nn.js';
 import { PRECISIONS, type Precision } from '../models/graph/weights.js';
+import type { LoraSpec } from '../models/lora/lora-merge.js';
 import { oneOf, parseFlags } from './parse-flags.js';
 
 export const CONVERT_USAGE = `usage: npm run convert -- --ckpt PATH --out DIR [options]
@@ -23,13 +24,44 @@ encode, as the reference ai-edge-torch conversion names them).
   --target T           cpu (default: builtin ops only) or gpu (odml.group_norm and
                        odml.scaled_dot_product_attention composites; needs --height/--width)
   --height H --width W image size in pixels (multiples of 64 for SD v1.5); without
-                       them the spatial dimensions are dynamic`;
+                       them the spatial dimensions are dynamic
+  --lora FILE[:M]      merge a LoRA .safetensors into the UNet and text encoder
+                       weights before they are written (so every --precision
+                       carries it), with multiplier M (default 1; negative and
+                       0 allowed); repeat the flag to merge several. Formats:
+                       kohya-ss/sd-scripts (lora_unet_*/lora_te_*: lora_down,
+                       lora_up, alpha; LoCon conv layers too) and diffusers/PEFT
+                       (unet.*/text_encoder.* lora_A/lora_B). LoHa, LoKr, DoRA,
+                       and SDXL or SD 2.x LoRAs are refused with the reason`;
 
 export interface ConvertArgs {
   ckpt: string;
   out: string;
   components: ComponentName[];
   options: ConvertOptions;
+  /** --lora files in order, with their multipliers. */
+  loras: LoraSpec[];
+}
+
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/**
+ * `FILE[:MULTIPLIER]`. The text after the last ':' is the multiplier when it
+ * is a number; a path may itself hold ':' (`C:\lora.safetensors`), so only a
+ * suffix after a `.safetensors` name must be a number.
+ */
+export function parseLoraArg(text: string): LoraSpec {
+  const colon = text.lastIndexOf(':');
+  const suffix = text.slice(colon + 1);
+  let spec: LoraSpec = { path: text, multiplier: 1 };
+  if (colon > 0 && NUMBER.test(suffix)) {
+    spec = { path: text.slice(0, colon), multiplier: Number(suffix) };
+  } else if (colon > 0 && /\.safetensors$/i.test(text.slice(0, colon))) {
+    throw new UsageError(`--lora ${text}: the multiplier after ':' must be a number (as in --lora style.safetensors:0.8), got ${JSON.stringify(suffix)}`);
+  }
+  if (spec.path === '') throw new UsageError(`--lora needs a file path, got ${JSON.stringify(text)}`);
+  if (!Number.isFinite(spec.multiplier)) throw new UsageError(`--lora ${text}: the multiplier must be a finite number, got ${JSON.stringify(suffix)}`);
+  return spec;
 }
 
 function imageSize(flag: string, value: string | undefined, config: ModelConfig): number | undefined {
@@ -51,6 +83,7 @@ export function parseConvertArgs(argv: string[]): ConvertArgs | undefined {
     target: { type: 'string' },
     height: { type: 'string' },
     width: { type: 'string' },
+    lora: { type: 'string', multiple: true },
     help: { type: 'boolean', short: 'h' },
   }, CONVERT_USAGE);
   if (values.help) return undefined;
@@ -70,5 +103,6 @@ export function parseConvertArgs(argv: string[]): ConvertArgs | undefined {
   if (target === 'gpu' && height === undefined && components.some((c) => c !== 'clip')) {
     throw new UsageError('--target gpu needs --height and --width (its attention composites take static sizes)');
   }
-  return { ckpt: values.ckpt, out: values.out, components: components as ComponentName[], options: { config, precision, target, height, width } };
+  const loras = (values.lora ?? []).map(parseLoraArg);
+  return { ckpt: values.ckpt, out: values.out, components: components as ComponentName[], options: { config, precision, target, height, width }, loras };
 }

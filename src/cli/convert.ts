@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { UsageError } from '../errors.js';
 import { openCheckpoint } from '../models/checkpoint/checkpoint.js';
 import { checkComponents, writeComponent } from '../models/convert.js';
+import { LoraMerge } from '../models/lora/lora-merge.js';
 import { CONVERT_USAGE, parseConvertArgs } from './convert-args.js';
 import { formatBytes, ProgressBar } from './progress.js';
 import { runCli } from './run-cli.js';
@@ -25,9 +26,14 @@ function main(argv: string[]): void {
     return;
   }
   const checkpoint = openCheckpoint(args.ckpt, args.options.config);
+  let loras: LoraMerge | undefined;
   try {
-    // Every component's weights are checked before the first file is started.
-    const weights = checkComponents(checkpoint, args.components, args.options.config);
+    // Every component's weights and every LoRA are checked before the first file is started.
+    if (args.loras.length > 0) {
+      loras = LoraMerge.open(args.loras, args.options.config);
+      args.loras.forEach((l, i) => process.stdout.write(`LoRA ${l.path} (multiplier ${l.multiplier}): ${loras!.layerCounts[i]} layers\n`));
+    }
+    const weights = checkComponents(checkpoint, args.components, args.options.config, loras);
     prepareOutDir(args.out);
     for (const component of args.components) {
       const file = path.join(args.out, `${component}.tflite`);
@@ -54,6 +60,7 @@ function main(argv: string[]): void {
       process.stdout.write(`wrote ${file} (${formatBytes(fs.statSync(file).size)}, ${args.options.precision}, ${args.options.target}) in ${seconds.toFixed(1)} s\n`);
     }
   } finally {
+    loras?.close();
     checkpoint.close();
   }
 }

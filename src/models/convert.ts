@@ -15,6 +15,7 @@ import type { ModelConfig } from './config.js';
 import { Graph } from './graph/graph.js';
 import { Nn, type Target } from './graph/nn.js';
 import { Weights, type Precision, type WeightSource } from './graph/weights.js';
+import type { LoraMerge } from './lora/lora-merge.js';
 
 export interface ConvertOptions {
   config: ModelConfig;
@@ -67,9 +68,18 @@ export interface ComponentProgress {
   written(name: string, bytes: number): void;
 }
 
-/** Checks every component's weights (so a bad checkpoint fails before any file is written). */
-export function checkComponents(checkpoint: Checkpoint, components: readonly ComponentName[], config: ModelConfig): Map<ComponentName, ComponentWeights> {
-  return new Map(components.map((c) => [c, new ComponentWeights(checkpoint, componentSpecs(c, config))]));
+/**
+ * Checks every component's weights (so a bad checkpoint fails before any
+ * file is written); with `loras` (already checked), they are merged in as
+ * each weight is read.
+ */
+export function checkComponents(checkpoint: Checkpoint, components: readonly ComponentName[], config: ModelConfig, loras?: LoraMerge): Map<ComponentName, WeightSource> {
+  return new Map(
+    components.map((c) => {
+      const weights = new ComponentWeights(checkpoint, componentSpecs(c, config));
+      return [c, loras ? loras.over(weights) : weights];
+    }),
+  );
 }
 
 export function writeComponent(component: ComponentName, source: WeightSource, outFile: string, options: ConvertOptions, progress?: ComponentProgress): void {
