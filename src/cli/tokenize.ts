@@ -7,13 +7,15 @@ import {
   type TokenizerMode,
 } from '../pipeline/tokenizer/clip-tokenizer.js';
 import { bundledTokenizerDir } from '../pipeline/tokenizer/bundled-vocabulary.js';
+import { breakWarning, EMPHASIS_MODES, emphasisHint, encodeWeighted, hasEmphasis, type EmphasisMode } from '../pipeline/tokenizer/prompt-weights.js';
 import { oneOf, parseFlags } from './parse-flags.js';
 import { runCli } from './run-cli.js';
 
-const USAGE = `usage: npm run tokenize -- --prompt TEXT [--tokenizer DIR] [--tokenizer-mode hf|seed]
+const USAGE = `usage: npm run tokenize -- --prompt TEXT [--tokenizer DIR] [--tokenizer-mode hf|seed] [--emphasis off|a1111]
 
 Prints the ${CONTEXT_LENGTH} token ids the text encoder reads, as a JSON array on one
-line, then the number of text tokens among them.
+line, then the number of text tokens among them (and, with emphasis, the
+weight of each of the ${CONTEXT_LENGTH} positions).
 
   --tokenizer DIR       folder with vocab.json and merges.txt (or an SD repository
                         folder holding tokenizer/); default: the CLIP vocabulary
@@ -21,13 +23,16 @@ line, then the number of text tokens among them.
   --prompt TEXT         the prompt
   --tokenizer-mode M    hf (default): as SD v1.5 was trained (CLIP's text clean-up,
                         start + up to 75 tokens + end); seed: the reference
-                        pipeline's tokenizer, exactly`;
+                        pipeline's tokenizer, exactly
+  --emphasis M          off (default): brackets are text; a1111: (word), [word],
+                        (word:1.3) weight words as in AUTOMATIC1111's web UI`;
 
 function main(argv: string[]): void {
   const values = parseFlags(argv, {
     tokenizer: { type: 'string' },
     prompt: { type: 'string' },
     'tokenizer-mode': { type: 'string' },
+    emphasis: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   }, USAGE);
   if (values.help) {
@@ -37,10 +42,17 @@ function main(argv: string[]): void {
   if (values.prompt === undefined) throw new UsageError(`--prompt TEXT is required\n${USAGE}`);
   const mode: TokenizerMode = oneOf('--tokenizer-mode', values['tokenizer-mode'] ?? 'hf', TOKENIZER_MODES);
 
-  const encoded = ClipTokenizer.load(values.tokenizer ?? bundledTokenizerDir()).encode(values.prompt, mode);
-  const warning = truncationWarning(encoded);
-  if (warning) process.stderr.write(`warning: ${warning}\n`);
+  const emphasis: EmphasisMode = oneOf('--emphasis', values.emphasis ?? 'off', EMPHASIS_MODES);
+
+  const tokenizer = ClipTokenizer.load(values.tokenizer ?? bundledTokenizerDir());
+  const weighted = emphasis === 'a1111' ? encodeWeighted(tokenizer, values.prompt, mode) : undefined;
+  const encoded = weighted ?? tokenizer.encode(values.prompt, mode);
+  const warnings = [truncationWarning(encoded), weighted ? breakWarning(weighted) : emphasisHint(values.prompt)];
+  for (const warning of warnings) if (warning) process.stderr.write(`warning: ${warning}\n`);
   process.stdout.write(`${JSON.stringify(Array.from(encoded.ids))}\ntext tokens: ${encoded.textTokens}\n`);
+  if (weighted && hasEmphasis(weighted)) {
+    process.stdout.write(`weights: ${JSON.stringify(Array.from(weighted.weights, (w) => Number(w.toPrecision(6))))}\n`);
+  }
 }
 
 runCli(main);

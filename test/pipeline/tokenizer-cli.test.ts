@@ -50,7 +50,25 @@ describe.concurrent('npm run tokenize', () => {
     expect(r.stderr).toBe('warning: the prompt is 76 tokens; the text encoder reads 75, so the last token was dropped\n');
   });
 
+  test('emphasis: off by default (the shared case reads as the reference tokenizers, with a hint); a1111 weights it', async () => {
+    const c = cases.find((x) => x.name === 'weights_syntax')!;
+    const off = await tokenize('--prompt', c.text);
+    expect(off.status).toBe(0);
+    expect(JSON.parse(off.stdout.split('\n')[0]!)).toEqual(c.openai_sd_ids77);
+    expect(off.stderr).toMatch(/^warning: the prompt has emphasis brackets .*--emphasis a1111/);
+
+    const on = await tokenize('--prompt', c.text, '--emphasis', 'a1111');
+    expect(on.status, on.stderr).toBe(0);
+    const [ids, count, weights] = on.stdout.split('\n');
+    const plain = await tokenize('--prompt', 'masterpiece, best quality, lowres, {detailed}');
+    expect(ids).toBe(plain.stdout.split('\n')[0]);
+    expect(count).toBe(plain.stdout.split('\n')[1]);
+    // masterpiece (1 token) at 1.2, lowres (2 tokens: low, res) at 1/1.1.
+    expect(JSON.parse(weights!.slice('weights: '.length)).slice(0, 8)).toEqual([1, 1.2, 1, 1, 1, 1, 0.909091, 0.909091]);
+  });
+
   test.each([
+    [['--tokenizer', VOCAB, '--prompt', 'x', '--emphasis', 'yes'], 2, /--emphasis must be one of off, a1111, got "yes"/],
     [['--tokenizer', VOCAB], 2, /--prompt TEXT is required/],
     [['--tokenizer', VOCAB, '--prompt', 'x', '--tokenizer-mode', 'clip'], 2, /--tokenizer-mode must be one of hf, seed, got "clip"/],
     [['--tokenizer', VOCAB, '--prompt', 'x', '--steps', '3'], 2, /Unknown option '--steps'/],

@@ -14,6 +14,10 @@
  */
 import { CONTEXT_LENGTH, type ClipTokenizer, type EncodedPrompt, type TokenizerMode } from './clip-tokenizer.js';
 
+/** off: brackets are plain text (as SD v1.5's tokenizer and diffusers read them); a1111: emphasis. */
+export type EmphasisMode = 'off' | 'a1111';
+export const EMPHASIS_MODES: readonly EmphasisMode[] = ['off', 'a1111'];
+
 export interface WeightedText {
   text: string;
   weight: number;
@@ -70,6 +74,12 @@ export function parsePromptWeights(prompt: string): { pieces: WeightedText[]; br
   return { pieces: merged.length > 0 ? merged : [{ text: '', weight: 1 }], breaks };
 }
 
+/** A hint for a prompt read with emphasis off that has emphasis syntax in it; undefined otherwise. */
+export function emphasisHint(prompt: string): string | undefined {
+  const weighted = parsePromptWeights(prompt).pieces.some((piece) => piece.weight !== 1);
+  return weighted ? 'the prompt has emphasis brackets such as (word:1.2); they are read as text (--emphasis a1111 weights them)' : undefined;
+}
+
 export interface WeightedPrompt extends EncodedPrompt {
   /** CONTEXT_LENGTH weights, one per position of `ids` (1 for start, end and padding). */
   weights: Float32Array;
@@ -92,6 +102,12 @@ export function encodeWeighted(tokenizer: ClipTokenizer, prompt: string, mode: T
   const weights = new Float32Array(CONTEXT_LENGTH).fill(1);
   weights.set(textWeights.slice(0, encoded.textTokens), 1);
   return { ...encoded, weights, breaks };
+}
+
+/** A warning for BREAK keywords dropped; undefined when there were none. */
+export function breakWarning(prompt: WeightedPrompt): string | undefined {
+  if (prompt.breaks === 0) return undefined;
+  return `BREAK starts a new 75-token chunk in AUTOMATIC1111's web UI; the text encoder here reads one chunk, so it was dropped`;
 }
 
 /** Whether any token's weight differs from 1 (else the output is left as it is). */
