@@ -52,6 +52,14 @@ export class ProgressBar {
     }
   }
 
+  /**
+   * For a bar left unfinished (the work was interrupted): on a terminal, ends
+   * its line, so the next message starts on a line of its own.
+   */
+  endLine(): void {
+    if (this.tty && this.lastPrint > 0 && this.done < this.opts.total) this.stream.write('\n');
+  }
+
   /** The line as it would be drawn now (exposed for tests). */
   line(): string {
     const { label, total, unit = 'step', detail } = this.opts;

@@ -38,7 +38,27 @@ export interface GenerateOptions {
   onProgress?: (progress: StepProgress) => void;
   /** Called with warnings (e.g. a truncated prompt) as soon as they arise. */
   onWarning?: (message: string) => void;
+  /**
+   * Aborting it stops the run at the next step boundary: `generate` rejects
+   * with an AbortError (`name === 'AbortError'`, the signal's reason as
+   * `cause`) and the loaded models stay usable.
+   */
+  signal?: AbortSignal;
 }
+
+/** The options that take a value a message may have to name. */
+export type OptionName = 'prompt' | 'negativePrompt' | 'steps' | 'sampler' | 'cfg' | 'seed' | 'width' | 'height' | 'strength' | 'tokenizerMode' | 'signal';
+
+/**
+ * How a message names an option: library callers see the option's own name
+ * (`steps`), command-line users the flag they typed (`--steps`).
+ */
+export type OptionNamer = (option: OptionName) => string;
+
+export const libraryOptionName: OptionNamer = (option) => option;
+
+/** negativePrompt → --negative-prompt. */
+export const cliFlagName: OptionNamer = (option) => `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 /** GenerateOptions with defaults filled in and every value checked. */
 export interface ResolvedOptions {
@@ -71,52 +91,61 @@ export const MAX_SEED = 0xffffffff;
 /** Largest width/height we accept: beyond it activations alone outgrow memory. */
 export const MAX_SIDE = 4096;
 
-/** Fills in defaults and checks every option, with a UsageError naming the bad one. */
-export function resolveOptions(options: GenerateOptions): ResolvedOptions {
-  if (typeof options.prompt !== 'string') throw new UsageError('prompt must be a string');
+/**
+ * Fills in defaults and checks every option, with a UsageError naming the
+ * bad one as `name` spells it (default: the option's own name).
+ */
+export function resolveOptions(options: GenerateOptions, name: OptionNamer = libraryOptionName): ResolvedOptions {
+  if (typeof options.prompt !== 'string') throw new UsageError(`${name('prompt')} must be a string`);
   const negativePrompt = options.negativePrompt ?? DEFAULTS.negativePrompt;
-  if (typeof negativePrompt !== 'string') throw new UsageError('negative prompt must be a string');
+  if (typeof negativePrompt !== 'string') throw new UsageError(`${name('negativePrompt')} must be a string`);
 
   const steps = options.steps ?? DEFAULTS.steps;
-  if (!Number.isInteger(steps) || steps < 1) throw new UsageError(`steps must be a whole number >= 1, got ${steps}`);
+  if (!Number.isInteger(steps) || steps < 1) throw new UsageError(`${name('steps')} must be a whole number >= 1, got ${steps}`);
   // The schedule spaces timesteps over 1000 training steps.
-  if (steps > 1000) throw new UsageError(`steps must be at most 1000, got ${steps}`);
+  if (steps > 1000) throw new UsageError(`${name('steps')} must be at most 1000, got ${steps}`);
 
   const sampler = options.sampler ?? DEFAULTS.sampler;
-  if (!isSamplerName(sampler)) throw new UsageError(`unknown sampler '${sampler}'; expected one of ${SAMPLER_NAMES.join(', ')}`);
+  if (!isSamplerName(sampler)) throw new UsageError(`${name('sampler')} must be one of ${SAMPLER_NAMES.join(', ')}, got ${JSON.stringify(sampler)}`);
 
   const cfg = options.cfg ?? DEFAULTS.cfg;
-  if (typeof cfg !== 'number' || !Number.isFinite(cfg)) throw new UsageError(`cfg must be a finite number, got ${cfg}`);
+  if (typeof cfg !== 'number' || !Number.isFinite(cfg)) throw new UsageError(`${name('cfg')} must be a finite number, got ${cfg}`);
 
   const seed = options.seed;
   if (seed !== undefined && (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED)) {
-    throw new UsageError(`seed must be a whole number from 0 to ${MAX_SEED}, got ${seed}`);
+    throw new UsageError(`${name('seed')} must be a whole number from 0 to ${MAX_SEED}, got ${seed}`);
   }
 
   const width = options.width ?? DEFAULTS.width;
   const height = options.height ?? DEFAULTS.height;
-  for (const [name, v] of [['width', width], ['height', height]] as const) {
+  for (const [option, v] of [['width', width], ['height', height]] as const) {
     if (!Number.isInteger(v) || v < 8 || v > MAX_SIDE || v % 8 !== 0) {
-      throw new UsageError(`${name} must be a multiple of 8 from 8 to ${MAX_SIDE}, got ${v}`);
+      throw new UsageError(`${name(option)} must be a multiple of 8 from 8 to ${MAX_SIDE}, got ${v}`);
     }
   }
 
   const strength = options.strength ?? DEFAULTS.strength;
   if (typeof strength !== 'number' || !(strength > 0 && strength <= 1)) {
-    throw new UsageError(`strength must be in (0, 1], got ${strength}`);
+    throw new UsageError(`${name('strength')} must be in (0, 1], got ${strength}`);
   }
 
   const tokenizerMode = options.tokenizerMode ?? DEFAULTS.tokenizerMode;
   if (!(TOKENIZER_MODES as readonly string[]).includes(tokenizerMode)) {
-    throw new UsageError(`tokenizer mode must be one of ${TOKENIZER_MODES.join(', ')}, got ${JSON.stringify(tokenizerMode)}`);
+    throw new UsageError(`${name('tokenizerMode')} must be one of ${TOKENIZER_MODES.join(', ')}, got ${JSON.stringify(tokenizerMode)}`);
   }
 
   if (options.initImage !== undefined) {
     // img2img runs the last floor(steps·strength) steps of the schedule.
     const run = Math.floor(steps * strength);
     if (run === 0) {
-      throw new UsageError(`strength ${strength} with ${steps} steps runs no denoising step (floor(steps x strength) = 0); raise the strength or the steps`);
+      throw new UsageError(
+        `${name('strength')} ${strength} with ${name('steps')} ${steps} runs no denoising step (floor(steps x strength) = 0); raise the strength or the steps`,
+      );
     }
+  }
+
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw new UsageError(`${name('signal')} must be an AbortSignal`);
   }
 
   return {

@@ -13,8 +13,12 @@
  *             the time embedding; guidance; sampler step (ancestral samplers
  *             draw from the same source)
  *   decode; rescale to 8-bit.
+ *
+ * With `signal`, an abort stops the run at the next step boundary (see
+ * abort.ts); the components are left between calls, ready for the next run.
  */
 import { UsageError } from '../errors.js';
+import { checkpoint, throwIfAborted } from './abort.js';
 import { VAE_SCALE, type LatentSize, type PipelineComponents, type SizedComponent } from './components.js';
 import type { ResolvedOptions, StepProgress } from './generation-options.js';
 import { classifierFreeGuidance } from './guidance.js';
@@ -73,6 +77,8 @@ export interface PromptTokenizer {
 export interface PipelineHooks {
   onProgress?: (progress: StepProgress) => void;
   onWarning?: (message: string) => void;
+  /** Aborting it stops the run at the next step boundary with an AbortError. */
+  signal?: AbortSignal;
 }
 
 /** Checks that the graphs take the requested size and sets them up for it. */
@@ -93,14 +99,16 @@ export function prepareComponents(components: PipelineComponents, options: Resol
   return size;
 }
 
-export function runPipeline(
+export async function runPipeline(
   components: PipelineComponents,
   tokenizer: PromptTokenizer,
   options: ResolvedOptions,
   noise: NoiseSource,
   hooks: PipelineHooks = {},
-): PipelineOutput {
+): Promise<PipelineOutput> {
   const { textEncoder, denoiser, decoder } = components;
+  const { signal } = hooks;
+  throwIfAborted(signal);
   const timings: StageTimings = { prepare: 0, tokenize: 0, textEncoder: 0, imageEncoder: 0, denoise: 0, decode: 0 };
   let t0 = performance.now();
   const lap = (stage: keyof StageTimings) => {
@@ -129,6 +137,7 @@ export function runPipeline(
 
   const context = concat(textEncoder.run(cond.ids), textEncoder.run(uncond.ids));
   lap('textEncoder');
+  await checkpoint(signal);
 
   const channels = denoiser.latentChannels;
   const count = channels * size.height * size.width;
@@ -145,13 +154,14 @@ export function runPipeline(
     const added = sampler.scaleInitialNoise(latentNoise);
     latents = encoded.map((v, i) => v + added[i]!);
     lap('imageEncoder');
+    await checkpoint(signal);
   }
 
   const totalSteps = sampler.timesteps.length;
   const timesteps = [...sampler.timesteps];
   const stepTimings: StepTiming[] = [];
   hooks.onProgress?.({ step: 0, totalSteps, timestep: timesteps[0]! });
-  timesteps.forEach((timestep, i) => {
+  for (const [i, timestep] of timesteps.entries()) {
     const started = performance.now();
     const x = sampler.scaleModelInput(latents);
     const temb = timeEmbedding(timestep, denoiser.timeEmbeddingWidth);
@@ -161,7 +171,8 @@ export function runPipeline(
     latents = sampler.step(latents, classifierFreeGuidance(out, options.cfg), noise);
     hooks.onProgress?.({ step: i + 1, totalSteps, timestep });
     stepTimings.push({ total: performance.now() - started, model });
-  });
+    await checkpoint(signal); // also before the decoder, after the last step
+  }
   lap('denoise');
 
   const decoded = checkLength(decoder.run(latents, size), 3 * options.width * options.height, 'decoder output');

@@ -2,13 +2,14 @@
  * The library API:
  *
  *   const sd = await StableDiffusion.load({ models: 'out/sd15' }); // tokenizer: the bundled CLIP vocabulary
- *   const { image, seed, timings } = sd.generate({ prompt: 'a red cube', seed: 42 });
+ *   const { image, seed, timings } = await sd.generate({ prompt: 'a red cube', seed: 42 });
  *   writeFileSync('out.png', encodePng(image, generationText(...)));
  *   await sd.close();
  *
  * `generate` is the reference pipeline (see generation.ts); with a seed it
  * draws every noise value as numpy's legacy RNG does, so the same options
- * give the same image.
+ * give the same image. Several images: call it again with seed + 1, ... (the
+ * text encodings are reused). Calls on one instance run one after another.
  */
 import { availableParallelism } from 'node:os';
 import { SdError, UsageError } from '../errors.js';
@@ -56,6 +57,12 @@ export interface GenerateResult extends PipelineOutput {
 export class StableDiffusion {
   /** The text encoder's recent outputs, kept across generate calls (same bits, one CLIP run less per repeated prompt). */
   private readonly textEncoder: CachingTextEncoder;
+  /**
+   * The last generate call queued: the networks hold per-size state and
+   * shared buffers, so calls that overlap (generate yields between steps)
+   * must run one after another.
+   */
+  private queue: Promise<unknown> = Promise.resolve();
 
   /**
    * From components already at hand (e.g. other runtimes, or recorded
@@ -88,22 +95,35 @@ export class StableDiffusion {
   }
 
 
-  /** Text-to-image, or image-to-image with `initImage`. Throws UsageError for bad options before any work. */
-  generate(options: GenerateOptions): GenerateResult {
+  /**
+   * Text-to-image, or image-to-image with `initImage`. Rejects with a
+   * UsageError for bad options before any work, with an AbortError when
+   * `signal` is aborted (at the next step boundary). A call made while
+   * another runs waits for it.
+   */
+  generate(options: GenerateOptions): Promise<GenerateResult> {
+    const run = this.queue.then(() => this.generateNow(options));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async generateNow(options: GenerateOptions): Promise<GenerateResult> {
     const resolved = resolveOptions(options);
     const seed = resolved.seed ?? randomSeed();
     const c = this.components;
     // imageEncoder stays a getter: a loaded model folder opens encoder.tflite on first use.
     const components: PipelineComponents = { textEncoder: this.textEncoder, denoiser: c.denoiser, decoder: c.decoder, get imageEncoder() { return c.imageEncoder; } };
-    const output = runPipeline(components, this.tokenizer, resolved, new NumpyLegacyRandom(seed), {
+    const output = await runPipeline(components, this.tokenizer, resolved, new NumpyLegacyRandom(seed), {
       onProgress: options.onProgress,
       onWarning: options.onWarning,
+      signal: options.signal,
     });
     return { ...output, seed, options: { ...resolved, seed } };
   }
 
-  /** Releases the models and stops the kernel threads. */
+  /** Releases the models and stops the kernel threads, after the generate calls already made have settled. */
   async close(): Promise<void> {
+    await this.queue;
     await this.onClose();
   }
 }

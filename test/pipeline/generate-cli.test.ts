@@ -79,7 +79,7 @@ describe.concurrent('npm run generate (as a process)', () => {
 
     // The CLI is a thin layer: the library gives the same pixels and latents.
     const sd = await StableDiffusion.load({ models, tokenizer: TOKENIZER });
-    const lib = sd.generate({ prompt: 'a red cube', negativePrompt: 'blurry', seed: 42, sampler: 'k_euler_ancestral', steps: 3, width: 64, height: 64 });
+    const lib = await sd.generate({ prompt: 'a red cube', negativePrompt: 'blurry', seed: 42, sampler: 'k_euler_ancestral', steps: 3, width: 64, height: 64 });
     await sd.close();
     expect(decodeImage(png, 'p1.png').data).toEqual(lib.image.data);
     const latents = readNpy(out('p1.npy'));
@@ -103,24 +103,32 @@ describe.concurrent('npm run generate (as a process)', () => {
   it('a bad argument: one-line error, exit 2, no output file', async () => {
     const r = await cli(...args('--prompt', 'x', '--steps', '0', '--output', join(work, 'bad.png')));
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe('error: steps must be a whole number >= 1, got 0\n');
+    expect(r.stderr).toBe('error: --steps must be a whole number >= 1, got 0\n');
     expect(existsSync(join(work, 'bad.png'))).toBe(false);
   });
 });
 
 describe('generate: argument checks before anything is loaded', () => {
   const cases: [string[], RegExp][] = [
-    [['--steps', '0'], /steps must be a whole number >= 1, got 0/],
+    // Messages name the flag as typed (the library's own names are checked in pipeline-api.test.ts).
+    [['--steps', '0'], /^--steps must be a whole number >= 1, got 0$/],
+    [['--steps', '1001'], /^--steps must be at most 1000, got 1001$/],
     [['--steps', 'ten'], /--steps must be a whole number, got "ten"/],
-    [['--sampler', 'euler'], /unknown sampler 'euler'/],
-    [['--width', '100'], /width must be a multiple of 8/],
+    [['--sampler', 'euler'], /^--sampler must be one of k_euler, k_euler_ancestral, k_lms, ddim, dpmpp_2m, got "euler"$/],
+    [['--width', '100'], /^--width must be a multiple of 8 from 8 to 4096, got 100$/],
+    [['--height', '4104'], /^--height must be a multiple of 8 from 8 to 4096, got 4104$/],
     [['--cfg', '7,5'], /--cfg must be a number, got "7,5"/],
+    [['--cfg', '1e999'], /^--cfg must be a finite number, got Infinity$/],
     [['--seed=-3'], /--seed must be a whole number, got "-3"/],
-    [['--seed', '4294967296'], /seed must be a whole number from 0 to 4294967295/],
-    [['--init-image', 'x.png', '--strength', '1.5'], /strength must be in \(0, 1\], got 1.5/],
-    [['--init-image', 'x.png', '--strength', '0'], /strength must be in \(0, 1\], got 0/],
+    [['--seed', '4294967296'], /^--seed must be a whole number from 0 to 4294967295, got 4294967296$/],
+    [['--init-image', 'x.png', '--strength', '1.5'], /^--strength must be in \(0, 1\], got 1.5$/],
+    [['--init-image', 'x.png', '--strength', '0'], /^--strength must be in \(0, 1\], got 0$/],
+    [['--init-image', 'x.png', '--strength', '0.1', '--steps', '5'], /^--strength 0.1 with --steps 5 runs no denoising step/],
     [['--strength', '0.5'], /--strength needs --init-image/],
-    [['--tokenizer-mode', 'python'], /tokenizer mode must be one of hf, seed/],
+    [['--tokenizer-mode', 'python'], /^--tokenizer-mode must be one of hf, seed, got "python"$/],
+    [['--batch-count', '0'], /^--batch-count must be from 1 to 4294967296, got 0$/],
+    [['--batch-count', 'two'], /^--batch-count must be a whole number, got "two"$/],
+    [['--seed', '4294967295', '--batch-count', '2'], /^--seed 4294967295 with --batch-count 2 runs past the largest seed, 4294967295$/],
     [['--quality', '80'], /--quality applies to JPEG output/],
     [['--threads', '0'], /--threads must be at least 1/],
     [['--save-latents', 'lat.bin'], /--save-latents must name a .npy file/],
@@ -214,7 +222,10 @@ describe('generate: runs in process', () => {
     expect((await failure(['--init-image', notImage], out)).message).toMatch(/not a PNG or JPEG file/);
 
     const noModels = await failure(['--models', join(work, 'none')], out);
-    expect(noModels.message).toMatch(/models folder .*none does not exist/);
+    expect(noModels.message).toMatch(/^--models: folder .*none does not exist$/);
+    const modelsFile = join(work, 'models-file.txt');
+    writeFileSync(modelsFile, 'not a folder');
+    expect((await failure(['--models', modelsFile], out)).message).toMatch(/^--models: .*models-file\.txt is not a folder$/);
 
     const partial = join(work, 'partial');
     mkdirSync(partial);

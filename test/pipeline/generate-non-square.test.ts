@@ -57,7 +57,7 @@ describe('non-square sizes from one dynamic-size conversion (tiny-a)', () => {
   ])('whole image at %ix%i', async (width, height) => {
     const sd = await StableDiffusion.load({ models, threads: 2 });
     try {
-      const r = sd.generate({ prompt: 'a wide or tall picture', seed: 5, steps: 2, width, height, tokenizerMode: 'seed' });
+      const r = await sd.generate({ prompt: 'a wide or tall picture', seed: 5, steps: 2, width, height, tokenizerMode: 'seed' });
       expect([r.image.width, r.image.height]).toEqual([width, height]);
       expect(r.image.data.length).toBe(width * height * 3);
       expect(r.latentShape).toEqual([1, 4, height / 8, width / 8]);

@@ -123,7 +123,7 @@ describe.sequential('generate on converted tiny-a vs the reference pipeline (tin
     };
     const sd = new StableDiffusion(components, ClipTokenizer.load(VOCAB), () => loaded.close());
     const init = decodeImage(readFileSync(join(SEEDED, 'k_euler_s42_p0.png')), 'init');
-    const r = sd.generate({ prompt: 'a cat', seed: 3, steps: 4, strength: 0.5, width: 128, height: 64, initImage: init, tokenizerMode: 'seed' });
+    const r = await sd.generate({ prompt: 'a cat', seed: 3, steps: 4, strength: 0.5, width: 128, height: 64, initImage: init, tokenizerMode: 'seed' });
     await sd.close();
     expect([r.image.width, r.image.height]).toEqual([128, 64]);
     expect(r.latentShape).toEqual([1, 4, 8, 16]);
@@ -140,7 +140,7 @@ describe.sequential('generate on converted tiny-a vs the reference pipeline (tin
 
   it('a size the dynamic UNet cannot take is refused before any work', async () => {
     const sd = await StableDiffusion.load({ models }); // the bundled vocabulary
-    expect(() => sd.generate({ prompt: 'x', width: 96, height: 64, steps: 1 })).toThrow(/diffusion.tflite takes widths and heights that are multiples of 64 pixels; got 96x64/);
+    await expect(sd.generate({ prompt: 'x', width: 96, height: 64, steps: 1 })).rejects.toThrow(/diffusion.tflite takes widths and heights that are multiples of 64 pixels; got 96x64/);
     await sd.close();
     // Past the size rule, the graph's own shape inference is the last check, also a UsageError.
     const loaded = await loadTfliteComponents(models, 1, 'reference');

@@ -50,11 +50,11 @@ function testImage(width: number, height: number): RgbImage {
 }
 
 describe('StableDiffusion.generate with recording components', () => {
-  it('img2img draws encoder noise, then latent noise, then the ancestral noise, from one seeded RNG', () => {
+  it('img2img draws encoder noise, then latent noise, then the ancestral noise, from one seeded RNG', async () => {
     const { components, log } = fakeComponents();
     const sd = new StableDiffusion(components, tokenizer);
     const init = testImage(53, 37);
-    const result = sd.generate({ prompt: 'a cat', initImage: init, strength: 0.5, steps: 10, seed: 7, sampler: 'k_euler_ancestral', width: 64, height: 64 });
+    const result = await sd.generate({ prompt: 'a cat', initImage: init, strength: 0.5, steps: 10, seed: 7, sampler: 'k_euler_ancestral', width: 64, height: 64 });
 
     const n = 4 * 8 * 8;
     const rng = new NumpyLegacyRandom(7);
@@ -83,27 +83,27 @@ describe('StableDiffusion.generate with recording components', () => {
     expect(result.image.data.every((v) => v === 191)).toBe(true); // (0.5 + 1) · 127.5 = 191.25, truncated
   });
 
-  it('txt2img with a seed: the initial latents are that seed\'s first draw · σ_max', () => {
+  it('txt2img with a seed: the initial latents are that seed\'s first draw · σ_max', async () => {
     const { components, log } = fakeComponents();
-    new StableDiffusion(components, tokenizer).generate({ prompt: 'x', steps: 3, seed: 42, width: 64, height: 128 });
+    await new StableDiffusion(components, tokenizer).generate({ prompt: 'x', steps: 3, seed: 42, width: 64, height: 128 });
     const sampler = createSampler('k_euler', 3);
     const first = sampler.scaleModelInput(sampler.scaleInitialNoise(new NumpyLegacyRandom(42).normalFloat32(4 * 16 * 8)));
     expect(log.unetIn[0]!.subarray(0, first.length)).toEqual(first);
   });
 
-  it('without a seed picks one, reports it, and that seed repeats the run', () => {
-    const a = new StableDiffusion(fakeComponents().components, tokenizer).generate({ prompt: 'x', steps: 2, width: 64, height: 64 });
+  it('without a seed picks one, reports it, and that seed repeats the run', async () => {
+    const a = await new StableDiffusion(fakeComponents().components, tokenizer).generate({ prompt: 'x', steps: 2, width: 64, height: 64 });
     expect(Number.isInteger(a.seed) && a.seed >= 0 && a.seed <= 0xffffffff).toBe(true);
     expect(a.options.seed).toBe(a.seed);
-    const b = new StableDiffusion(fakeComponents().components, tokenizer).generate({ prompt: 'x', steps: 2, width: 64, height: 64, seed: a.seed });
+    const b = await new StableDiffusion(fakeComponents().components, tokenizer).generate({ prompt: 'x', steps: 2, width: 64, height: 64, seed: a.seed });
     expect(b.latents).toEqual(a.latents);
   });
 
-  it('reports every step and warns about a truncated prompt', () => {
+  it('reports every step and warns about a truncated prompt', async () => {
     const steps: string[] = [];
     const warnings: string[] = [];
     const long = Array.from({ length: 90 }, () => 'cat').join(' ');
-    const r = new StableDiffusion(fakeComponents().components, tokenizer).generate({
+    const r = await new StableDiffusion(fakeComponents().components, tokenizer).generate({
       prompt: long,
       steps: 3,
       seed: 1,
@@ -122,7 +122,7 @@ describe('argument checks', () => {
   const bad: [Partial<GenerateOptions>, RegExp][] = [
     [{ steps: 0 }, /steps must be a whole number >= 1, got 0/],
     [{ steps: 2.5 }, /steps must be a whole number/],
-    [{ sampler: 'euler' }, /unknown sampler 'euler'; expected one of k_euler, k_euler_ancestral, k_lms, ddim, dpmpp_2m/],
+    [{ sampler: 'euler' }, /^sampler must be one of k_euler, k_euler_ancestral, k_lms, ddim, dpmpp_2m, got "euler"$/],
     [{ cfg: Number.NaN }, /cfg must be a finite number/],
     [{ seed: -1 }, /seed must be a whole number from 0 to 4294967295/],
     [{ seed: 2 ** 32 }, /seed must be a whole number/],
@@ -130,8 +130,10 @@ describe('argument checks', () => {
     [{ height: 0 }, /height must be a multiple of 8/],
     [{ strength: 0 }, /strength must be in \(0, 1\], got 0/],
     [{ strength: 1.01 }, /strength must be in \(0, 1\]/],
-    [{ tokenizerMode: 'python' as 'hf' }, /tokenizer mode must be one of hf, seed/],
-    [{ initImage: testImage(8, 8), steps: 4, strength: 0.2 }, /strength 0.2 with 4 steps runs no denoising step/],
+    [{ tokenizerMode: 'python' as 'hf' }, /^tokenizerMode must be one of hf, seed, got "python"$/],
+    [{ negativePrompt: 3 as unknown as string }, /^negativePrompt must be a string$/],
+    [{ signal: 'stop' as unknown as AbortSignal }, /^signal must be an AbortSignal$/],
+    [{ initImage: testImage(8, 8), steps: 4, strength: 0.2 }, /^strength 0.2 with steps 4 runs no denoising step/],
   ];
   for (const [opts, message] of bad) {
     it(`rejects ${JSON.stringify(opts, (k, v) => (k === 'data' ? undefined : Number.isNaN(v) ? 'NaN' : v))}`, () => {
@@ -144,37 +146,37 @@ describe('argument checks', () => {
     expect(resolveOptions({ prompt: 'x', strength: 1 })).toMatchObject({ steps: 20, sampler: 'k_euler', cfg: 7.5, width: 512, height: 512, strength: 1, tokenizerMode: 'hf', negativePrompt: '' });
   });
 
-  it('a dynamic UNet takes multiples of 64 pixels only', () => {
+  it('a dynamic UNet takes multiples of 64 pixels only', async () => {
     const { components, log } = fakeComponents();
     const sd = new StableDiffusion(components, tokenizer);
-    expect(() => sd.generate({ prompt: 'x', width: 72, height: 64, steps: 1 })).toThrow(
+    await expect(sd.generate({ prompt: 'x', width: 72, height: 64, steps: 1 })).rejects.toThrow(
       'diffusion.tflite takes widths and heights that are multiples of 64 pixels; got 72x64',
     );
     expect(log.unetIn.length).toBe(0);
   });
 
-  it('a graph converted for one size rejects others', () => {
+  it('a graph converted for one size rejects others', async () => {
     const sd = new StableDiffusion(fakeComponents({ sizeRule: { kind: 'fixed', height: 8, width: 8 } }).components, tokenizer);
-    expect(() => sd.generate({ prompt: 'x', width: 128, height: 64, steps: 1 })).toThrow(/diffusion.tflite was converted for 64x64 only; 128x64 needs/);
-    expect(sd.generate({ prompt: 'x', width: 64, height: 64, steps: 1, seed: 0 }).image.width).toBe(64);
+    await expect(sd.generate({ prompt: 'x', width: 128, height: 64, steps: 1 })).rejects.toThrow(/diffusion.tflite was converted for 64x64 only; 128x64 needs/);
+    expect((await sd.generate({ prompt: 'x', width: 64, height: 64, steps: 1, seed: 0 })).image.width).toBe(64);
   });
 
-  it('img2img without an image encoder is a usage error', () => {
+  it('img2img without an image encoder is a usage error', async () => {
     const { components } = fakeComponents();
     delete components.imageEncoder;
     const sd = new StableDiffusion(components, tokenizer);
-    expect(() => sd.generate({ prompt: 'x', initImage: testImage(64, 64), width: 64, height: 64 })).toThrow(/img2img needs encoder.tflite/);
+    await expect(sd.generate({ prompt: 'x', initImage: testImage(64, 64), width: 64, height: 64 })).rejects.toThrow(/img2img needs encoder.tflite/);
   });
 
-  it('an unreadable init image path is a clear error before any UNet call', () => {
+  it('an unreadable init image path is a clear error before any UNet call', async () => {
     const { components, log } = fakeComponents();
-    expect(() => new StableDiffusion(components, tokenizer).generate({ prompt: 'x', initImage: '/nonexistent/cat.png', width: 64, height: 64 })).toThrow(
+    await expect(new StableDiffusion(components, tokenizer).generate({ prompt: 'x', initImage: '/nonexistent/cat.png', width: 64, height: 64 })).rejects.toThrow(
       /\/nonexistent\/cat.png: cannot read image \(ENOENT\)/,
     );
     expect(log.unetIn.length).toBe(0);
   });
 
-  it('components that do not fit together are rejected at construction', () => {
+  it('components that do not fit together are rejected at construction', async () => {
     const { components } = fakeComponents({ contextWidth: 16 });
     expect(() => new StableDiffusion(components, tokenizer)).toThrow(SdError);
     expect(() => new StableDiffusion(components, tokenizer)).toThrow(/clip.tflite gives 8-wide text features, diffusion.tflite reads 16-wide context/);
@@ -184,12 +186,14 @@ describe('argument checks', () => {
     const enc = fakeComponents().components;
     enc.imageEncoder = { ...enc.imageEncoder!, latentChannels: 3 };
     const sd = new StableDiffusion(enc, tokenizer); // the image encoder is checked when img2img needs it
-    expect(() => sd.generate({ prompt: 'x', width: 64, height: 64, initImage: testImage(8, 8) })).toThrow(/diffusion.tflite has 4 latent channels, encoder.tflite 3/);
+    await expect(sd.generate({ prompt: 'x', width: 64, height: 64, initImage: testImage(8, 8) })).rejects.toThrow(/diffusion.tflite has 4 latent channels, encoder.tflite 3/);
   });
 
   it('load: a missing models folder or file is a usage error', async () => {
     const tok = new URL('../../assets/clip-tokenizer/', import.meta.url).pathname;
     await expect(StableDiffusion.load({ models: '/nonexistent-models', tokenizer: tok })).rejects.toThrow(/models folder \/nonexistent-models does not exist/);
+    const file = new URL('../fixtures/tiny-a/model-config.json', import.meta.url).pathname;
+    await expect(StableDiffusion.load({ models: file, tokenizer: tok })).rejects.toThrow(/^models: .*model-config\.json is not a folder \(give the folder holding clip.tflite/);
     await expect(StableDiffusion.load({ models: new URL('../fixtures/tiny-a/', import.meta.url).pathname, tokenizer: tok })).rejects.toThrow(
       /has no clip.tflite \(expected clip.tflite, diffusion.tflite, decoder.tflite, encoder.tflite; make them with npm run convert\)/,
     );

@@ -94,7 +94,7 @@ const tokenizer = ClipTokenizer.load(tokenizerDir);
 
 for (const [name, run] of Object.entries(manifest.cases.pipeline)) {
   describe(`pipeline on recorded tiny-a components: ${name}`, () => {
-    it('feeds every recorded UNet input, reaches the final latents bit for bit, and decodes to the recorded image (±1)', () => {
+    it('feeds every recorded UNet input, reaches the final latents bit for bit, and decodes to the recorded image (±1)', async () => {
       const { components, calls } = replayComponents(name, run.n_steps);
       const anc = name === 'k_euler_ancestral' ? [0, 1, 2, 3].map((i) => `pipe_anc_noise_${i}`) : [];
       const noise = replayNoise(['pipe_init_noise', ...anc]);
@@ -109,7 +109,7 @@ for (const [name, run] of Object.entries(manifest.cases.pipeline)) {
         tokenizerMode: 'seed',
       });
       const progress: number[] = [];
-      const out = runPipeline(components, tokenizer, options, noise, { onProgress: (p) => progress.push(p.step * 10 + p.totalSteps) });
+      const out = await runPipeline(components, tokenizer, options, noise, { onProgress: (p) => progress.push(p.step * 10 + p.totalSteps) });
 
       expect(calls).toEqual({ text: 2, unet: run.n_steps, decode: 1 });
       expect(noise.used).toBe(1 + anc.length);

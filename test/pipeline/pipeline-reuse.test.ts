@@ -42,19 +42,19 @@ function components(encoder: TextEncoder, busyMs = 0): PipelineComponents {
 const options = { steps: 3, seed: 11, width: 64, height: 64 } as const;
 
 describe('StableDiffusion reuses text encodings across images', () => {
-  it('a repeated prompt runs the text encoder no more; a new prompt once (the negative prompt is remembered); same latents as a fresh pipeline', () => {
+  it('a repeated prompt runs the text encoder no more; a new prompt once (the negative prompt is remembered); same latents as a fresh pipeline', async () => {
     const { encoder, calls } = countingEncoder();
     const sd = new StableDiffusion(components(encoder), tokenizer);
-    const first = sd.generate({ prompt: 'a red cube', ...options });
+    const first = await sd.generate({ prompt: 'a red cube', ...options });
     expect(calls.length).toBe(2);
-    const again = sd.generate({ prompt: 'a red cube', ...options });
+    const again = await sd.generate({ prompt: 'a red cube', ...options });
     expect(calls.length).toBe(2);
     expect(again.latents).toEqual(first.latents);
-    const other = sd.generate({ prompt: 'a blue ball', ...options });
+    const other = await sd.generate({ prompt: 'a blue ball', ...options });
     expect(calls.length).toBe(3);
     expect(calls[2]).toEqual([...tokenizer.encode('a blue ball', 'hf').ids]);
 
-    const fresh = new StableDiffusion(components(countingEncoder().encoder), tokenizer).generate({ prompt: 'a blue ball', ...options });
+    const fresh = await new StableDiffusion(components(countingEncoder().encoder), tokenizer).generate({ prompt: 'a blue ball', ...options });
     expect(other.latents).toEqual(fresh.latents);
     expect(other.latents).not.toEqual(first.latents);
   });
@@ -78,18 +78,18 @@ describe('StableDiffusion reuses text encodings across images', () => {
 });
 
 describe('timings', () => {
-  it('prepare: setting the graphs up for the size counts as its own stage', () => {
+  it('prepare: setting the graphs up for the size counts as its own stage', async () => {
     const c = components(countingEncoder().encoder);
     c.denoiser.prepare = () => {
       const until = performance.now() + 5;
       while (performance.now() < until);
     };
-    const r = new StableDiffusion(c, tokenizer).generate({ prompt: 'x', ...options });
+    const r = await new StableDiffusion(c, tokenizer).generate({ prompt: 'x', ...options });
     expect(r.timings.prepare).toBeGreaterThanOrEqual(5);
   });
 
-  it('one entry per step; the model share is the time inside the UNet call; together within timings.denoise', () => {
-    const r = new StableDiffusion(components(countingEncoder().encoder, 5), tokenizer).generate({ prompt: 'x', ...options });
+  it('one entry per step; the model share is the time inside the UNet call; together within timings.denoise', async () => {
+    const r = await new StableDiffusion(components(countingEncoder().encoder, 5), tokenizer).generate({ prompt: 'x', ...options });
     expect(r.stepTimings.length).toBe(3);
     for (const { total, model } of r.stepTimings) {
       expect(model).toBeGreaterThanOrEqual(5);
