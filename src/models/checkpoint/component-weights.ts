@@ -49,7 +49,8 @@ export class ComponentWeights implements WeightSource {
         continue;
       }
       const entry = loc.file.entry(loc.key);
-      const where = `tensor ${JSON.stringify(loc.key)}${loc.key === spec.name ? '' : ` (LDM name ${spec.name})`}`;
+      const inFile = loc.file.path === checkpoint.path ? '' : ` in ${loc.file.path}`;
+      const where = `tensor ${JSON.stringify(loc.key)}${inFile}${loc.key === spec.name ? '' : ` (LDM name ${spec.name})`}`;
       // A 1x1 conv stored as a linear weight (newer diffusers VAE attention) has the same data.
       const squeezable = sameShape([...entry.shape, 1, 1], spec.shape);
       if (!sameShape(entry.shape, spec.shape) && !squeezable) {
