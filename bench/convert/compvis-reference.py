@@ -15,8 +15,6 @@ clamped log-variance and 0.18215 (mean + std noise).
 Writes OUT_DIR/<name>.npy for every input and output.
 """
 import argparse
-import json
-import math
 import os
 import sys
 
@@ -40,31 +38,14 @@ import ldm.modules.diffusionmodules.openaimodel as openaimodel  # noqa: E402
 import ldm.modules.diffusionmodules.util as diffusion_util  # noqa: E402
 from ldm.modules.diffusionmodules.model import Decoder, Encoder  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "reference"))
+from clip_text import clip_text, load_safetensors, sub  # noqa: E402
+
 UNET = dict(in_channels=4, out_channels=4, model_channels=320, attention_resolutions=[4, 2, 1], num_res_blocks=2,
             channel_mult=[1, 2, 4, 4], num_heads=8, transformer_depth=1, context_dim=768)
 DDCONFIG = dict(double_z=True, z_channels=4, resolution=256, in_channels=3, out_ch=3, ch=128, ch_mult=[1, 2, 4, 4],
                 num_res_blocks=2, attn_resolutions=[])
 HIDDEN, HEADS, LAYERS = 768, 12, 12
-
-
-def load_safetensors(path):
-    with open(path, "rb") as f:
-        n = int.from_bytes(f.read(8), "little")
-        header = json.loads(f.read(n))
-    header.pop("__metadata__", None)
-    raw = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + n)
-    np_dtype = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32}
-    out = {}
-    for name, e in header.items():
-        b, end = e["data_offsets"]
-        arr = np.frombuffer(raw[b:end].tobytes(), dtype=np_dtype[e["dtype"]]).reshape(e["shape"])
-        t = torch.from_numpy(arr.copy())
-        out[name] = t.double() if t.is_floating_point() else t
-    return out
-
-
-def sub(sd, prefix):
-    return {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
 
 
 def save(name, t, dtype=np.float32):
@@ -78,19 +59,7 @@ sd = load_safetensors(args.ckpt)
 # CLIP text encoder.
 t = sub(sd, "cond_stage_model.transformer.text_model.")
 tokens = torch.tensor([[49406, 320, 1125, 539, 320, 2368, 49407] + [49407] * 70])
-x = t["embeddings.token_embedding.weight"][tokens] + t["embeddings.position_embedding.weight"][None]
-mask = torch.full((77, 77), float("-inf"), dtype=torch.float64).triu(1)
-for i in range(LAYERS):
-    p = f"encoder.layers.{i}."
-    ln = lambda h, n: torch.nn.functional.layer_norm(h, (HIDDEN,), t[p + n + ".weight"], t[p + n + ".bias"], 1e-5)  # noqa: E731
-    lin = lambda h, n: h @ t[p + n + ".weight"].T + t[p + n + ".bias"]  # noqa: E731
-    h = ln(x, "layer_norm1")
-    q, k, v = (lin(h, f"self_attn.{n}_proj").view(1, 77, HEADS, HIDDEN // HEADS).transpose(1, 2) for n in "qkv")
-    a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(HIDDEN // HEADS) + mask, -1) @ v
-    x = x + lin(a.transpose(1, 2).reshape(1, 77, HIDDEN), "self_attn.out_proj")
-    h = lin(ln(x, "layer_norm2"), "mlp.fc1")
-    x = x + lin(h * torch.sigmoid(1.702 * h), "mlp.fc2")
-clip_out = torch.nn.functional.layer_norm(x, (HIDDEN,), t["final_layer_norm.weight"], t["final_layer_norm.bias"], 1e-5)
+clip_out = clip_text(t, tokens, HIDDEN, HEADS, LAYERS)
 save("clip_tokens", tokens, np.int32)
 save("clip_out", clip_out)
 

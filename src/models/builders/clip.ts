@@ -3,12 +3,19 @@
  * encoder's last hidden state after the final layer norm, [1, 77, hidden]
  * (Hugging Face CLIPTextModel, as SD v1 uses it: causal self-attention,
  * pre-LN layers, quick_gelu).
+ *
+ * `clipSkip` (SD tools' "CLIP skip"): 1 reads the last layer; N reads the
+ * hidden state N-1 layers before it, still through the final layer norm, so
+ * the layers after it are left out of the graph.
  */
 import type { TextEncoderConfig } from '../config.js';
 import { TEXT_ENCODER_PREFIX } from '../ldm-layout/index.js';
 import type { Nn } from '../graph/nn.js';
 
-export function buildClip(nn: Nn, t: TextEncoderConfig): void {
+export function buildClip(nn: Nn, t: TextEncoderConfig, clipSkip = 1): void {
+  if (!(Number.isInteger(clipSkip) && clipSkip >= 1 && clipSkip <= t.num_hidden_layers)) {
+    throw new RangeError(`clip skip must be a whole number from 1 to ${t.num_hidden_layers} (the text encoder's layers), got ${clipSkip}`);
+  }
   const g = nn.g;
   const P = TEXT_ENCODER_PREFIX;
   const eps = t.layer_norm_eps;
@@ -18,7 +25,7 @@ export function buildClip(nn: Nn, t: TextEncoderConfig): void {
   let x = g.gather(tokenEmbedding, tokens, 0); // [1, L, C]
   x = g.add(x, nn.w.param(`${P}embeddings.position_embedding.weight`)); // [1, L, C] (position ids 0..L-1)
   const mask = nn.causalMask(length); // [1, 1, L, L]
-  for (let i = 0; i < t.num_hidden_layers; i++) {
+  for (let i = 0; i < t.num_hidden_layers - (clipSkip - 1); i++) {
     const layer = `${P}encoder.layers.${i}`;
     const attn = `${layer}.self_attn`;
     const h = nn.layerNorm(x, `${layer}.layer_norm1`, eps); // [1, L, C]
