@@ -321,7 +321,7 @@ async function main(argv: string[]): Promise<void> {
     snapshot('direct runs collected');
     const sd = await StableDiffusion.load({ models: values.models, tokenizer: values.full, threads, int8Compute });
     const t = performance.now();
-    const r = sd.generate({
+    const r = await sd.generate({
       prompt: 'a photograph of an astronaut riding a horse', steps: fullSteps, seed: 1, width, height,
       onProgress: ({ step, totalSteps }) => log(label, `full image: step ${step}/${totalSteps}`),
     });

@@ -16,10 +16,10 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import { listOf, parseFlags, wholeNumber } from '../../src/cli/parse-flags.js';
 import { readNpyFloat32 } from '../../src/io/npy.js';
 import type { Int8GemmOptions } from '../../src/kernels/wasm/gemm-int8-pack.js';
+import { enableRelaxedSimd } from '../../src/kernels/wasm/loader.js';
 import { createKernelRuntime, type KernelRuntime } from '../../src/kernels/wasm/runtime.js';
 import { openCheckpoint } from '../../src/models/checkpoint/checkpoint.js';
 import { COMPONENTS } from '../../src/models/checkpoint/component-weights.js';
@@ -127,7 +127,7 @@ async function imageAccuracy(threads: number): Promise<void> {
     const generate = async (precision: Precision, int8Compute: boolean | Int8GemmOptions) => {
       const sd = await StableDiffusion.load({ models: join(work, precision), threads, int8Compute });
       try {
-        const r = sd.generate({ prompt: 'a red cube on a table', negativePrompt: 'blurry', seed: 42, sampler: 'k_euler', steps: 8, width: 64, height: 64 });
+        const r = await sd.generate({ prompt: 'a red cube on a table', negativePrompt: 'blurry', seed: 42, sampler: 'k_euler', steps: 8, width: 64, height: 64 });
         return { latents: r.latents, image: r.image.data };
       } finally {
         await sd.close();
@@ -171,7 +171,7 @@ export async function run(args: string[]): Promise<void> {
   }
   const threads = v.threads === undefined ? 2 : wholeNumber('--threads', v.threads);
   const sections: readonly string[] = v.sections === undefined ? SECTIONS : listOf('--sections', v.sections, SECTIONS);
-  setFlagsFromString('--experimental-wasm-relaxed-simd');
+  enableRelaxedSimd();
   if (sections.includes('unet')) await unetAccuracy(threads);
   if (sections.includes('image')) await imageAccuracy(threads);
   if (sections.includes('winograd')) winogradAccuracy();
