@@ -17,14 +17,13 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import { listOf, outputFile, parseFlags, positiveNumber, wholeNumber } from '../../src/cli/parse-flags.js';
 import { UsageError } from '../../src/errors.js';
 import { conv2d } from '../../src/kernels/reference/conv2d.js';
 import { convImplicitGemm } from '../../src/kernels/wasm/conv-implicit-gemm.js';
 import { gemm } from '../../src/kernels/wasm/gemm.js';
 import { packGemmWeights } from '../../src/kernels/wasm/gemm-pack.js';
-import type { KernelVariant } from '../../src/kernels/wasm/loader.js';
+import { enableRelaxedSimd, type KernelVariant } from '../../src/kernels/wasm/loader.js';
 import { createKernelRuntime, type KernelRuntime } from '../../src/kernels/wasm/runtime.js';
 import { winogradConv3x3 } from '../../src/kernels/wasm/winograd.js';
 import { packWinogradWeights } from '../../src/kernels/wasm/winograd-pack.js';
@@ -249,7 +248,7 @@ export async function run(args: string[]): Promise<void> {
     console.log(USAGE);
     return;
   }
-  setFlagsFromString('--experimental-wasm-relaxed-simd');
+  enableRelaxedSimd();
   console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(', ')}`);
   const rows: Row[] = [];
   let error: number | undefined;

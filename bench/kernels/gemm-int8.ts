@@ -12,13 +12,12 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import { outputFile, parseFlags, positiveNumber } from '../../src/cli/parse-flags.js';
 import { gemm } from '../../src/kernels/wasm/gemm.js';
 import { gemmInt8 } from '../../src/kernels/wasm/gemm-int8.js';
 import { packGemmInt8Weights, type Int8Layout } from '../../src/kernels/wasm/gemm-int8-pack.js';
 import { packGemmWeights } from '../../src/kernels/wasm/gemm-pack.js';
-import type { KernelVariant } from '../../src/kernels/wasm/loader.js';
+import { enableRelaxedSimd, type KernelVariant } from '../../src/kernels/wasm/loader.js';
 import { createKernelRuntime, type KernelRuntime } from '../../src/kernels/wasm/runtime.js';
 import { FC_SHAPES, gemmFlops, shapeLabel, type GemmShape } from './gemm.js';
 import { time } from './measure.js';
@@ -107,7 +106,7 @@ export async function run(args: string[]): Promise<void> {
     console.log(USAGE);
     return;
   }
-  if (o.variants.includes('relaxed')) setFlagsFromString('--experimental-wasm-relaxed-simd');
+  if (o.variants.includes('relaxed')) enableRelaxedSimd();
   console.log(`load average (1, 5, 15 min): ${loadavg().map((l) => l.toFixed(2)).join(', ')}`);
   const rows: Row[] = [];
   for (const variant of o.variants) {

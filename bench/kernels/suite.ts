@@ -16,10 +16,9 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import { oneOf, outputFile, parseFlags, positiveNumber } from '../../src/cli/parse-flags.js';
 import { UsageError } from '../../src/errors.js';
-import type { KernelVariant } from '../../src/kernels/wasm/loader.js';
+import { enableRelaxedSimd, type KernelVariant } from '../../src/kernels/wasm/loader.js';
 import { createKernelRuntime } from '../../src/kernels/wasm/runtime.js';
 import { ATTENTION_SHAPES, attentionFlops, attentionLabel, timeAttention } from './attention.js';
 import { FC_SHAPES, gemmFlops, shapeLabel, timeGemm } from './gemm.js';
@@ -180,7 +179,7 @@ export async function run(args: string[]): Promise<void> {
     console.log(USAGE);
     return;
   }
-  if (options.variants.includes('relaxed')) setFlagsFromString('--experimental-wasm-relaxed-simd');
+  if (options.variants.includes('relaxed')) enableRelaxedSimd();
   const loadStart = loadavg();
   const peaks: PeakRow[] = [];
   const rows: KernelRow[] = [];

@@ -1,9 +1,9 @@
 // Child process that hosts Google's LiteRT.js (@litertjs/core) for
-// bench/peers/litert.ts. It is plain JavaScript because it is started with
-// `node --experimental-wasm-relaxed-simd` directly, both from the TypeScript
-// sources (vitest) and from dist/. Running LiteRT.js here keeps its
-// browser-style globals (self, navigator, importScripts, Worker) and its
-// thread pool out of the process that uses the harness.
+// bench/peers/litert.ts. It is plain JavaScript because `node` starts it
+// directly, both from the TypeScript sources (vitest) and from dist/.
+// Running LiteRT.js here keeps its browser-style globals (self, navigator,
+// importScripts, Worker) and its thread pool out of the process that uses
+// the harness.
 //
 // Protocol (process.send with serialization 'advanced', so typed arrays
 // cross as copies): the parent sends {id, op, ...}; every reply is
@@ -15,7 +15,23 @@
 // argv: <threads 1|2> <cache dir holding the .cjs copies of the glue files>
 
 import { createRequire } from 'node:module';
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
+
+// LiteRT.js's default and threaded builds need relaxed SIMD, which it probes
+// for when loading. Node 20 validates relaxed SIMD only with V8's
+// --experimental-wasm-relaxed-simd, set here at run time as our kernels'
+// loader does (src/kernels/wasm/loader.ts); Node 22 and later have it on
+// and no longer know the flag (given on the command line, node exits with
+// "bad option"), so it is set only when this probe fails: a module whose
+// function runs f32x4.relaxed_madd on three v128.const 0 and drops it.
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03, 0x02, 0x01, 0x00,
+  0x0a, 0x3e, 0x01, 0x3c, 0x00,
+  ...[0, 1, 2].flatMap(() => [0xfd, 0x0c, ...new Array(16).fill(0)]),
+  0xfd, 0x85, 0x02, 0x1a, 0x0b,
+]);
+if (!WebAssembly.validate(RELAXED_SIMD_PROBE)) setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 const threads = Number(process.argv[2]);
 const glueDir = process.argv[3];

@@ -3,9 +3,9 @@
  * XNNPACK) as a peer runtime: for interop tests (do our .tflite files run in
  * Google's runtime, with the right numbers?) and as the benchmark baseline.
  *
- * LiteRT.js runs in a child process (bench/peers/litert-child.mjs) started
- * as `node --experimental-wasm-relaxed-simd`, which Node 20 needs for its
- * default and threaded builds; the child also keeps LiteRT.js's
+ * LiteRT.js runs in a child process (bench/peers/litert-child.mjs), which
+ * turns relaxed SIMD on for its default and threaded builds where the
+ * engine needs a V8 flag for it (Node 20) and keeps LiteRT.js's
  * browser-style globals and worker threads out of the caller's process.
  *
  *   const rt = await loadLiteRt({ threads: 2 });
@@ -235,7 +235,9 @@ class ChildConnection {
 
   constructor(threads: 1 | 2) {
     this.process = fork(childScript(), [String(threads), litertGlueDir()], {
-      execArgv: ['--experimental-wasm-relaxed-simd'],
+      // No V8 flags here: Node 22 and later reject --experimental-wasm-relaxed-simd
+      // (the child sets it at run time where it is needed).
+      execArgv: [],
       serialization: 'advanced',
       // The child routes LiteRT.js's own logging into replies; what still
       // reaches stdout/stderr is a crash report, worth seeing as it is.

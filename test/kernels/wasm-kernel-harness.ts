@@ -3,13 +3,12 @@
  * at 1, 2 and 3 threads, seeded random data, copying tensors in and out of
  * the kernels' memory, and the error measure the tests bound.
  */
-import { setFlagsFromString } from 'node:v8';
 import { createKernelRuntime, type KernelRuntime } from '../../src/kernels/wasm/runtime.js';
-import type { KernelVariant } from '../../src/kernels/wasm/loader.js';
+import { enableRelaxedSimd, type KernelVariant } from '../../src/kernels/wasm/loader.js';
 
 // Lets the test process also compile the relaxed-SIMD variant (plain Node 20
 // needs --experimental-wasm-relaxed-simd for it).
-setFlagsFromString('--experimental-wasm-relaxed-simd');
+enableRelaxedSimd();
 
 export const VARIANTS: KernelVariant[] = ['simd', 'relaxed'];
 export const THREAD_COUNTS = [1, 2, 3];
