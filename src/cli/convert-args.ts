@@ -54,7 +54,7 @@ export function parseLoraArg(text: string): LoraSpec {
   const colon = text.lastIndexOf(':');
   const suffix = text.slice(colon + 1);
   let spec: LoraSpec = { path: text, multiplier: 1 };
-  if (colon > 0 && NUMBER.test(suffix)) {
+  if (colon >= 0 && NUMBER.test(suffix)) {
     spec = { path: text.slice(0, colon), multiplier: Number(suffix) };
   } else if (colon > 0 && /\.safetensors$/i.test(text.slice(0, colon))) {
     throw new UsageError(`--lora ${text}: the multiplier after ':' must be a number (as in --lora style.safetensors:0.8), got ${JSON.stringify(suffix)}`);

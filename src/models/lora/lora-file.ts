@@ -95,8 +95,11 @@ function checkLoraFile(file: SafetensorsFile, multiplier: number, targets: LoraT
     }
     patched.set(target.ldmName, module);
     if (group.down === undefined || group.up === undefined) {
-      const has = group.down ? 'down' : group.up ? 'up' : 'alpha';
-      problems.push(`${module} has a ${has} tensor (${JSON.stringify(anyKey)}) but no ${group.down ? 'up' : 'down'} tensor to pair it with`);
+      problems.push(
+        group.down === undefined && group.up === undefined
+          ? `${module} has only an alpha tensor (${JSON.stringify(anyKey)}), no down/up pair`
+          : `${module} has ${group.down ? 'a down' : 'an up'} tensor (${JSON.stringify(anyKey)}) but no ${group.down ? 'up' : 'down'} tensor to pair it with`,
+      );
       continue;
     }
     const down = file.entry(group.down);
