@@ -35,8 +35,8 @@ that npm run convert writes. The same options and --seed give the same image.
   --cfg X                 classifier-free guidance scale (default ${DEFAULTS.cfg})
   --seed N                0 to 4294967295; noise as numpy's legacy np.random.seed(N)
                           (default: a random seed, printed)
-  --batch-count N         N images, seeds N, N+1, ... (default 1); out.png becomes
-                          out-<seed>.png for each, the models loaded once
+  --batch-count N         make N images, with seeds seed, seed+1, ... (default 1),
+                          the models loaded once; out.png becomes out-<seed>.png
   --width N --height N    image size in pixels, multiples of 64 (default ${DEFAULTS.width}x${DEFAULTS.height})
   --init-image FILE       PNG or JPEG to start from (img2img), resized to the size
   --strength X            img2img: share of the schedule to run, in (0, 1] (default ${DEFAULTS.strength})
@@ -48,11 +48,11 @@ that npm run convert writes. The same options and --seed give the same image.
                           (activations quantized per row, integer dot products);
                           faster, image within about 2e-3 of the default
   --output FILE           .png (generation parameters in text chunks) or .jpg/.jpeg
+  --quality N             JPEG quality 1-100 (default 90)
+  --save-latents FILE     also write the final latents as a .npy file
 
 Ctrl-C stops at the end of the current step: images already finished stay,
-no partial file is left, exit code 130.
-  --quality N             JPEG quality 1-100 (default 90)
-  --save-latents FILE     also write the final latents as a .npy file`;
+no partial file is left, exit code 130.`;
 
 export interface GenerateArgs {
   models: string;
@@ -253,7 +253,7 @@ export async function runGenerate(
   const { batchCount: count } = args;
   const first = args.options.seed;
   const seeds = count === 1 ? `seed ${first}` : `seeds ${first} to ${first + count - 1}`;
-  stderr.write(`${seeds}${args.seedWasRandom ? ' (random; pass --seed to repeat)' : ''}\n`);
+  stderr.write(`${seeds}${args.seedWasRandom ? ` (random; pass --seed ${first} to repeat)` : ''}\n`);
 
   const loadStarted = performance.now();
   const sd = await StableDiffusion.load({ models: args.models, tokenizer: args.tokenizer, threads: args.threads, int8Compute: args.int8Compute });

@@ -74,7 +74,7 @@ describe('--batch-count', () => {
     const dir = join(work, 'random');
     mkdirSync(dir);
     const r = await run(['--batch-count', '2', '--output', join(dir, 'pic.jpg')]);
-    const first = Number(/^seeds (\d+) to (\d+) \(random; pass --seed to repeat\)\n/.exec(r.err)![1]);
+    const first = Number(/^seeds (\d+) to \d+ \(random; pass --seed \1 to repeat\)\n/.exec(r.err)![1]);
     expect(r.err).toContain(`seeds ${first} to ${first + 1} `);
     expect(readdirSync(dir).sort()).toEqual([`pic-${first}.jpg`, `pic-${first + 1}.jpg`].sort());
     expect(r.parsed.options.seed).toBe(first);

@@ -163,7 +163,7 @@ describe('generate: runs in process', () => {
   it('without --seed: picks one, prints it and stores it in the PNG', async () => {
     const file = join(work, 'random.png');
     const r = await run('--prompt', 'x', '--output', file);
-    const seed = /^seed (\d+) \(random; pass --seed to repeat\)\n/.exec(r.err)![1]!;
+    const seed = /^seed (\d+) \(random; pass --seed \1 to repeat\)\n/.exec(r.err)![1]!;
     expect(pngText(readFileSync(file)).seed).toBe(seed);
     expect(r.out).toContain(`seed ${seed})`);
   });
