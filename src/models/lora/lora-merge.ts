@@ -76,9 +76,21 @@ export function mergedRows(base: Float32Array, shape: readonly number[], patches
     acc.fill(0);
     for (const { rank, scale, down, up } of factors) {
       const upRow = (start + row) * rank;
-      for (let k = 0; k < rank; k++) {
+      let k = 0;
+      // Four ranks per pass over the row: a quarter of the accumulator traffic.
+      for (; k + 4 <= rank; k += 4) {
+        const u0 = scale * up[upRow + k]!;
+        const u1 = scale * up[upRow + k + 1]!;
+        const u2 = scale * up[upRow + k + 2]!;
+        const u3 = scale * up[upRow + k + 3]!;
+        const d0 = k * width;
+        const d1 = d0 + width;
+        const d2 = d1 + width;
+        const d3 = d2 + width;
+        for (let i = 0; i < width; i++) acc[i]! += u0 * down[d0 + i]! + u1 * down[d1 + i]! + u2 * down[d2 + i]! + u3 * down[d3 + i]!;
+      }
+      for (; k < rank; k++) {
         const u = scale * up[upRow + k]!;
-        if (u === 0) continue;
         const d = k * width;
         for (let i = 0; i < width; i++) acc[i]! += u * down[d + i]!;
       }
