@@ -46,16 +46,19 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 type Case = (typeof manifest.cases)[number];
 
-async function generate(c: Case, name: string, threads: number): Promise<{ png: Buffer; latents: Float32Array }> {
-  const output = join(work, `${name}.png`);
-  const latents = join(work, `${name}.npy`);
-  const args = parseGenerateArgs([
+function generateArgs(c: Case, output: string, latents: string, threads: number, extra: string[] = []): string[] {
+  return [
     '--models', models, '--tokenizer', VOCAB, '--tokenizer-mode', 'seed',
     '--prompt', c.prompt, '--negative-prompt', c.negative_prompt, '--sampler', c.sampler, '--seed', String(c.seed),
     '--steps', String(c.steps), '--cfg', String(c.cfg_scale), '--width', String(c.width), '--height', String(c.height),
-    '--threads', String(threads), '--output', output, '--save-latents', latents,
-  ])!;
-  await runGenerate(args, textSink(), textSink());
+    '--threads', String(threads), '--output', output, '--save-latents', latents, ...extra,
+  ];
+}
+
+async function generate(c: Case, name: string, threads: number): Promise<{ png: Buffer; latents: Float32Array }> {
+  const output = join(work, `${name}.png`);
+  const latents = join(work, `${name}.npy`);
+  await runGenerate(parseGenerateArgs(generateArgs(c, output, latents, threads))!, textSink(), textSink());
   return { png: readFileSync(output), latents: readNpyFloat32(latents).data };
 }
 
@@ -96,6 +99,18 @@ describe.sequential('generate on converted tiny-a vs the reference pipeline (tin
     expect(again.png.equals(one.png)).toBe(true);
     expect(two.png.equals(one.png)).toBe(true);
     expect(two.latents).toEqual(one.latents);
+  });
+
+  it('--batch-count 3 from seed - 1: the second image is byte-identical to the single run with the seed', async () => {
+    const c = cases.find((x) => x.sampler === 'k_euler_ancestral')!; // draws noise every step: the most seed-dependent
+    const one = written.get(c.id)!;
+    const out = join(work, 'batch.png');
+    const lat = join(work, 'batch.npy');
+    await runGenerate(parseGenerateArgs(generateArgs({ ...c, seed: c.seed - 1 }, out, lat, 1, ['--batch-count', '3']))!, textSink(), textSink());
+    const images = [c.seed - 1, c.seed, c.seed + 1].map((s) => readFileSync(join(work, `batch-${s}.png`)));
+    expect(images[1]!.equals(one.png)).toBe(true);
+    expect(readNpyFloat32(join(work, `batch-${c.seed}.npy`)).data).toEqual(one.latents);
+    expect(images[0]!.equals(one.png) || images[2]!.equals(one.png)).toBe(false);
   });
 
   it('img2img on the real encoder at a non-square size: encoder noise, then latent noise, from the seed', async () => {
