@@ -370,7 +370,7 @@ export async function loadTfliteComponents(
   dir: string, threads: number, kernels: KernelChoice = 'wasm', wasmOptions: WasmKernelOptions = {},
 ): Promise<LoadedTfliteComponents> {
   if (!existsSync(dir)) throw new UsageError(`models folder ${dir} does not exist`);
-  if (!statSync(dir).isDirectory()) throw new UsageError(`models: ${dir} is not a folder (give the folder holding ${MODEL_FILES.clip}, ${MODEL_FILES.diffusion}, ${MODEL_FILES.decoder})`);
+  if (!statSync(dir).isDirectory()) throw new UsageError(`${dir} is not a folder (the models folder holds ${MODEL_FILES.clip}, ${MODEL_FILES.diffusion}, ${MODEL_FILES.decoder})`);
   const path = (name: string) => join(dir, name);
   for (const name of [MODEL_FILES.clip, MODEL_FILES.diffusion, MODEL_FILES.decoder]) {
     if (!existsSync(path(name))) {

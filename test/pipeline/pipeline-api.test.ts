@@ -193,7 +193,7 @@ describe('argument checks', () => {
     const tok = new URL('../../assets/clip-tokenizer/', import.meta.url).pathname;
     await expect(StableDiffusion.load({ models: '/nonexistent-models', tokenizer: tok })).rejects.toThrow(/models folder \/nonexistent-models does not exist/);
     const file = new URL('../fixtures/tiny-a/model-config.json', import.meta.url).pathname;
-    await expect(StableDiffusion.load({ models: file, tokenizer: tok })).rejects.toThrow(/^models: .*model-config\.json is not a folder \(give the folder holding clip.tflite/);
+    await expect(StableDiffusion.load({ models: file, tokenizer: tok })).rejects.toThrow(/^\/.*model-config\.json is not a folder \(the models folder holds clip.tflite, diffusion.tflite, decoder.tflite\)$/);
     await expect(StableDiffusion.load({ models: new URL('../fixtures/tiny-a/', import.meta.url).pathname, tokenizer: tok })).rejects.toThrow(
       /has no clip.tflite \(expected clip.tflite, diffusion.tflite, decoder.tflite, encoder.tflite; make them with npm run convert\)/,
     );
