@@ -21,6 +21,24 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
 }
 
 /**
+ * `work`, or an AbortError as soon as `signal` aborts, whichever comes first
+ * (work keeps running: it must stop by itself, at its next checkpoint).
+ */
+export function settleOnAbort<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new AbortError(undefined, { cause: signal.reason }));
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const done = () => signal.removeEventListener('abort', onAbort);
+    work.then(
+      (value) => (done(), resolve(value)),
+      (err: unknown) => (done(), reject(err)),
+    );
+  });
+}
+
+/**
  * Lets the event loop run once (timers, signal handlers, I/O; 2 µs when idle),
  * then throws if the signal was aborted meanwhile.
  */

@@ -13,6 +13,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { SdError, UsageError } from '../errors.js';
+import { settleOnAbort } from './abort.js';
 import type { PipelineComponents } from './components.js';
 import { checkLatentChannels } from './latent-size.js';
 import { resolveOptions, type GenerateOptions, type ResolvedOptions } from './generation-options.js';
@@ -99,12 +100,13 @@ export class StableDiffusion {
    * Text-to-image, or image-to-image with `initImage`. Rejects with a
    * UsageError for bad options before any work, with an AbortError when
    * `signal` is aborted (at the next step boundary). A call made while
-   * another runs waits for it.
+   * another runs waits for it (and rejects at once if aborted meanwhile).
    */
   generate(options: GenerateOptions): Promise<GenerateResult> {
-    const run = this.queue.then(() => this.generateNow(options));
-    this.queue = run.catch(() => {});
-    return run;
+    // The queue follows the work itself, so an early rejection never lets the next call overlap it.
+    const work = this.queue.then(() => this.generateNow(options));
+    this.queue = work.catch(() => {});
+    return settleOnAbort(work, options.signal instanceof AbortSignal ? options.signal : undefined);
   }
 
   private async generateNow(options: GenerateOptions): Promise<GenerateResult> {

@@ -107,6 +107,20 @@ describe('generate with an AbortSignal', () => {
     expect(a.status === 'fulfilled' && a.value.latents).toEqual((await alone({ width: 64 })).latents);
     expect(c.status === 'fulfilled' && c.value.latents).toEqual((await alone({ seed: 4, width: 128 })).latents);
   });
+
+  it('a call waiting for its turn rejects as soon as it is aborted, without waiting for the one running', async () => {
+    const { components, calls } = countingComponents(2);
+    const sd = new StableDiffusion(components, tokenizer);
+    const running = sd.generate({ ...options, steps: 100 });
+    const stop = new AbortController();
+    const waiting = sd.generate({ ...options, signal: stop.signal });
+    setTimeout(() => stop.abort(), 20);
+    expect((await rejection(waiting)).name).toBe('AbortError');
+    expect(calls.unet).toBeLessThan(100); // the first call is still running
+    expect((await running).stepsRun).toBe(100);
+    expect(calls.unet).toBe(100); // the aborted call ran no step
+    expect((await sd.generate(options)).stepsRun).toBe(6);
+  });
 });
 
 describe('abort on .tflite files run by the interpreter', () => {
