@@ -31,7 +31,14 @@ function main(argv: string[]): void {
     // Every component's weights and every LoRA are checked before the first file is started.
     if (args.loras.length > 0) {
       loras = LoraMerge.open(args.loras, args.options.config);
-      args.loras.forEach((l, i) => process.stdout.write(`LoRA ${l.path} (multiplier ${l.multiplier}): ${loras!.layerCounts[i]} layers\n`));
+      args.loras.forEach((l, i) => {
+        const { unet, text_encoder } = loras!.layerCounts[i]!;
+        process.stdout.write(`LoRA ${l.path} (multiplier ${l.multiplier}): ${unet} UNet and ${text_encoder} text-encoder layers\n`);
+      });
+      const patched = (part: 'unet' | 'text_encoder') => loras!.layerCounts.some((c) => c[part] > 0);
+      if (!args.components.some((c) => (c === 'diffusion' && patched('unet')) || (c === 'clip' && patched('text_encoder')))) {
+        process.stdout.write(`note: no --lora layer is in the components converted (${args.components.join(', ')}); LoRAs patch diffusion (UNet) and clip (text encoder)\n`);
+      }
     }
     const weights = checkComponents(checkpoint, args.components, args.options.config, loras);
     prepareOutDir(args.out);

@@ -109,7 +109,7 @@ describe('LoRA files that are refused', () => {
     // A plain PEFT config (r, lora_alpha, use_dora false, empty patterns) is accepted.
     const ok = lora('peft-ok.safetensors', tensors, meta({ 'unet.use_dora': false, 'unet.alpha_pattern': {}, 'unet.rank_pattern': {} }));
     const merge = LoraMerge.open([{ path: ok, multiplier: 1 }], config);
-    expect(merge.layerCounts).toEqual([1]);
+    expect(merge.layerCounts).toEqual([{ unet: 1, text_encoder: 0 }]);
     merge.close();
   });
 
@@ -176,8 +176,17 @@ describe('npm run convert --lora', () => {
     const cli = await convert(out, `${KOHYA}:0.8`, 'test/fixtures/lora/tiny-a-peft.safetensors:-0.5');
     expect(cli.stderr).not.toContain('error');
     expect(cli.status).toBe(0);
-    expect(cli.stdout).toContain(`LoRA ${KOHYA} (multiplier 0.8): 26 layers`);
-    expect(cli.stdout).toContain('LoRA test/fixtures/lora/tiny-a-peft.safetensors (multiplier -0.5): 5 layers');
+    expect(cli.stdout).toContain(`LoRA ${KOHYA} (multiplier 0.8): 14 UNet and 12 text-encoder layers`);
+    expect(cli.stdout).toContain('LoRA test/fixtures/lora/tiny-a-peft.safetensors (multiplier -0.5): 3 UNet and 2 text-encoder layers');
+    expect(cli.stdout).not.toContain('note:');
+    expect(fs.readdirSync(out)).toEqual(['clip.tflite']);
+  });
+
+  it('says so when no LoRA layer is in the components converted', async () => {
+    const out = path.join(dir, 'unet-only');
+    const cli = await convert(out, lora('unet-only.safetensors', pair(TO_Q)));
+    expect(cli.status).toBe(0);
+    expect(cli.stdout).toContain('note: no --lora layer is in the components converted (clip); LoRAs patch diffusion (UNet) and clip (text encoder)');
     expect(fs.readdirSync(out)).toEqual(['clip.tflite']);
   });
 

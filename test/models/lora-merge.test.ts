@@ -42,7 +42,11 @@ describe('merged weights', () => {
   it('every patched layer equals the PyTorch float64 merge (kohya 0.8 + PEFT -0.5 + old diffusers 1.0) within 1e-6 of max|W|', () => {
     const names = [...reference.entries.keys()];
     expect(names.length).toBe(manifest.merged_layers);
-    expect(loras.layerCounts).toEqual([26, 5, 3]);
+    expect(loras.layerCounts).toEqual([
+      { unet: 14, text_encoder: 12 },
+      { unet: 3, text_encoder: 2 },
+      { unet: 2, text_encoder: 1 },
+    ]);
     for (const name of names) {
       const ref = reference.readFloat32(name);
       const { merged: source, plain: base } = sourceOf(name);

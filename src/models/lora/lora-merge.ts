@@ -9,7 +9,7 @@ import type { ModelConfig } from '../config.js';
 import type { RowRange, WeightSource } from '../graph/weights.js';
 import type { SafetensorsFile } from '../../io/safetensors.js';
 import { openLoraFile, type LoraPatch, type LoraSpec } from './lora-file.js';
-import { loraTargets } from './lora-targets.js';
+import { loraTargets, type LoraPart } from './lora-targets.js';
 
 export type { LoraSpec } from './lora-file.js';
 
@@ -18,8 +18,8 @@ export class LoraMerge {
     private readonly files: SafetensorsFile[],
     /** By LDM weight name, in --lora order. */
     private readonly patches: ReadonlyMap<string, readonly LoraPatch[]>,
-    /** Layers patched by each file, in --lora order. */
-    readonly layerCounts: readonly number[],
+    /** Layers each file patches, by model, in --lora order. */
+    readonly layerCounts: readonly Readonly<Record<LoraPart, number>>[],
   ) {}
 
   /** Opens and checks every file (closing them all if one fails). */
@@ -27,12 +27,13 @@ export class LoraMerge {
     const targets = loraTargets(config);
     const files: SafetensorsFile[] = [];
     const patches = new Map<string, LoraPatch[]>();
-    const counts: number[] = [];
+    const counts: Record<LoraPart, number>[] = [];
     try {
       for (const spec of specs) {
         const opened = openLoraFile(spec, targets);
         files.push(opened.file);
-        counts.push(opened.patches.length);
+        counts.push({ unet: 0, text_encoder: 0 });
+        for (const p of opened.patches) counts.at(-1)![p.target.part]++;
         for (const p of opened.patches) patches.set(p.target.ldmName, [...(patches.get(p.target.ldmName) ?? []), p]);
       }
     } catch (err) {
