@@ -34,6 +34,10 @@ plain float64 CLIP text transformer written here (causal mask, quick_gelu);
 the same function on the unmerged weights is first checked against tiny-a's
 golden clip_out.npy (from OpenAI's CLIP code).
 
+unet_out_lora.npy: the same for the UNet (CompVis's UNetModel written out
+plainly in float64, checked first against tiny-a's unet_out.npy) on tiny-a's
+unet_in_latent/unet_in_context/unet_in_temb.
+
 Deterministic: running the script twice gives identical files.
 """
 
@@ -244,6 +248,73 @@ def clip_forward(weights, tokens, heads):
     return layer_norm(x, t['final_layer_norm.weight'], t['final_layer_norm.bias'])
 
 
+def group_norm(x, w, b, eps):
+    return torch.nn.functional.group_norm(x, 32, w, b, eps)
+
+
+def unet_forward(weights, latent, context, temb, heads):
+    """CompVis's UNetModel (SD v1) in float64, driven by which keys exist (tiny-a's topology differs
+    from SD v1.5's); the time input is the sinusoidal embedding itself, as in tiny-a's goldens."""
+    t = {k[len(U):]: torch.from_numpy(v.astype(np.float64)) for k, v in weights.items() if k.startswith(U)}
+    F = torch.nn.functional
+    conv = lambda x, name, **kw: F.conv2d(x, t[f'{name}.weight'], t[f'{name}.bias'], **kw)
+    lin = lambda x, name, bias=True: F.linear(x, t[f'{name}.weight'], t[f'{name}.bias'] if bias else None)
+    emb = lin(F.silu(lin(torch.from_numpy(temb.astype(np.float64)), 'time_embed.0')), 'time_embed.2')
+    ctx = torch.from_numpy(context.astype(np.float64))
+
+    def resblock(x, p):
+        h = conv(F.silu(group_norm(x, t[f'{p}.in_layers.0.weight'], t[f'{p}.in_layers.0.bias'], 1e-5)), f'{p}.in_layers.2', padding=1)
+        h = h + lin(F.silu(emb), f'{p}.emb_layers.1')[:, :, None, None]
+        h = conv(F.silu(group_norm(h, t[f'{p}.out_layers.0.weight'], t[f'{p}.out_layers.0.bias'], 1e-5)), f'{p}.out_layers.3', padding=1)
+        skip = conv(x, f'{p}.skip_connection') if f'{p}.skip_connection.weight' in t else x
+        return skip + h
+
+    def attention(x, c, p):
+        b, n, width = x.shape
+        hd = width // heads
+        split = lambda y: y.reshape(b, -1, heads, hd).transpose(1, 2)
+        q, k, v = split(lin(x, f'{p}.to_q', False)), split(lin(c, f'{p}.to_k', False)), split(lin(c, f'{p}.to_v', False))
+        a = torch.softmax(q @ k.transpose(2, 3) * hd**-0.5, dim=-1) @ v
+        return lin(a.transpose(1, 2).reshape(b, n, width), f'{p}.to_out.0')
+
+    def transformer(x, p):
+        b, c, hh, ww = x.shape
+        h = conv(group_norm(x, t[f'{p}.norm.weight'], t[f'{p}.norm.bias'], 1e-6), f'{p}.proj_in')
+        h = h.reshape(b, c, hh * ww).transpose(1, 2)
+        blk = f'{p}.transformer_blocks.0'
+        ln = lambda y, name: layer_norm(y, t[f'{blk}.{name}.weight'], t[f'{blk}.{name}.bias'])
+        h = attention(ln(h, 'norm1'), ln(h, 'norm1'), f'{blk}.attn1') + h
+        h = attention(ln(h, 'norm2'), ctx, f'{blk}.attn2') + h
+        value, gate = lin(ln(h, 'norm3'), f'{blk}.ff.net.0.proj').chunk(2, dim=-1)
+        h = lin(value * F.gelu(gate), f'{blk}.ff.net.2') + h
+        return conv(h.transpose(1, 2).reshape(b, c, hh, ww), f'{p}.proj_out') + x
+
+    def block(x, p):
+        if f'{p}.0.op.weight' in t:
+            return conv(x, f'{p}.0.op', stride=2, padding=1)
+        x = resblock(x, f'{p}.0')
+        for i in (1, 2):
+            if f'{p}.{i}.proj_in.weight' in t:
+                x = transformer(x, f'{p}.{i}')
+            elif f'{p}.{i}.conv.weight' in t:
+                x = conv(F.interpolate(x, scale_factor=2, mode='nearest'), f'{p}.{i}.conv', padding=1)
+        return x
+
+    h = conv(torch.from_numpy(latent.astype(np.float64)), 'input_blocks.0.0', padding=1)
+    skips = [h]
+    i = 1
+    while f'input_blocks.{i}.0.op.weight' in t or f'input_blocks.{i}.0.in_layers.2.weight' in t:
+        h = block(h, f'input_blocks.{i}')
+        skips.append(h)
+        i += 1
+    h = resblock(transformer(resblock(h, 'middle_block.0'), 'middle_block.1'), 'middle_block.2')
+    i = 0
+    while f'output_blocks.{i}.0.in_layers.2.weight' in t:
+        h = block(torch.cat([h, skips.pop()], dim=1), f'output_blocks.{i}')
+        i += 1
+    return conv(F.silu(group_norm(h, t['out.0.weight'], t['out.0.bias'], 1e-5)), 'out.2', padding=1)
+
+
 def main():
     os.makedirs(OUT_DIR, exist_ok=True)
     weights = read_safetensors(os.path.join(TINY_A, 'tiny-a.safetensors'))
@@ -256,6 +327,13 @@ def main():
     plain = clip_forward(weights, tokens, heads).numpy()
     err = np.abs(plain - golden).max() / np.abs(golden).max()
     assert err < 1e-5, f'plain CLIP forward differs from clip_out.npy by {err}'
+
+    unet_in = [np.load(os.path.join(TINY_A, f'{n}.npy')) for n in ('unet_in_latent', 'unet_in_context', 'unet_in_temb')]
+    unet_heads = config['unet']['num_heads']
+    unet_golden = np.load(os.path.join(TINY_A, 'unet_out.npy'))
+    unet_plain = unet_forward(weights, *unet_in, unet_heads).numpy()
+    unet_err = np.abs(unet_plain - unet_golden).max() / np.abs(unet_golden).max()
+    assert unet_err < 1e-5, f'plain UNet forward differs from unet_out.npy by {unet_err}'
 
     rng = np.random.Generator(np.random.PCG64(20261126))
     patches = Patches()
@@ -274,6 +352,9 @@ def main():
     clip_out = clip_forward(all_weights, tokens, heads).numpy().astype(np.float32)
     np.save(os.path.join(OUT_DIR, 'clip_out_lora.npy'), clip_out)
     moved = np.abs(clip_out - golden).max() / np.abs(golden).max()
+    unet_out = unet_forward(all_weights, *unet_in, unet_heads).numpy().astype(np.float32)
+    np.save(os.path.join(OUT_DIR, 'unet_out_lora.npy'), unet_out)
+    unet_moved = np.abs(unet_out - unet_golden).max() / np.abs(unet_golden).max()
 
     manifest = {
         'made_by': 'scripts/make-lora-fixture.py',
@@ -288,8 +369,11 @@ def main():
         'merged_layers': len(merged),
         'merge': 'W + sum over files of m * alpha / rank * up @ down in float64, stored float32 (merged-reference.safetensors)',
         'clip_out_lora': 'text encoder output for tiny-a clip_tokens.npy with all three merged (float64, stored float32)',
+        'unet_out_lora': 'UNet output for tiny-a unet_in_latent/unet_in_context/unet_in_temb with all three merged (float64, stored float32)',
         'plain_clip_vs_golden_max_rel_err': float(err),
+        'plain_unet_vs_golden_max_rel_err': float(unet_err),
         'clip_out_lora_vs_unmerged_max_rel_change': float(moved),
+        'unet_out_lora_vs_unmerged_max_rel_change': float(unet_moved),
     }
     with open(os.path.join(OUT_DIR, 'manifest.json'), 'w') as f:
         json.dump(manifest, f, indent=1)
