@@ -54,6 +54,49 @@ export function openLoraFile(spec: LoraSpec, targets: LoraTargets): { file: Safe
 }
 
 function checkLoraFile(file: SafetensorsFile, multiplier: number, targets: LoraTargets): LoraPatch[] {
+  const { groups, problems } = groupKeys(file);
+  let peft: Map<LoraPart, PeftScaling> | undefined;
+  if ([...groups.values()].some((g) => g.naming === 'diffusers')) {
+    try {
+      peft = peftScaling(file.metadata);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+  const patches: LoraPatch[] = [];
+  const patchedBy = new Map<string, string>();
+  for (const [module, group] of groups) {
+    const target = group.naming === 'kohya' ? targets.kohya.get(module) : targets.diffusers.get(module);
+    if (!target) {
+      problems.push(`tensor ${JSON.stringify(group.down ?? group.up ?? group.alpha)}: ${unknownModule(module)}`);
+      continue;
+    }
+    const before = patchedBy.get(target.ldmName);
+    if (before !== undefined) {
+      problems.push(`${module} and ${before} patch the same layer ${target.ldmName}`);
+      continue;
+    }
+    patchedBy.set(target.ldmName, module);
+    const patch = patchOf(file, module, group, target, multiplier, peft?.get(target.part));
+    if (typeof patch === 'string') problems.push(patch);
+    else patches.push(patch);
+  }
+  if (problems.length === 0) {
+    for (const p of patches) {
+      for (const key of [p.downKey, p.upKey]) {
+        if (!file.readFloat32(key).every(Number.isFinite)) problems.push(`tensor ${JSON.stringify(key)} holds NaN or infinite values`);
+      }
+    }
+  }
+  if (problems.length > 0) {
+    const more = problems.length > LISTED_PROBLEMS ? `; and ${problems.length - LISTED_PROBLEMS} more` : '';
+    throw new FormatError(file.path, `not a LoRA this converter can merge into this model: ${problems.slice(0, LISTED_PROBLEMS).join('; ')}${more}`);
+  }
+  return patches;
+}
+
+/** The file's keys by module (in the file's naming), and the keys that are not LoRA tensors we merge. */
+function groupKeys(file: SafetensorsFile): { groups: Map<string, Group>; problems: string[] } {
   const problems: string[] = [];
   const groups = new Map<string, Group>();
   for (const key of file.entries.keys()) {
@@ -69,77 +112,31 @@ function checkLoraFile(file: SafetensorsFile, multiplier: number, targets: LoraT
     group[parsed.role] = key;
   }
   if (groups.size === 0 && problems.length === 0) problems.push('holds no LoRA tensors');
+  return { groups, problems };
+}
 
-  let peft: Map<LoraPart, PeftScaling> | undefined;
-  if ([...groups.values()].some((g) => g.naming === 'diffusers')) {
-    try {
-      peft = peftScaling(file.metadata);
-    } catch (err) {
-      problems.push((err as Error).message);
-    }
+/** One module's patch, or what is wrong with it. */
+function patchOf(file: SafetensorsFile, module: string, group: Group, target: LoraTarget, multiplier: number, peft: PeftScaling | undefined): LoraPatch | string {
+  if (group.down === undefined || group.up === undefined) {
+    const key = JSON.stringify(group.down ?? group.up ?? group.alpha);
+    if (group.down === undefined && group.up === undefined) return `${module} has only an alpha tensor (${key}), no down/up pair`;
+    return `${module} has ${group.down ? 'a down' : 'an up'} tensor (${key}) but no ${group.down ? 'up' : 'down'} tensor to pair it with`;
   }
-
-  const patches: LoraPatch[] = [];
-  const patched = new Map<string, string>();
-  for (const [module, group] of groups) {
-    const target = group.naming === 'kohya' ? targets.kohya.get(module) : targets.diffusers.get(module);
-    const anyKey = (group.down ?? group.up ?? group.alpha)!;
-    if (!target) {
-      problems.push(`tensor ${JSON.stringify(anyKey)}: ${unknownModule(module)}`);
-      continue;
-    }
-    const before = patched.get(target.ldmName);
-    if (before !== undefined) {
-      problems.push(`${module} and ${before} patch the same layer ${target.ldmName}`);
-      continue;
-    }
-    patched.set(target.ldmName, module);
-    if (group.down === undefined || group.up === undefined) {
-      problems.push(
-        group.down === undefined && group.up === undefined
-          ? `${module} has only an alpha tensor (${JSON.stringify(anyKey)}), no down/up pair`
-          : `${module} has ${group.down ? 'a down' : 'an up'} tensor (${JSON.stringify(anyKey)}) but no ${group.down ? 'up' : 'down'} tensor to pair it with`,
-      );
-      continue;
-    }
-    const down = file.entry(group.down);
-    const up = file.entry(group.up);
-    const pairProblem = dtypeProblem(down) ?? dtypeProblem(up) ?? shapeProblem(target, down, up);
-    if (pairProblem) {
-      problems.push(pairProblem);
-      continue;
-    }
-    const rank = down.shape[0]!;
-    let alpha = rank;
-    if (group.alpha !== undefined) {
-      const value = alphaValue(file, file.entry(group.alpha));
-      if (typeof value === 'string') {
-        problems.push(value);
-        continue;
-      }
-      alpha = value;
-    } else if (group.naming === 'diffusers' && peft?.has(target.part)) {
-      const { r, loraAlpha } = peft.get(target.part)!;
-      if (r !== rank) {
-        problems.push(`tensor ${JSON.stringify(group.down)} has rank ${rank} but the file's lora_adapter_metadata says r = ${r} for ${target.part}`);
-        continue;
-      }
-      alpha = loraAlpha;
-    }
-    patches.push({ target, file, downKey: group.down, upKey: group.up, rank, scale: (multiplier * alpha) / rank });
+  const down = file.entry(group.down);
+  const up = file.entry(group.up);
+  const pairProblem = dtypeProblem(down) ?? dtypeProblem(up) ?? shapeProblem(target, down, up);
+  if (pairProblem) return pairProblem;
+  const rank = down.shape[0]!;
+  let alpha = rank;
+  if (group.alpha !== undefined) {
+    const value = alphaValue(file, file.entry(group.alpha));
+    if (typeof value === 'string') return value;
+    alpha = value;
+  } else if (group.naming === 'diffusers' && peft) {
+    if (peft.r !== rank) return `tensor ${JSON.stringify(group.down)} has rank ${rank} but the file's lora_adapter_metadata says r = ${peft.r} for ${target.part}`;
+    alpha = peft.loraAlpha;
   }
-  if (problems.length === 0) {
-    for (const p of patches) {
-      for (const key of [p.downKey, p.upKey]) {
-        if (!file.readFloat32(key).every(Number.isFinite)) problems.push(`tensor ${JSON.stringify(key)} holds NaN or infinite values`);
-      }
-    }
-  }
-  if (problems.length > 0) {
-    const more = problems.length > LISTED_PROBLEMS ? `; and ${problems.length - LISTED_PROBLEMS} more` : '';
-    throw new FormatError(file.path, `not a LoRA this converter can merge into this model: ${problems.slice(0, LISTED_PROBLEMS).join('; ')}${more}`);
-  }
-  return patches;
+  return { target, file, downKey: group.down, upKey: group.up, rank, scale: (multiplier * alpha) / rank };
 }
 
 function unknownModule(module: string): string {
