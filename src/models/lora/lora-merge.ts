@@ -32,9 +32,12 @@ export class LoraMerge {
       for (const spec of specs) {
         const opened = openLoraFile(spec, targets);
         files.push(opened.file);
-        counts.push({ unet: 0, text_encoder: 0 });
-        for (const p of opened.patches) counts.at(-1)![p.target.part]++;
-        for (const p of opened.patches) patches.set(p.target.ldmName, [...(patches.get(p.target.ldmName) ?? []), p]);
+        const count = { unet: 0, text_encoder: 0 };
+        for (const p of opened.patches) {
+          count[p.target.part]++;
+          patches.set(p.target.ldmName, [...(patches.get(p.target.ldmName) ?? []), p]);
+        }
+        counts.push(count);
       }
     } catch (err) {
       for (const f of files) f.close();
@@ -64,7 +67,7 @@ export class LoraMerge {
  * base (rows of a [out, …] weight) plus every patch's scale · up @ down on
  * those rows. Each output row's sum is taken in float64 and rounded once.
  */
-export function mergedRows(base: Float32Array, shape: readonly number[], patches: readonly LoraPatch[], rows?: RowRange): Float32Array {
+function mergedRows(base: Float32Array, shape: readonly number[], patches: readonly LoraPatch[], rows?: RowRange): Float32Array {
   const out = shape[0]!;
   const width = shape.slice(1).reduce((a, b) => a * b, 1);
   const start = rows?.start ?? 0;
