@@ -9,6 +9,7 @@ export { loadTfliteComponents, type KernelChoice, type LoadedTfliteComponents } 
 export type { Decoder, Denoiser, ImageEncoder, LatentSize, LatentSizeRule, PipelineComponents, TextEncoder } from './pipeline/components.js';
 export { generationText, type GenerationParameters } from './pipeline/generation-parameters.js';
 export { bundledTokenizerDir } from './pipeline/tokenizer/bundled-vocabulary.js';
+export { EMPHASIS_MODES, encodePrompt, parsePromptWeights, weightContext, type EmphasisMode, type PromptEncoding } from './pipeline/tokenizer/prompt-weights.js';
 export { ClipTokenizer, CONTEXT_LENGTH, TOKENIZER_MODES, truncationWarning, type EncodedPrompt, type TokenizerMode } from './pipeline/tokenizer/clip-tokenizer.js';
 export { createSampler, isSamplerName, SAMPLER_NAMES, type NoiseSource, type Sampler, type SamplerName } from './pipeline/samplers/index.js';
 export { NumpyLegacyRandom, randomSeed } from './pipeline/rng/index.js';
@@ -16,3 +17,4 @@ export { timeEmbedding } from './pipeline/time-embedding.js';
 export { classifierFreeGuidance } from './pipeline/guidance.js';
 export { encodeJpeg, encodePng, readImage, resizeBicubic, type RgbImage } from './pipeline/image/index.js';
 export { SdError, FormatError, UsageError } from './errors.js';
+export { AbortError } from './pipeline/abort.js';

@@ -11,6 +11,7 @@ import { encodeNpy } from '../io/npy.js';
 import { AbortError } from '../pipeline/abort.js';
 import { cliFlagName, DEFAULTS, MAX_SEED, resolveOptions, type GenerateOptions } from '../pipeline/generation-options.js';
 import { generationText } from '../pipeline/generation-parameters.js';
+import type { EmphasisMode } from '../pipeline/tokenizer/prompt-weights.js';
 import { readImage } from '../pipeline/image/decode.js';
 import { encodeJpeg, encodePng } from '../pipeline/image/encode.js';
 import { SAMPLER_NAMES } from '../pipeline/samplers/index.js';
@@ -42,6 +43,8 @@ that npm run convert writes. The same options and --seed give the same image.
   --strength X            img2img: share of the schedule to run, in (0, 1] (default ${DEFAULTS.strength})
   --tokenizer-mode M      hf (default: as SD v1.5 was trained) or seed (the reference
                           pipeline's tokenizer, exactly)
+  --emphasis M            off (default): brackets in prompts are text; a1111: (word),
+                          [word], (word:1.3) weight words as AUTOMATIC1111's web UI does
   --threads N             kernel threads (default: the number of cores); the image
                           does not depend on it
   --int8-compute          int8 models: FULLY_CONNECTED and 1x1 convs as hybrid int8 kernels
@@ -112,6 +115,7 @@ export function parseGenerateArgs(argv: string[]): GenerateArgs | undefined {
     'init-image': { type: 'string' },
     strength: { type: 'string' },
     'tokenizer-mode': { type: 'string' },
+    emphasis: { type: 'string' },
     threads: { type: 'string' },
     'int8-compute': { type: 'boolean' },
     output: { type: 'string' },
@@ -162,6 +166,7 @@ export function parseGenerateArgs(argv: string[]): GenerateArgs | undefined {
     height: integer('height', values.height),
     strength,
     tokenizerMode: values['tokenizer-mode'] as TokenizerMode | undefined,
+    emphasis: values.emphasis as EmphasisMode | undefined,
     // A placeholder path for the checks; the image itself is read in runGenerate.
     initImage: values['init-image'],
   };

@@ -1,13 +1,7 @@
 import { UsageError } from '../errors.js';
-import {
-  ClipTokenizer,
-  CONTEXT_LENGTH,
-  TOKENIZER_MODES,
-  truncationWarning,
-  type TokenizerMode,
-} from '../pipeline/tokenizer/clip-tokenizer.js';
+import { ClipTokenizer, CONTEXT_LENGTH, TOKENIZER_MODES, type TokenizerMode } from '../pipeline/tokenizer/clip-tokenizer.js';
 import { bundledTokenizerDir } from '../pipeline/tokenizer/bundled-vocabulary.js';
-import { breakWarning, EMPHASIS_MODES, emphasisHint, encodeWeighted, hasEmphasis, type EmphasisMode } from '../pipeline/tokenizer/prompt-weights.js';
+import { EMPHASIS_MODES, encodePrompt, type EmphasisMode } from '../pipeline/tokenizer/prompt-weights.js';
 import { oneOf, parseFlags } from './parse-flags.js';
 import { runCli } from './run-cli.js';
 
@@ -45,14 +39,10 @@ function main(argv: string[]): void {
   const emphasis: EmphasisMode = oneOf('--emphasis', values.emphasis ?? 'off', EMPHASIS_MODES);
 
   const tokenizer = ClipTokenizer.load(values.tokenizer ?? bundledTokenizerDir());
-  const weighted = emphasis === 'a1111' ? encodeWeighted(tokenizer, values.prompt, mode) : undefined;
-  const encoded = weighted ?? tokenizer.encode(values.prompt, mode);
-  const warnings = [truncationWarning(encoded), weighted ? breakWarning(weighted) : emphasisHint(values.prompt)];
-  for (const warning of warnings) if (warning) process.stderr.write(`warning: ${warning}\n`);
+  const { encoded, weights, warnings } = encodePrompt(tokenizer, values.prompt, mode, emphasis);
+  for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
   process.stdout.write(`${JSON.stringify(Array.from(encoded.ids))}\ntext tokens: ${encoded.textTokens}\n`);
-  if (weighted && hasEmphasis(weighted)) {
-    process.stdout.write(`weights: ${JSON.stringify(Array.from(weighted.weights, (w) => Number(w.toPrecision(6))))}\n`);
-  }
+  if (weights) process.stdout.write(`weights: ${JSON.stringify(Array.from(weights, (w) => Number(w.toPrecision(6))))}\n`);
 }
 
 runCli(main);

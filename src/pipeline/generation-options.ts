@@ -2,6 +2,7 @@ import { UsageError } from '../errors.js';
 import type { RgbImage } from './image/rgb-image.js';
 import { isSamplerName, SAMPLER_NAMES, type SamplerName } from './samplers/index.js';
 import { TOKENIZER_MODES, type TokenizerMode } from './tokenizer/clip-tokenizer.js';
+import { EMPHASIS_MODES, type EmphasisMode } from './tokenizer/prompt-weights.js';
 
 /** What one denoising step reports to `onProgress`. */
 export interface StepProgress {
@@ -34,6 +35,12 @@ export interface GenerateOptions {
   strength?: number;
   /** 'hf' (default, what SD v1.5 was trained with) or 'seed' (the reference pipeline's tokenizer). */
   tokenizerMode?: TokenizerMode;
+  /**
+   * 'off' (default): brackets in prompts are text, as SD v1.5's tokenizer
+   * reads them; 'a1111': (word), [word] and (word:1.3) weight words as
+   * AUTOMATIC1111's web UI does (see tokenizer/prompt-weights.ts).
+   */
+  emphasis?: EmphasisMode;
   /** Called just before the first denoising step (step 0) and after every step. */
   onProgress?: (progress: StepProgress) => void;
   /** Called with warnings (e.g. a truncated prompt) as soon as they arise. */
@@ -47,7 +54,7 @@ export interface GenerateOptions {
 }
 
 /** The options that take a value a message may have to name. */
-export type OptionName = 'prompt' | 'negativePrompt' | 'steps' | 'sampler' | 'cfg' | 'seed' | 'width' | 'height' | 'strength' | 'tokenizerMode' | 'signal';
+export type OptionName = 'prompt' | 'negativePrompt' | 'steps' | 'sampler' | 'cfg' | 'seed' | 'width' | 'height' | 'strength' | 'tokenizerMode' | 'emphasis' | 'signal';
 
 /**
  * How a message names an option: library callers see the option's own name
@@ -73,6 +80,7 @@ export interface ResolvedOptions {
   initImage: RgbImage | string | undefined;
   strength: number;
   tokenizerMode: TokenizerMode;
+  emphasis: EmphasisMode;
 }
 
 export const DEFAULTS = {
@@ -84,6 +92,7 @@ export const DEFAULTS = {
   height: 512,
   strength: 0.8,
   tokenizerMode: 'hf',
+  emphasis: 'off',
 } as const;
 
 export const MAX_SEED = 0xffffffff;
@@ -134,6 +143,11 @@ export function resolveOptions(options: GenerateOptions, name: OptionNamer = lib
     throw new UsageError(`${name('tokenizerMode')} must be one of ${TOKENIZER_MODES.join(', ')}, got ${JSON.stringify(tokenizerMode)}`);
   }
 
+  const emphasis = options.emphasis ?? DEFAULTS.emphasis;
+  if (!(EMPHASIS_MODES as readonly string[]).includes(emphasis)) {
+    throw new UsageError(`${name('emphasis')} must be one of ${EMPHASIS_MODES.join(', ')}, got ${JSON.stringify(emphasis)}`);
+  }
+
   if (options.initImage !== undefined) {
     // img2img runs the last floor(steps·strength) steps of the schedule.
     const run = Math.floor(steps * strength);
@@ -160,5 +174,6 @@ export function resolveOptions(options: GenerateOptions, name: OptionNamer = lib
     initImage: options.initImage,
     strength,
     tokenizerMode,
+    emphasis,
   };
 }

@@ -1,5 +1,6 @@
 import type { SamplerName } from './samplers/index.js';
 import type { TokenizerMode } from './tokenizer/clip-tokenizer.js';
+import type { EmphasisMode } from './tokenizer/prompt-weights.js';
 
 /** What an image was made with, for PNG text chunks. */
 export interface GenerationParameters {
@@ -12,6 +13,7 @@ export interface GenerationParameters {
   width: number;
   height: number;
   tokenizerMode: TokenizerMode;
+  emphasis: EmphasisMode;
   /** img2img only. */
   strength?: number;
 }
@@ -41,6 +43,7 @@ export function generationText(p: GenerationParameters): Record<string, string> 
     cfg: String(p.cfg),
     size,
     tokenizer_mode: p.tokenizerMode,
+    emphasis: p.emphasis,
   };
   if (p.strength !== undefined) text.strength = String(p.strength);
   const settings = [

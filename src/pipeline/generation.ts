@@ -4,6 +4,7 @@
  * noise draw comes from:
  *
  *   tokenize prompt and negative prompt; text encoder on each (batch 1);
+ *   with emphasis, each output scaled per token (prompt-weights.ts);
  *   context = [cond, uncond]
  *   txt2img: latents = normal(C·h·w) · initialScale
  *   img2img: image resized and scaled to [-1,1]; encoder noise = normal();
@@ -28,7 +29,8 @@ import { imageFromNchw, nchwFromImage, type RgbImage } from './image/rgb-image.j
 import { checkLatentChannels, checkLatentSize } from './latent-size.js';
 import { createSampler, type NoiseSource } from './samplers/index.js';
 import { timeEmbedding } from './time-embedding.js';
-import { truncationWarning, type EncodedPrompt, type TokenizerMode } from './tokenizer/clip-tokenizer.js';
+import type { ClipTokenizer } from './tokenizer/clip-tokenizer.js';
+import { encodePrompt, weightContext, type PromptEncoding } from './tokenizer/prompt-weights.js';
 
 /** Milliseconds spent in each stage. */
 export interface StageTimings {
@@ -70,9 +72,7 @@ export interface PipelineOutput {
   warnings: string[];
 }
 
-export interface PromptTokenizer {
-  encode(text: string, mode: TokenizerMode): EncodedPrompt;
-}
+export type PromptTokenizer = Pick<ClipTokenizer, 'textIds' | 'frame'>;
 
 export interface PipelineHooks {
   onProgress?: (progress: StepProgress) => void;
@@ -127,15 +127,19 @@ export async function runPipeline(
     hooks.onWarning?.(message);
   };
 
-  const cond = tokenizer.encode(options.prompt, options.tokenizerMode);
-  const uncond = tokenizer.encode(options.negativePrompt, options.tokenizerMode);
-  for (const [which, encoded] of [['prompt', cond], ['negative prompt', uncond]] as const) {
-    const w = truncationWarning(encoded);
-    if (w) warn(`${which}: ${w}`);
-  }
+  const prompts = [['prompt', options.prompt], ['negative prompt', options.negativePrompt]] as const;
+  const encodings = prompts.map(([which, text]) => {
+    const encoding = encodePrompt(tokenizer, text, options.tokenizerMode, options.emphasis);
+    for (const w of encoding.warnings) warn(`${which}: ${w}`);
+    return encoding;
+  });
   lap('tokenize');
 
-  const context = concat(textEncoder.run(cond.ids), textEncoder.run(uncond.ids));
+  const conditioning = ({ encoded, weights }: PromptEncoding) => {
+    const hidden = textEncoder.run(encoded.ids);
+    return weights ? weightContext(hidden, weights, textEncoder.hiddenSize) : hidden;
+  };
+  const context = concat(conditioning(encodings[0]!), conditioning(encodings[1]!));
   lap('textEncoder');
   await checkpoint(signal);
 

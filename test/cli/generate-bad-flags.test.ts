@@ -18,6 +18,7 @@ const base = ['--models', work, '--prompt', 'x', '--output', output];
 const cases: { args: string[]; error: RegExp }[] = [
   { args: ['--models', aFile, '--prompt', 'x', '--output', output], error: /^error: --models: .*file\.txt is not a folder\n$/ },
   { args: [...base, '--init-image', aFile, '--strength', '0.01'], error: /^error: --strength 0\.01 with --steps 20 runs no denoising step \(floor\(steps x strength\) = 0\); raise the strength or the steps\n$/ },
+  { args: [...base, '--emphasis', 'strong'], error: /^error: --emphasis must be one of off, a1111, got "strong"\n$/ },
   { args: [...base, '--seed', '4294967290', '--batch-count', '7'], error: /^error: --seed 4294967290 with --batch-count 7 runs past the largest seed, 4294967295\n$/ },
 ];
 

@@ -95,6 +95,7 @@ describe.concurrent('npm run generate (as a process)', () => {
       cfg: '7.5',
       size: '64x64',
       tokenizer_mode: 'hf',
+      emphasis: 'off',
       parameters: 'a red cube\nNegative prompt: blurry\nSteps: 3, Sampler: Euler a, CFG scale: 7.5, Seed: 42, Size: 64x64, Software: sd-tflite',
       Software: 'sd-tflite',
     });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ClipTokenizer } from '../../src/pipeline/tokenizer/clip-tokenizer.js';
-import { encodeWeighted, hasEmphasis, parsePromptWeights, weightContext } from '../../src/pipeline/tokenizer/prompt-weights.js';
+import { encodePrompt, parsePromptWeights, weightContext } from '../../src/pipeline/tokenizer/prompt-weights.js';
 
 const tokenizer = ClipTokenizer.load(new URL('../../assets/clip-tokenizer/', import.meta.url).pathname);
 
@@ -41,28 +41,40 @@ describe('parsePromptWeights (A1111 emphasis syntax)', () => {
   });
 });
 
-describe('encodeWeighted', () => {
-  it('gives the plain ids and all-one weights for a prompt without emphasis', () => {
+describe('encodePrompt', () => {
+  it('emphasis off: the plain ids, no weights, and a hint when the prompt has emphasis syntax', () => {
+    for (const prompt of ['a photograph of an astronaut riding a horse', 'a (red:1.5) fox']) {
+      const { encoded, weights, warnings } = encodePrompt(tokenizer, prompt, 'hf', 'off');
+      expect(Array.from(encoded.ids)).toEqual(Array.from(tokenizer.encode(prompt, 'hf').ids));
+      expect(weights).toBeUndefined();
+      expect(warnings.length).toBe(prompt.includes('(') ? 1 : 0);
+    }
+    expect(encodePrompt(tokenizer, 'a (red:1.5) fox', 'hf', 'off').warnings[0]).toMatch(/emphasis brackets .*--emphasis a1111/);
+  });
+
+  it('a1111 without emphasis in the prompt: the plain ids and no weights', () => {
     const prompt = 'a photograph of an astronaut riding a horse';
-    const weighted = encodeWeighted(tokenizer, prompt, 'hf');
-    expect(Array.from(weighted.ids)).toEqual(Array.from(tokenizer.encode(prompt, 'hf').ids));
-    expect(hasEmphasis(weighted)).toBe(false);
+    const { encoded, weights, warnings } = encodePrompt(tokenizer, prompt, 'hf', 'a1111');
+    expect(Array.from(encoded.ids)).toEqual(Array.from(tokenizer.encode(prompt, 'hf').ids));
+    expect([weights, warnings]).toEqual([undefined, []]);
   });
 
-  it('weights exactly the tokens of each piece, and drops the brackets and numbers from the ids', () => {
-    const weighted = encodeWeighted(tokenizer, 'a (red:1.5) [fox]', 'hf');
-    const plain = tokenizer.encode('a red fox', 'hf');
-    expect(Array.from(weighted.ids)).toEqual(Array.from(plain.ids));
-    expect(weighted.textTokens).toBe(3);
-    expect(Array.from(weighted.weights.subarray(0, 5))).toEqual([1, 1, 1.5, Math.fround(1 / 1.1), 1]);
-    expect(weighted.weights.subarray(5).every((w) => w === 1)).toBe(true);
+  it('a1111: weights exactly the tokens of each piece, and drops the brackets and numbers from the ids', () => {
+    const { encoded, weights } = encodePrompt(tokenizer, 'a (red:1.5) [fox]', 'hf', 'a1111');
+    expect(Array.from(encoded.ids)).toEqual(Array.from(tokenizer.encode('a red fox', 'hf').ids));
+    expect(encoded.textTokens).toBe(3);
+    expect(Array.from(weights!.subarray(0, 5))).toEqual([1, 1, 1.5, Math.fround(1 / 1.1), 1]);
+    expect(weights!.subarray(5).every((w) => w === 1)).toBe(true);
   });
 
-  it('truncates ids and weights together at 75 text tokens', () => {
-    const weighted = encodeWeighted(tokenizer, `${'cat '.repeat(70)}(dog dog dog dog dog dog dog dog:2)`, 'hf');
-    expect(weighted.textTokens).toBe(75);
-    expect(weighted.dropped).toBe(3);
-    expect(Array.from(weighted.weights.subarray(70, 77))).toEqual([1, 2, 2, 2, 2, 2, 1]);
+  it('a1111: truncates ids and weights together at 75 text tokens, and warns of truncation and BREAK', () => {
+    const { encoded, weights, warnings } = encodePrompt(tokenizer, `${'cat '.repeat(70)}BREAK (dog dog dog dog dog dog dog dog:2)`, 'hf', 'a1111');
+    expect(encoded.textTokens).toBe(75);
+    expect(encoded.dropped).toBe(3);
+    expect(Array.from(weights!.subarray(70, 77))).toEqual([1, 2, 2, 2, 2, 2, 1]);
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toMatch(/the prompt is 78 tokens; the text encoder reads 75/);
+    expect(warnings[1]).toMatch(/^BREAK starts a new 75-token chunk/);
   });
 });
 

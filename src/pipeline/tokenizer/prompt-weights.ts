@@ -12,7 +12,7 @@
  * encoder's output row of each token is then scaled by it, and the whole
  * output rescaled to keep its mean (weightContext).
  */
-import { CONTEXT_LENGTH, type ClipTokenizer, type EncodedPrompt, type TokenizerMode } from './clip-tokenizer.js';
+import { CONTEXT_LENGTH, truncationWarning, type ClipTokenizer, type EncodedPrompt, type TokenizerMode } from './clip-tokenizer.js';
 
 /** off: brackets are plain text (as SD v1.5's tokenizer and diffusers read them); a1111: emphasis. */
 export type EmphasisMode = 'off' | 'a1111';
@@ -74,22 +74,22 @@ export function parsePromptWeights(prompt: string): { pieces: WeightedText[]; br
   return { pieces: merged.length > 0 ? merged : [{ text: '', weight: 1 }], breaks };
 }
 
-/** A hint for a prompt read with emphasis off that has emphasis syntax in it; undefined otherwise. */
-export function emphasisHint(prompt: string): string | undefined {
-  const weighted = parsePromptWeights(prompt).pieces.some((piece) => piece.weight !== 1);
-  return weighted ? 'the prompt has emphasis brackets such as (word:1.2); they are read as text (--emphasis a1111 weights them)' : undefined;
+export interface PromptEncoding {
+  encoded: EncodedPrompt;
+  /** CONTEXT_LENGTH weights, one per position of the ids, when emphasis gave any token a weight other than 1. */
+  weights?: Float32Array;
+  /** Truncation, a dropped BREAK, or (emphasis off) emphasis syntax read as text. */
+  warnings: string[];
 }
 
-export interface WeightedPrompt extends EncodedPrompt {
-  /** CONTEXT_LENGTH weights, one per position of `ids` (1 for start, end and padding). */
-  weights: Float32Array;
-  /** BREAK keywords dropped (see parsePromptWeights). */
-  breaks: number;
-}
-
-/** The prompt's token ids, each piece tokenized on its own, with a weight per token. */
-export function encodeWeighted(tokenizer: ClipTokenizer, prompt: string, mode: TokenizerMode): WeightedPrompt {
-  const { pieces, breaks } = parsePromptWeights(prompt);
+/** The tokens the text encoder reads for `prompt`, with weights when emphasis is on. */
+export function encodePrompt(
+  tokenizer: Pick<ClipTokenizer, 'textIds' | 'frame'>,
+  prompt: string,
+  mode: TokenizerMode,
+  emphasis: EmphasisMode,
+): PromptEncoding {
+  const { pieces, breaks } = emphasis === 'a1111' ? parsePromptWeights(prompt) : { pieces: [{ text: prompt, weight: 1 }], breaks: 0 };
   const textIds: number[] = [];
   const textWeights: number[] = [];
   for (const piece of pieces) {
@@ -99,20 +99,20 @@ export function encodeWeighted(tokenizer: ClipTokenizer, prompt: string, mode: T
     }
   }
   const encoded = tokenizer.frame(textIds, mode);
-  const weights = new Float32Array(CONTEXT_LENGTH).fill(1);
-  weights.set(textWeights.slice(0, encoded.textTokens), 1);
-  return { ...encoded, weights, breaks };
-}
-
-/** A warning for BREAK keywords dropped; undefined when there were none. */
-export function breakWarning(prompt: WeightedPrompt): string | undefined {
-  if (prompt.breaks === 0) return undefined;
-  return `BREAK starts a new 75-token chunk in AUTOMATIC1111's web UI; the text encoder here reads one chunk, so it was dropped`;
-}
-
-/** Whether any token's weight differs from 1 (else the output is left as it is). */
-export function hasEmphasis(prompt: WeightedPrompt): boolean {
-  return prompt.weights.some((w) => w !== 1);
+  const warnings = [truncationWarning(encoded)];
+  if (breaks > 0) {
+    warnings.push(`BREAK starts a new 75-token chunk in AUTOMATIC1111's web UI; the text encoder here reads one chunk, so it was dropped`);
+  }
+  if (emphasis === 'off' && parsePromptWeights(prompt).pieces.some((piece) => piece.weight !== 1)) {
+    warnings.push('the prompt has emphasis brackets such as (word:1.2); they are read as text (--emphasis a1111 weights them)');
+  }
+  const kept = textWeights.slice(0, encoded.textTokens);
+  let weights: Float32Array | undefined;
+  if (kept.some((w) => w !== 1)) {
+    weights = new Float32Array(CONTEXT_LENGTH).fill(1);
+    weights.set(kept, 1);
+  }
+  return { encoded, weights, warnings: warnings.filter((w) => w !== undefined) };
 }
 
 /**
