@@ -5,7 +5,7 @@ import { sizeMultiple, type ConvertOptions } from '../models/convert.js';
 import { TARGETS, type Target } from '../models/graph/nn.js';
 import { PRECISIONS, type Precision } from '../models/graph/weights.js';
 import type { LoraSpec } from '../models/lora/lora-merge.js';
-import { oneOf, parseFlags } from './parse-flags.js';
+import { existingFile, oneOf, parseFlags, wholeNumber } from './parse-flags.js';
 
 export const CONVERT_USAGE = `usage: npm run convert -- --ckpt PATH --out DIR [options]
 
@@ -32,7 +32,14 @@ encode, as the reference ai-edge-torch conversion names them).
                        kohya-ss/sd-scripts (lora_unet_*/lora_te_*: lora_down,
                        lora_up, alpha; LoCon conv layers too) and diffusers/PEFT
                        (unet.*/text_encoder.* lora_A/lora_B). LoHa, LoKr, DoRA,
-                       and SDXL or SD 2.x LoRAs are refused with the reason`;
+                       and SDXL or SD 2.x LoRAs are refused with the reason
+  --vae FILE           take the VAE (decoder and encoder) from this .safetensors
+                       instead, e.g. vae-ft-mse-840000-ema-pruned.safetensors;
+                       LDM (encoder.*, decoder.*, with or without first_stage_model.)
+                       or diffusers AutoencoderKL names
+  --clip-skip N        text encoder output from the layer N-1 before the last,
+                       through the final layer norm, as SD tools' "CLIP skip"
+                       (default 1: the last layer; 2 for models trained so)`;
 
 export interface ConvertArgs {
   ckpt: string;
@@ -41,6 +48,8 @@ export interface ConvertArgs {
   options: ConvertOptions;
   /** --lora files in order, with their multipliers. */
   loras: LoraSpec[];
+  /** --vae: the file the VAE's tensors come from instead of the checkpoint. */
+  vae: string | undefined;
 }
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
@@ -84,6 +93,8 @@ export function parseConvertArgs(argv: string[]): ConvertArgs | undefined {
     height: { type: 'string' },
     width: { type: 'string' },
     lora: { type: 'string', multiple: true },
+    vae: { type: 'string' },
+    'clip-skip': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   }, CONVERT_USAGE);
   if (values.help) return undefined;
@@ -104,5 +115,9 @@ export function parseConvertArgs(argv: string[]): ConvertArgs | undefined {
     throw new UsageError('--target gpu needs --height and --width (its attention composites take static sizes)');
   }
   const loras = (values.lora ?? []).map(parseLoraArg);
-  return { ckpt: values.ckpt, out: values.out, components: components as ComponentName[], options: { config, precision, target, height, width }, loras };
+  const vae = values.vae === undefined ? undefined : existingFile('--vae', values.vae);
+  const layers = config.text_encoder.num_hidden_layers;
+  const clipSkip = values['clip-skip'] === undefined ? 1 : wholeNumber('--clip-skip', values['clip-skip'], 1, layers);
+  const options = { config, precision, target, height, width, clipSkip };
+  return { ckpt: values.ckpt, out: values.out, components: components as ComponentName[], options, loras, vae };
 }

@@ -3,20 +3,21 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UsageError } from '../errors.js';
 import { openCheckpoint } from '../models/checkpoint/checkpoint.js';
+import { withVae } from '../models/checkpoint/vae-override.js';
 import { checkComponents, writeComponent } from '../models/convert.js';
 import { LoraMerge } from '../models/lora/lora-merge.js';
 import { CONVERT_USAGE, parseConvertArgs } from './convert-args.js';
+import { outputFolder } from './parse-flags.js';
 import { formatBytes, ProgressBar } from './progress.js';
 import { runCli } from './run-cli.js';
 
 function prepareOutDir(dir: string): void {
+  outputFolder('--out', dir);
   try {
-    fs.mkdirSync(dir, { recursive: true });
     fs.accessSync(dir, fs.constants.W_OK);
   } catch (err) {
     throw new UsageError(`cannot write to --out ${dir}: ${(err as Error).message}`);
   }
-  if (!fs.statSync(dir).isDirectory()) throw new UsageError(`--out ${dir} is not a folder`);
 }
 
 function main(argv: string[]): void {
@@ -25,7 +26,8 @@ function main(argv: string[]): void {
     process.stdout.write(`${CONVERT_USAGE}\n`);
     return;
   }
-  const checkpoint = openCheckpoint(args.ckpt, args.options.config);
+  const opened = openCheckpoint(args.ckpt, args.options.config);
+  const checkpoint = args.vae === undefined ? opened : withVae(opened, args.vae, args.options.config);
   let loras: LoraMerge | undefined;
   try {
     // Every component's weights and every LoRA are checked before the first file is started.

@@ -24,6 +24,8 @@ export interface ConvertOptions {
   /** Image size in pixels; undefined leaves the spatial dimensions dynamic. */
   height?: number;
   width?: number;
+  /** Text encoder output from the layer clipSkip-1 before the last (default 1: the last); see buildClip. */
+  clipSkip?: number;
 }
 
 /** Pixels per latent cell: the VAE halves the resolution at every level but the last. */
@@ -39,7 +41,8 @@ export function sizeMultiple(config: ModelConfig): number {
 /** The component's graph; weights are read only when the model is written. */
 export function buildComponent(component: ComponentName, source: WeightSource, options: ConvertOptions): { model: TfliteModelBuilder; weights: Weights } {
   const { config } = options;
-  const model = new TfliteModelBuilder(`sd-tflite ${component} (${options.precision}, ${options.target})`);
+  const clipSkip = component === 'clip' && (options.clipSkip ?? 1) !== 1 ? `, clip skip ${options.clipSkip}` : '';
+  const model = new TfliteModelBuilder(`sd-tflite ${component} (${options.precision}, ${options.target}${clipSkip})`);
   const graph = new Graph(model, model.main);
   const weights = new Weights(graph, source, options.precision);
   const nn = new Nn(graph, weights, options.target);
@@ -47,7 +50,7 @@ export function buildComponent(component: ComponentName, source: WeightSource, o
   const latent = (size: number | undefined) => (size === undefined ? -1 : size / vaeFactor(config));
   switch (component) {
     case 'clip':
-      buildClip(nn, config.text_encoder);
+      buildClip(nn, config.text_encoder, options.clipSkip);
       break;
     case 'diffusion':
       buildUnet(nn, config.unet, config.text_encoder.max_position_embeddings, latent(options.height), latent(options.width));

@@ -12,7 +12,8 @@ import { diffusersLocation } from '../../src/models/checkpoint/diffusers-names.j
 import { withVae } from '../../src/models/checkpoint/vae-override.js';
 import { buildComponent, checkComponents } from '../../src/models/convert.js';
 import { VAE_PREFIX } from '../../src/models/ldm-layout/index.js';
-import { TINY_A_CKPT, tinyAConfig } from './convert-tiny-a.js';
+import { runTs } from '../support/run-cli.js';
+import { TINY_A_CKPT, TINY_A_CONFIG_FILE, tinyAConfig } from './convert-tiny-a.js';
 
 const config = tinyAConfig();
 let dir: string;
@@ -105,5 +106,19 @@ describe('withVae', () => {
     const notVae = path.join(dir, 'unet-only.safetensors');
     writeSafetensors(notVae, [{ name: 'model.diffusion_model.out.2.bias', dtype: 'F32', shape: [1], data: () => new Uint8Array(4) }]);
     expect(() => withVae(openCheckpoint(TINY_A_CKPT, config), notVae, config)).toThrow(/is not a VAE: no encoder\.\*/);
+  });
+
+  it('npm run convert --vae writes the decoder from the VAE file; a bad --vae exits 2 before any work', async () => {
+    const vae = vaeFile('cli-vae.safetensors', (t) => unprefixed({ ...t, values: t.values.map((v) => v * 0.5) }));
+    const out = path.join(dir, 'cli-out');
+    const common = ['--ckpt', TINY_A_CKPT, '--model-config', TINY_A_CONFIG_FILE, '--out', out, '--components', 'decoder'];
+    const r = await runTs('src/cli/convert.ts', [...common, '--vae', vae]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(Buffer.compare(fs.readFileSync(path.join(out, 'decoder.tflite')), converted(vae).get('decoder')!)).toBe(0);
+
+    const bad = await runTs('src/cli/convert.ts', [...common, '--out', path.join(dir, 'bad-out'), '--vae', path.join(dir, 'none.safetensors')]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^error: --vae: file .*none\.safetensors does not exist\n$/);
+    expect(fs.existsSync(path.join(dir, 'bad-out'))).toBe(false);
   });
 });
