@@ -2,7 +2,8 @@
  * Finds, compiles and instantiates the WebAssembly kernels module built by
  * build.mjs (build/wasm/ at the package root), choosing the relaxed-SIMD
  * variant when the engine validates relaxed SIMD and the plain-SIMD variant
- * otherwise (plain Node 20 needs --experimental-wasm-relaxed-simd for it).
+ * otherwise (plain Node 20 needs --experimental-wasm-relaxed-simd for it;
+ * Node 22 and 24 validate it from the start).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -57,7 +58,10 @@ export function detectWasmFeatures(): WasmFeatures {
  * --experimental-wasm-relaxed-simd), so 'auto' picks the faster variant
  * (35-50% more GEMM throughput here). Call it before the kernels are
  * compiled. Returns whether the engine now validates relaxed SIMD; the flag
- * is set only when it does not already, and detection still decides.
+ * is set only when it does not already, and detection still decides. Node
+ * 22 and 24 (V8 12.4, 13.6) have relaxed SIMD on and no longer know the
+ * flag: setting it there would only print "unrecognized flag" to stderr
+ * (and on a node command line it is fatal: "bad option"), so nothing is set.
  */
 export function enableRelaxedSimd(): boolean {
   if (!detectWasmFeatures().relaxedSimd) setFlagsFromString('--experimental-wasm-relaxed-simd');
@@ -81,11 +85,11 @@ function variantFromEnv(): KernelVariant | 'auto' {
  * the pipeline (loadTfliteComponents, so StableDiffusion.load), before any
  * kernel is compiled: turns relaxed SIMD on (enableRelaxedSimd) unless
  * SD_TFLITE_SIMD=plain. The flag cannot go in NODE_OPTIONS, so it is set at
- * run time; relaxed SIMD is a finished WebAssembly standard that newer
- * Node versions enable by default, and the flag only makes its instructions
- * validate. On an engine that still cannot validate them, 'auto' stays on
- * plain SIMD. Lower-level code (createKernelRuntime, Interpreter) sets no
- * V8 flags by itself.
+ * run time; relaxed SIMD is a finished WebAssembly standard that Node 22 and
+ * later enable by default (docs/node-versions.md), and the flag only makes
+ * its instructions validate on Node 20. On an engine that still cannot
+ * validate them, 'auto' stays on plain SIMD. Lower-level code
+ * (createKernelRuntime, Interpreter) sets no V8 flags by itself.
  */
 export function setUpKernels(): void {
   if (variantFromEnv() !== 'simd') enableRelaxedSimd();

@@ -232,9 +232,17 @@ function tileI16(
  */
 // @ts-ignore: decorator
 @inline
-function dotAdd(w: v128, a: v128, acc: v128): v128 {
-  return i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(w, a), i16x8.splat(1)));
+function dotAdd(w: v128, a: v128, acc: v128, ones: v128): v128 {
+  return i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(w, a), ones));
 }
+
+/**
+ * i16x8 ones for dotAdd, as static data. A tile loads them once (so V8 keeps
+ * them in a register): V8 13.6 (Node 24) rematerializes a constant vector
+ * before every use, a load, a move and a shuffle per dotAdd, which ran the
+ * 'u7' GEMM at about 0.6x Node 20's speed (docs/node-versions.md).
+ */
+const ONES_I16: usize = memory.data<i16>([1, 1, 1, 1, 1, 1, 1, 1], 16);
 
 /**
  * One 4x8 tile, 'u7' layout: rows of bytes in [0, 127], panel of kp/4 steps
@@ -251,36 +259,37 @@ function tileU7(
     const a0 = a, a1 = mr > 1 ? a + rowBytes : a, a2 = mr > 2 ? a + 2 * rowBytes : a, a3 = mr > 3 ? a + 3 * rowBytes : a;
     let x00 = i32x4.splat(0), x01 = i32x4.splat(0), x10 = i32x4.splat(0), x11 = i32x4.splat(0);
     let x20 = i32x4.splat(0), x21 = i32x4.splat(0), x30 = i32x4.splat(0), x31 = i32x4.splat(0);
+    const ones = v128.load(ONES_I16);
     // Two quad steps (8 k) per iteration; kp is a multiple of 8.
     for (let o: usize = 0, end = <usize>kp; o < end; o += 8) {
       let b0 = v128.load(bp);
       let b1 = v128.load(bp, 16);
       let s = v128.load32_splat(a0 + o);
-      x00 = dotAdd(b0, s, x00);
-      x01 = dotAdd(b1, s, x01);
+      x00 = dotAdd(b0, s, x00, ones);
+      x01 = dotAdd(b1, s, x01, ones);
       s = v128.load32_splat(a1 + o);
-      x10 = dotAdd(b0, s, x10);
-      x11 = dotAdd(b1, s, x11);
+      x10 = dotAdd(b0, s, x10, ones);
+      x11 = dotAdd(b1, s, x11, ones);
       s = v128.load32_splat(a2 + o);
-      x20 = dotAdd(b0, s, x20);
-      x21 = dotAdd(b1, s, x21);
+      x20 = dotAdd(b0, s, x20, ones);
+      x21 = dotAdd(b1, s, x21, ones);
       s = v128.load32_splat(a3 + o);
-      x30 = dotAdd(b0, s, x30);
-      x31 = dotAdd(b1, s, x31);
+      x30 = dotAdd(b0, s, x30, ones);
+      x31 = dotAdd(b1, s, x31, ones);
       b0 = v128.load(bp, 32);
       b1 = v128.load(bp, 48);
       s = v128.load32_splat(a0 + o, 4);
-      x00 = dotAdd(b0, s, x00);
-      x01 = dotAdd(b1, s, x01);
+      x00 = dotAdd(b0, s, x00, ones);
+      x01 = dotAdd(b1, s, x01, ones);
       s = v128.load32_splat(a1 + o, 4);
-      x10 = dotAdd(b0, s, x10);
-      x11 = dotAdd(b1, s, x11);
+      x10 = dotAdd(b0, s, x10, ones);
+      x11 = dotAdd(b1, s, x11, ones);
       s = v128.load32_splat(a2 + o, 4);
-      x20 = dotAdd(b0, s, x20);
-      x21 = dotAdd(b1, s, x21);
+      x20 = dotAdd(b0, s, x20, ones);
+      x21 = dotAdd(b1, s, x21, ones);
       s = v128.load32_splat(a3 + o, 4);
-      x30 = dotAdd(b0, s, x30);
-      x31 = dotAdd(b1, s, x31);
+      x30 = dotAdd(b0, s, x30, ones);
+      x31 = dotAdd(b1, s, x31, ones);
       bp += 64;
     }
     epilogueRow(x00, x01, params, col, c, nr, clamp, lo, hi);
