@@ -21,6 +21,7 @@ const SUITES: Record<string, Suite> = {
   'gemm-int8': { description: 'hybrid int8 GEMM vs float GEMM at the issue-4 FULLY_CONNECTED shapes (ratios from the same run)', load: () => import('./kernels/gemm-int8.js') },
   'gemm-int8-accuracy': { description: 'tiny-a UNet output and image with the hybrid int8 FULLY_CONNECTED vs fp32 and weight-only int8', load: () => import('./kernels/gemm-int8-accuracy.js') },
   'gemm-int8-unet': { description: 'one UNet evaluation of an int8 diffusion.tflite (--models DIR): weight-only vs hybrid int8 FULLY_CONNECTED, time, FC share, output difference', load: () => import('./kernels/gemm-int8-unet.js') },
+  'relaxed-dot': { description: 'whether this Node/CPU fuses the relaxed int8 dot-add (and computes it right under Liftoff), timed against the pmaddubsw + pmaddwd pair the int8 GEMM uses', load: () => import('./kernels/relaxed-dot.js') },
   e2e: { description: 'full-size SD v1.5 (random weights) at 512x512 per precision: load, text encoder, step, decoder, image, peak RSS', load: () => import('./e2e/suite.js') },
 };
 

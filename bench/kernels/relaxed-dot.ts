@@ -19,7 +19,7 @@
  * chains 73-87, with 12-14 live vectors plus temporaries against V8's 15
  * SIMD registers). One thread: the rates are per core.
  *
- *   node dist/bench/kernels/relaxed-dot.js [--max-time SECONDS]
+ *   npm run bench -- relaxed-dot [--max-time SECONDS]
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -193,11 +193,12 @@ function checkHere(): Omit<TierResult, 'tier'> {
   return { expected: [...referenceDotAdd(CHECK_W, CHECK_A, CHECK_ACC)], results };
 }
 
-const USAGE = `usage: node dist/bench/kernels/relaxed-dot.js [--max-time SECONDS]
+const USAGE = `usage: npm run bench -- relaxed-dot [--max-time SECONDS]
 
   --max-time SECONDS  time per measurement (default 1)`;
 
-async function main(args: string[]): Promise<void> {
+/** `npm run bench -- relaxed-dot` (bench/main.ts), or this file run directly, which the tier checks do. */
+export async function run(args: string[]): Promise<void> {
   const v = parseFlags(args, { 'max-time': { type: 'string' }, 'check-only': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, USAGE);
   if (v.help) {
     console.log(USAGE);
@@ -232,4 +233,4 @@ async function main(args: string[]): Promise<void> {
   console.log(JSON.stringify({ node: process.version, v8: process.versions.v8, ...rates }));
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) runCli(() => main(process.argv.slice(2)));
+if (process.argv[1] === fileURLToPath(import.meta.url)) runCli(() => run(process.argv.slice(2)));
