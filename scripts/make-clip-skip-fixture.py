@@ -18,7 +18,8 @@ import torch
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, os.path.join(ROOT, "scripts", "reference"))
-from clip_text import clip_text, load_safetensors, sub  # noqa: E402
+from clip_text import clip_text  # noqa: E402
+from safetensors_torch import load_safetensors, sub  # noqa: E402
 
 TINY_A = os.path.join(ROOT, "test", "fixtures", "tiny-a")
 config = json.load(open(os.path.join(TINY_A, "model-config.json")))["text_encoder"]

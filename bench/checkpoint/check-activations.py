@@ -15,6 +15,7 @@ original code expects.
 """
 import argparse
 import json
+import os
 import sys
 
 import numpy as np
@@ -46,6 +47,9 @@ sys.modules["ldm.util"] = util
 from ldm.modules.diffusionmodules.model import Decoder, Encoder  # noqa: E402
 from ldm.modules.diffusionmodules.openaimodel import UNetModel  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "reference"))
+from safetensors_torch import load_safetensors, sub  # noqa: E402
+
 cfg = SD15
 if args.config != "sd15":
     with open(args.config) as f:
@@ -54,26 +58,6 @@ if args.config != "sd15":
         cfg[part] = {**cfg[part], **user.get(part, {})}
     cfg["vae"] = {"embed_dim": user.get("vae", {}).get("embed_dim", 4),
                   "ddconfig": {**cfg["vae"]["ddconfig"], **user.get("vae", {}).get("ddconfig", {})}}
-
-
-def load_safetensors(path):
-    with open(path, "rb") as f:
-        n = int.from_bytes(f.read(8), "little")
-        header = json.loads(f.read(n))
-    header.pop("__metadata__", None)
-    raw = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + n)
-    np_dtype = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32}
-    out = {}
-    for name, e in header.items():
-        b, end = e["data_offsets"]
-        arr = np.frombuffer(raw[b:end].tobytes(), dtype=np_dtype[e["dtype"]]).reshape(e["shape"])
-        t = torch.from_numpy(arr.copy())
-        out[name] = t.float() if t.is_floating_point() else t
-    return out
-
-
-def sub(sd, prefix):
-    return {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
 
 
 def stats(label, t):
@@ -85,7 +69,7 @@ def stats(label, t):
 
 
 torch.manual_seed(0)
-sd = load_safetensors(args.ckpt)
+sd = load_safetensors(args.ckpt, torch.float32)
 print(f"{args.ckpt}: {len(sd)} tensors")
 
 # Text encoder: plain CLIP text transformer over the checkpoint's names.

@@ -39,7 +39,8 @@ import ldm.modules.diffusionmodules.util as diffusion_util  # noqa: E402
 from ldm.modules.diffusionmodules.model import Decoder, Encoder  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "reference"))
-from clip_text import clip_text, load_safetensors, sub  # noqa: E402
+from clip_text import clip_text  # noqa: E402
+from safetensors_torch import load_safetensors, sub  # noqa: E402
 
 UNET = dict(in_channels=4, out_channels=4, model_channels=320, attention_resolutions=[4, 2, 1], num_res_blocks=2,
             channel_mult=[1, 2, 4, 4], num_heads=8, transformer_depth=1, context_dim=768)

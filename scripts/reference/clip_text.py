@@ -5,32 +5,9 @@ final layer norm applied to the output of the last `layers` run, which is
 what "CLIP skip" means in SD tools (skip 2 = the penultimate layer).
 Used by bench/convert/compvis-reference.py and scripts/make-clip-skip-fixture.py.
 """
-import json
 import math
 
-import numpy as np
 import torch
-
-
-def load_safetensors(path):
-    """Every tensor of a .safetensors file, floats as float64."""
-    with open(path, "rb") as f:
-        n = int.from_bytes(f.read(8), "little")
-        header = json.loads(f.read(n))
-    header.pop("__metadata__", None)
-    raw = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + n)
-    np_dtype = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32}
-    out = {}
-    for name, e in header.items():
-        b, end = e["data_offsets"]
-        arr = np.frombuffer(raw[b:end].tobytes(), dtype=np_dtype[e["dtype"]]).reshape(e["shape"])
-        t = torch.from_numpy(arr.copy())
-        out[name] = t.double() if t.is_floating_point() else t
-    return out
-
-
-def sub(sd, prefix):
-    return {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
 
 
 def clip_text(t, tokens, hidden, heads, layers, eps=1e-5):
