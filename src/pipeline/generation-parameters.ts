@@ -25,6 +25,7 @@ const A1111_SAMPLER: Record<SamplerName, string> = {
   k_lms: 'LMS',
   ddim: 'DDIM',
   dpmpp_2m: 'DPM++ 2M Karras',
+  lcm: 'LCM',
 };
 
 /**

@@ -115,7 +115,7 @@ describe('generate: argument checks before anything is loaded', () => {
     [['--steps', '0'], /^--steps must be a whole number >= 1, got 0$/],
     [['--steps', '1001'], /^--steps must be at most 1000, got 1001$/],
     [['--steps', 'ten'], /--steps must be a whole number, got "ten"/],
-    [['--sampler', 'euler'], /^--sampler must be one of k_euler, k_euler_ancestral, k_lms, ddim, dpmpp_2m, got "euler"$/],
+    [['--sampler', 'euler'], /^--sampler must be one of k_euler, k_euler_ancestral, k_lms, ddim, dpmpp_2m, lcm, got "euler"$/],
     [['--width', '100'], /^--width must be a multiple of 8 from 8 to 4096, got 100$/],
     [['--height', '4104'], /^--height must be a multiple of 8 from 8 to 4096, got 4104$/],
     [['--cfg', '7,5'], /--cfg must be a number, got "7,5"/],

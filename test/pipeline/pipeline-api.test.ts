@@ -122,7 +122,7 @@ describe('argument checks', () => {
   const bad: [Partial<GenerateOptions>, RegExp][] = [
     [{ steps: 0 }, /steps must be a whole number >= 1, got 0/],
     [{ steps: 2.5 }, /steps must be a whole number/],
-    [{ sampler: 'euler' }, /^sampler must be one of k_euler, k_euler_ancestral, k_lms, ddim, dpmpp_2m, got "euler"$/],
+    [{ sampler: 'euler' }, /^sampler must be one of k_euler, k_euler_ancestral, k_lms, ddim, dpmpp_2m, lcm, got "euler"$/],
     [{ cfg: Number.NaN }, /cfg must be a finite number/],
     [{ seed: -1 }, /seed must be a whole number from 0 to 4294967295/],
     [{ seed: 2 ** 32 }, /seed must be a whole number/],
@@ -206,7 +206,7 @@ describe('public API (src/index.ts)', () => {
     const api = await import('../../src/index.js');
     expect(api.StableDiffusion).toBe(StableDiffusion);
     expect(api.ClipTokenizer).toBe(ClipTokenizer);
-    expect(api.SAMPLER_NAMES).toEqual(['k_euler', 'k_euler_ancestral', 'k_lms', 'ddim', 'dpmpp_2m']);
+    expect(api.SAMPLER_NAMES).toEqual(['k_euler', 'k_euler_ancestral', 'k_lms', 'ddim', 'dpmpp_2m', 'lcm']);
     expect(api.createSampler('k_lms', 4).timesteps).toEqual([999, 666, 333, 0]);
     expect(new api.NumpyLegacyRandom(7).normal(2)).toEqual(new NumpyLegacyRandom(7).normal(2));
     expect(api.UsageError).toBe(UsageError);

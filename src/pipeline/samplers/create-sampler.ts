@@ -4,6 +4,7 @@ import { DpmPp2mKarrasSampler } from './dpmpp-2m.js';
 import { KEulerAncestralSampler } from './k-euler-ancestral.js';
 import { KEulerSampler } from './k-euler.js';
 import { KLmsSampler } from './k-lms.js';
+import { LcmSampler } from './lcm.js';
 import { SAMPLER_NAMES, type Sampler, type SamplerName } from './sampler.js';
 
 export function isSamplerName(name: string): name is SamplerName {
@@ -29,5 +30,7 @@ export function createSampler(name: string, steps: number): Sampler {
       return new DdimSampler(steps);
     case 'dpmpp_2m':
       return new DpmPp2mKarrasSampler(steps);
+    case 'lcm':
+      return new LcmSampler(steps);
   }
 }

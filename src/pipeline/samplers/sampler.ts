@@ -3,7 +3,7 @@ export interface NoiseSource {
   normal(count: number): Float64Array;
 }
 
-export const SAMPLER_NAMES = ['k_euler', 'k_euler_ancestral', 'k_lms', 'ddim', 'dpmpp_2m'] as const;
+export const SAMPLER_NAMES = ['k_euler', 'k_euler_ancestral', 'k_lms', 'ddim', 'dpmpp_2m', 'lcm'] as const;
 export type SamplerName = (typeof SAMPLER_NAMES)[number];
 
 /**
@@ -47,8 +47,9 @@ export interface Sampler {
   setStrength(strength: number): void;
   /**
    * One update. Modifies `latents` in place and returns it. Samplers that add
-   * noise (k_euler_ancestral) draw latents.length values from `noise` once
-   * per step, also in the last step, as the reference does.
+   * noise draw latents.length values from `noise` once per step:
+   * k_euler_ancestral in every step, also the last, as the reference does;
+   * lcm in every step but the last, as diffusers' LCMScheduler does.
    */
   step(latents: Float32Array, modelOutput: Float32Array, noise?: NoiseSource): Float32Array;
 }
