@@ -1,4 +1,5 @@
 import { madd } from './simd';
+import { constant, exp2Fraction, K_P0, K_P1, K_P2, K_P3, K_P4, K_P5 } from './math';
 
 // Fused attention: out = softmax(scale * Q·Kᵀ + mask) · V, computed per
 // query tile with an online softmax (running max m and sum l per query row,
@@ -80,17 +81,6 @@ function fastReferences(mPtr: usize, refs: usize): bool {
   v128.store(refs, f32x4.sub(magic, mB), 32);
   v128.store(refs, f32x4.sub(mB, span), 48);
   return true;
-}
-
-/** 2^f for |f| <= 1/2: degree-5 polynomial, under 2 ulp (the coefficients of math.ts's exp2NonPositive). */
-// @ts-ignore: decorator
-@inline
-function exp2Fraction(f: v128): v128 {
-  let p = madd(f32x4.splat(0.0013276452664285898), f, f32x4.splat(0.009675541892647743));
-  p = madd(p, f, f32x4.splat(0.05550713464617729));
-  p = madd(p, f, f32x4.splat(0.24022120237350464));
-  p = madd(p, f, f32x4.splat(0.6931469440460205));
-  return madd(p, f, f32x4.splat(1.0000001192092896));
 }
 
 /** p * 2^n, n in [-126, 0] being the low bits of t = n + ROUND_MAGIC (two's complement; n << 23 adds n to p's exponent). */
@@ -183,14 +173,15 @@ function scoreTile(qp: usize, kp: usize, d: i32, out: usize, blockMax: usize): v
 /**
  * 2^(x - m) for scores x of 4 rows against a reference m (lane i: row i's
  * integer reference), given c = ROUND_MAGIC - m and lo = m - 126; valid for
- * x - m in [-126, 127] (see softmaxGroup for the exact split).
+ * x - m in [-126, 127] (see softmaxGroup for the exact split). p5..p0: the
+ * polynomial of exp2Fraction (math.ts), loaded by the caller outside its loop.
  */
 // @ts-ignore: decorator
 @inline
-function exp2Relative(x: v128, c: v128, lo: v128): v128 {
+function exp2Relative(x: v128, c: v128, lo: v128, p5: v128, p4: v128, p3: v128, p2: v128, p1: v128, p0: v128): v128 {
   x = f32x4.pmax(x, lo);
   const t = f32x4.add(x, c);
-  return scaleByExponent(exp2Fraction(f32x4.sub(x, f32x4.sub(t, c))), t);
+  return scaleByExponent(exp2Fraction(f32x4.sub(x, f32x4.sub(t, c)), p5, p4, p3, p2, p1, p0), t);
 }
 
 /**
@@ -222,12 +213,15 @@ function scoreExpTile(qp: usize, kp: usize, d: i32, out: usize, blockMax: usize,
   v128.store(blockMax, f32x4.pmax(v128.load(blockMax), f32x4.pmax(f32x4.pmax(a0, a1), f32x4.pmax(a2, a3))));
   v128.store(blockMax, f32x4.pmax(v128.load(blockMax, 16), f32x4.pmax(f32x4.pmax(b0, b1), f32x4.pmax(b2, b3))), 16);
   const cA = v128.load(ref), loA = v128.load(ref, 16), cB = v128.load(ref, 32), loB = v128.load(ref, 48);
-  a0 = exp2Relative(a0, cA, loA); a1 = exp2Relative(a1, cA, loA);
-  a2 = exp2Relative(a2, cA, loA); a3 = exp2Relative(a3, cA, loA);
+  // The polynomial's constants, loaded here rather than as literals, which V8
+  // 13.6 would rebuild at each of their 48 uses (math.ts).
+  const p5 = constant(K_P5), p4 = constant(K_P4), p3 = constant(K_P3), p2 = constant(K_P2), p1 = constant(K_P1), p0 = constant(K_P0);
+  a0 = exp2Relative(a0, cA, loA, p5, p4, p3, p2, p1, p0); a1 = exp2Relative(a1, cA, loA, p5, p4, p3, p2, p1, p0);
+  a2 = exp2Relative(a2, cA, loA, p5, p4, p3, p2, p1, p0); a3 = exp2Relative(a3, cA, loA, p5, p4, p3, p2, p1, p0);
   v128.store(out, a0); v128.store(out, a1, 32); v128.store(out, a2, 64); v128.store(out, a3, 96);
   v128.store(blockSum, f32x4.add(v128.load(blockSum), f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3))));
-  b0 = exp2Relative(b0, cB, loB); b1 = exp2Relative(b1, cB, loB);
-  b2 = exp2Relative(b2, cB, loB); b3 = exp2Relative(b3, cB, loB);
+  b0 = exp2Relative(b0, cB, loB, p5, p4, p3, p2, p1, p0); b1 = exp2Relative(b1, cB, loB, p5, p4, p3, p2, p1, p0);
+  b2 = exp2Relative(b2, cB, loB, p5, p4, p3, p2, p1, p0); b3 = exp2Relative(b3, cB, loB, p5, p4, p3, p2, p1, p0);
   v128.store(out, b0, 16); v128.store(out, b1, 48); v128.store(out, b2, 80); v128.store(out, b3, 112);
   v128.store(blockSum, f32x4.add(v128.load(blockSum, 16), f32x4.add(f32x4.add(b0, b1), f32x4.add(b2, b3))), 16);
 }
@@ -355,16 +349,17 @@ function softmaxGroup(
     // t - (MAGIC - m) = n + m exactly, so f = s - (n + m) is exact too.
     const c = f32x4.sub(f32x4.splat(ROUND_MAGIC), mUse);
     const lo = f32x4.sub(mUse, f32x4.splat(126));
+    const p5 = constant(K_P5), p4 = constant(K_P4), p3 = constant(K_P3), p2 = constant(K_P2), p1 = constant(K_P1), p0 = constant(K_P0);
     let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
     for (let at = sp; at < end; at += 64) {
       const x0 = f32x4.pmax(v128.load(at), lo);
       const x1 = f32x4.pmax(v128.load(at, 32), lo);
       const t0 = f32x4.add(x0, c);
       const t1 = f32x4.add(x1, c);
-      const p0 = scaleByExponent(exp2Fraction(f32x4.sub(x0, f32x4.sub(t0, c))), t0);
-      const p1 = scaleByExponent(exp2Fraction(f32x4.sub(x1, f32x4.sub(t1, c))), t1);
-      v128.store(at, p0); v128.store(at, p1, 32);
-      s0 = f32x4.add(s0, p0); s1 = f32x4.add(s1, p1);
+      const y0 = scaleByExponent(exp2Fraction(f32x4.sub(x0, f32x4.sub(t0, c)), p5, p4, p3, p2, p1, p0), t0);
+      const y1 = scaleByExponent(exp2Fraction(f32x4.sub(x1, f32x4.sub(t1, c)), p5, p4, p3, p2, p1, p0), t1);
+      v128.store(at, y0); v128.store(at, y1, 32);
+      s0 = f32x4.add(s0, y0); s1 = f32x4.add(s1, y1);
     }
     sum = f32x4.add(s0, s1);
   }
@@ -386,10 +381,11 @@ function softmaxGroup(
  */
 function exp2BlockFar(sp: usize, end: usize, m: v128): v128 {
   let sum = f32x4.splat(0);
+  const p5 = constant(K_P5), p4 = constant(K_P4), p3 = constant(K_P3), p2 = constant(K_P2), p1 = constant(K_P1), p0 = constant(K_P0);
   for (let at = sp; at < end; at += 32) {
     const x = f32x4.pmax(f32x4.sub(v128.load(at), m), f32x4.splat(-126));
     const t = f32x4.add(x, f32x4.splat(ROUND_MAGIC));
-    const p = scaleByExponent(exp2Fraction(f32x4.sub(x, f32x4.sub(t, f32x4.splat(ROUND_MAGIC)))), t);
+    const p = scaleByExponent(exp2Fraction(f32x4.sub(x, f32x4.sub(t, f32x4.splat(ROUND_MAGIC))), p5, p4, p3, p2, p1, p0), t);
     v128.store(at, p);
     sum = f32x4.add(sum, p);
   }

@@ -1,4 +1,8 @@
-import { erfV, exp2NonPositive, expV, geluTanhV, geluV, sigmoidV, siluV, tanhV } from './math';
+import {
+  constant, erfV, exp2NonPositive, expV, geluTanhV, geluV, sigmoidV, siluV, tanhV, K_E2, K_E3, K_E4, K_E5, K_E6,
+  K_EXP_HI, K_EXP_LO, K_HALF, K_INF, K_LOG2E, K_MAGIC, K_MINUS_126, K_NEG_LN2_HI, K_NEG_LN2_LO, K_ONE, K_P0, K_P1,
+  K_P2, K_P3, K_P4, K_P5, K_TWO,
+} from './math';
 
 // Elementwise kernels: broadcasting binary ops with TFLite's fused
 // activations, unary math, and GEGLU.
@@ -130,28 +134,45 @@ export function binary(
   else binaryRows<SquaredDifference>(act, a, b, out, rows, inner, sa, sb, aRow, bRow, offsets, thread, threads);
 }
 
+/**
+ * The constants that exp, sigmoid, SiLU and exp2 take, loaded from static
+ * data (math.ts: V8 13.6 would rebuild literals at every use); declared by
+ * the loops below, before their loop, and passed to unaryOp. Ops that use
+ * none leave the locals unused.
+ */
 // @ts-ignore: decorator
 @inline
-function unaryOp<Op>(x: v128): v128 {
-  if (idof<Op>() == idof<Exp>()) return expV(x);
-  if (idof<Op>() == idof<Logistic>()) return sigmoidV(x);
+function unaryOp<Op>(
+  x: v128, lo: v128, hi: v128, inf: v128, log2e: v128, magic: v128, negLn2Hi: v128, negLn2Lo: v128,
+  e6: v128, e5: v128, e4: v128, e3: v128, e2: v128, one: v128, half: v128, two: v128,
+  minus126: v128, p5: v128, p4: v128, p3: v128, p2: v128, p1: v128, p0: v128,
+): v128 {
+  if (idof<Op>() == idof<Exp>()) return expV(x, lo, hi, inf, log2e, magic, negLn2Hi, negLn2Lo, e6, e5, e4, e3, e2, one, half, two);
+  if (idof<Op>() == idof<Logistic>()) return sigmoidV(x, lo, hi, inf, log2e, magic, negLn2Hi, negLn2Lo, e6, e5, e4, e3, e2, one, half, two);
   if (idof<Op>() == idof<Tanh>()) return tanhV(x);
-  if (idof<Op>() == idof<Silu>()) return siluV(x);
+  if (idof<Op>() == idof<Silu>()) return siluV(x, lo, hi, log2e, magic, negLn2Hi, negLn2Lo, e6, e5, e4, e3, e2, one, half, two);
   if (idof<Op>() == idof<Gelu>()) return geluV(x);
   if (idof<Op>() == idof<GeluTanh>()) return geluTanhV(x);
   if (idof<Op>() == idof<Erf>()) return erfV(x);
-  return exp2NonPositive(x);
+  return exp2NonPositive(x, minus126, magic, p5, p4, p3, p2, p1, p0);
 }
 
 function unarySpan<Op>(x: usize, out: usize, i0: i32, i1: i32): void {
+  const lo = constant(K_EXP_LO), hi = constant(K_EXP_HI), inf = constant(K_INF), log2e = constant(K_LOG2E);
+  const magic = constant(K_MAGIC), negLn2Hi = constant(K_NEG_LN2_HI), negLn2Lo = constant(K_NEG_LN2_LO);
+  const e6 = constant(K_E6), e5 = constant(K_E5), e4 = constant(K_E4), e3 = constant(K_E3), e2 = constant(K_E2);
+  const one = constant(K_ONE), half = constant(K_HALF), two = constant(K_TWO);
+  const minus126 = constant(K_MINUS_126), p5 = constant(K_P5), p4 = constant(K_P4), p3 = constant(K_P3);
+  const p2 = constant(K_P2), p1 = constant(K_P1), p0 = constant(K_P0);
   let i = i0;
   for (; i + 4 <= i1; i += 4) {
     const o = <usize>i << 2;
-    v128.store(out + o, unaryOp<Op>(v128.load(x + o)));
+    v128.store(out + o, unaryOp<Op>(v128.load(x + o), lo, hi, inf, log2e, magic, negLn2Hi, negLn2Lo, e6, e5, e4, e3, e2, one, half, two, minus126, p5, p4, p3, p2, p1, p0));
   }
   for (; i < i1; i++) {
     const o = <usize>i << 2;
-    store<f32>(out + o, f32x4.extract_lane(unaryOp<Op>(v128.load32_splat(x + o)), 0));
+    const y = unaryOp<Op>(v128.load32_splat(x + o), lo, hi, inf, log2e, magic, negLn2Hi, negLn2Lo, e6, e5, e4, e3, e2, one, half, two, minus126, p5, p4, p3, p2, p1, p0);
+    store<f32>(out + o, f32x4.extract_lane(y, 0));
   }
 }
 
@@ -174,14 +195,26 @@ export function unary(op: i32, x: usize, out: usize, n: i32, thread: i32, thread
 function gegluRows<Op>(x: usize, out: usize, r0: i32, r1: i32, half: i32): void {
   const inRow = <usize>half << 3, outRow = <usize>half << 2;
   const end4 = <usize>(half & ~3) << 2;
+  const lo = constant(K_EXP_LO), hi = constant(K_EXP_HI), inf = constant(K_INF), log2e = constant(K_LOG2E);
+  const magic = constant(K_MAGIC), negLn2Hi = constant(K_NEG_LN2_HI), negLn2Lo = constant(K_NEG_LN2_LO);
+  const e6 = constant(K_E6), e5 = constant(K_E5), e4 = constant(K_E4), e3 = constant(K_E3), e2 = constant(K_E2);
+  const one = constant(K_ONE), halfC = constant(K_HALF), two = constant(K_TWO);
+  const minus126 = constant(K_MINUS_126), p5 = constant(K_P5), p4 = constant(K_P4), p3 = constant(K_P3);
+  const p2 = constant(K_P2), p1 = constant(K_P1), p0 = constant(K_P0);
   for (let r = r0; r < r1; r++) {
     const src = x + <usize>r * inRow, dst = out + <usize>r * outRow;
     let o: usize = 0;
     for (; o < end4; o += 16) {
-      v128.store(dst + o, f32x4.mul(v128.load(src + o), unaryOp<Op>(v128.load(src + outRow + o))));
+      v128.store(dst + o, f32x4.mul(v128.load(src + o), unaryOp<Op>(
+        v128.load(src + outRow + o),
+        lo, hi, inf, log2e, magic, negLn2Hi, negLn2Lo, e6, e5, e4, e3, e2, one, halfC, two, minus126, p5, p4, p3, p2, p1, p0,
+      )));
     }
     for (; o < outRow; o += 4) {
-      const g = unaryOp<Op>(v128.load32_splat(src + outRow + o));
+      const g = unaryOp<Op>(
+        v128.load32_splat(src + outRow + o),
+        lo, hi, inf, log2e, magic, negLn2Hi, negLn2Lo, e6, e5, e4, e3, e2, one, halfC, two, minus126, p5, p4, p3, p2, p1, p0,
+      );
       store<f32>(dst + o, load<f32>(src + o) * f32x4.extract_lane(g, 0));
     }
   }

@@ -9,6 +9,16 @@ import { madd } from './simd';
 // (weighted least squares on Chebyshev nodes, then checked in float32
 // Horner arithmetic); the maximum errors measured over the stated ranges are
 // noted beside each function and tested in test/kernels/wasm-elementwise.test.ts.
+//
+// Constants come from memory, once per kernel call: V8 13.6 (Node 24)
+// rebuilds a v128 constant (f32x4.splat of a literal) before every use inside
+// a loop, three instructions each, where V8 11.3 and 12.4 (Node 20, 22) keep
+// it in a register; loading it from memory at every use instead slows Node
+// 20 and 22. So the constants are f32s in static data (MATH_DATA), a kernel
+// splats the ones it needs into locals before its loop (`constant(K_...)`)
+// and passes them to the inlined functions below, and every V8 then keeps
+// them in registers (or spills them) like any other value
+// (docs/node-versions.md). The parameters are named after the K_ indices.
 
 const LOG2E: f32 = 1.4426950408889634;
 /** ln 2 split so that n * LN2_HI is exact for |n| < 2^10 (Cody-Waite). */
@@ -17,10 +27,45 @@ const LN2_LO: f32 = 1.428606765330187e-6;
 /** 1.5 * 2^23: adding it rounds a float in (-2^22, 2^22) to an integer in the low mantissa bits. */
 const ROUND_MAGIC: f32 = 12582912.0;
 
+/** The constants of this file, one f32 each, at the K_ indices below. */
+const MATH_DATA: usize = memory.data<f32>([
+  // e^x (expInRange, expReduced's polynomial from the highest degree; 1)
+  LOG2E, ROUND_MAGIC, -LN2_HI, -LN2_LO,
+  0.001383683062158525, 0.008374815806746483, 0.04166822507977486, 0.16666419804096222, 0.49999991059303284, 1.0,
+  // 0.5, whose bit pattern is 126 << 23 (expInRange's exponent bias), and 2; the clamp range; +inf
+  0.5, 2.0, -86.5, 88.72, Infinity,
+  // exp2NonPositive: the lower clamp, then the polynomial of 2^f from the highest degree
+  -126.0, 0.0013276452664285898, 0.009675541892647743, 0.05550713464617729, 0.24022120237350464,
+  0.6931469440460205, 1.0000001192092896,
+], 16);
+
+export const K_LOG2E = 0, K_MAGIC = 1, K_NEG_LN2_HI = 2, K_NEG_LN2_LO = 3;
+export const K_E6 = 4, K_E5 = 5, K_E4 = 6, K_E3 = 7, K_E2 = 8, K_ONE = 9;
+export const K_HALF = 10, K_TWO = 11, K_EXP_LO = 12, K_EXP_HI = 13, K_INF = 14;
+export const K_MINUS_126 = 15, K_P5 = 16, K_P4 = 17, K_P3 = 18, K_P2 = 19, K_P1 = 20, K_P0 = 21;
+
+/** Constant number `i` of MATH_DATA in all four lanes (load it before a loop, not in it). */
+// @ts-ignore: decorator
+@inline
+export function constant(i: i32): v128 {
+  return v128.load32_splat(MATH_DATA + (<usize>i << 2));
+}
+
 // @ts-ignore: decorator
 @inline
 function splat(x: f32): v128 {
   return f32x4.splat(x);
+}
+
+/** 2^f for |f| <= 1/2: degree-5 polynomial, under 2 ulp. */
+// @ts-ignore: decorator
+@inline
+export function exp2Fraction(f: v128, p5: v128, p4: v128, p3: v128, p2: v128, p1: v128, p0: v128): v128 {
+  let p = madd(p5, f, p4);
+  p = madd(p, f, p3);
+  p = madd(p, f, p2);
+  p = madd(p, f, p1);
+  return madd(p, f, p0);
 }
 
 /**
@@ -30,15 +75,13 @@ function splat(x: f32): v128 {
  */
 // @ts-ignore: decorator
 @inline
-export function exp2NonPositive(x: v128): v128 {
-  x = f32x4.pmax(x, splat(-126));
-  const t = f32x4.add(x, splat(ROUND_MAGIC));
-  const f = f32x4.sub(x, f32x4.sub(t, splat(ROUND_MAGIC)));
-  let p = madd(splat(0.0013276452664285898), f, splat(0.009675541892647743));
-  p = madd(p, f, splat(0.05550713464617729));
-  p = madd(p, f, splat(0.24022120237350464));
-  p = madd(p, f, splat(0.6931469440460205));
-  p = madd(p, f, splat(1.0000001192092896));
+export function exp2NonPositive(
+  x: v128, minus126: v128, magic: v128, p5: v128, p4: v128, p3: v128, p2: v128, p1: v128, p0: v128,
+): v128 {
+  x = f32x4.pmax(x, minus126);
+  const t = f32x4.add(x, magic);
+  const f = f32x4.sub(x, f32x4.sub(t, magic));
+  const p = exp2Fraction(f, p5, p4, p3, p2, p1, p0);
   // The low 9 bits of t's pattern are n (two's complement): n << 23 adds n to p's exponent.
   return i32x4.add(p, i32x4.shl(t, 23));
 }
@@ -46,13 +89,13 @@ export function exp2NonPositive(x: v128): v128 {
 /** e^r for |r| <= ln2/2 (degree 6, under 1 ulp). */
 // @ts-ignore: decorator
 @inline
-function expReduced(r: v128): v128 {
-  let p = madd(splat(0.001383683062158525), r, splat(0.008374815806746483));
-  p = madd(p, r, splat(0.04166822507977486));
-  p = madd(p, r, splat(0.16666419804096222));
-  p = madd(p, r, splat(0.49999991059303284));
-  p = madd(p, r, splat(1.0));
-  return madd(p, r, splat(1.0));
+function expReduced(r: v128, e6: v128, e5: v128, e4: v128, e3: v128, e2: v128, one: v128): v128 {
+  let p = madd(e6, r, e5);
+  p = madd(p, r, e4);
+  p = madd(p, r, e3);
+  p = madd(p, r, e2);
+  p = madd(p, r, one);
+  return madd(p, r, one);
 }
 
 /**
@@ -61,20 +104,27 @@ function expReduced(r: v128): v128 {
  */
 // @ts-ignore: decorator
 @inline
-function expInRange(x: v128): v128 {
-  const t = madd(x, splat(LOG2E), splat(ROUND_MAGIC));
-  const n = f32x4.sub(t, splat(ROUND_MAGIC));
-  const r = madd(n, splat(-LN2_LO), madd(n, splat(-LN2_HI), x));
-  // 2^(n-1) * 2, so that n = 128 (x near 88.7) still has a normal scale factor.
-  const scale = i32x4.add(i32x4.shl(t, 23), i32x4.splat(126 << 23));
-  return f32x4.mul(f32x4.mul(expReduced(r), scale), splat(2));
+function expInRange(
+  x: v128, log2e: v128, magic: v128, negLn2Hi: v128, negLn2Lo: v128,
+  e6: v128, e5: v128, e4: v128, e3: v128, e2: v128, one: v128, half: v128, two: v128,
+): v128 {
+  const t = madd(x, log2e, magic);
+  const n = f32x4.sub(t, magic);
+  const r = madd(n, negLn2Lo, madd(n, negLn2Hi, x));
+  // 2^(n-1) * 2, so that n = 128 (x near 88.7) still has a normal scale factor
+  // (half's bit pattern is 126 << 23).
+  const scale = i32x4.add(i32x4.shl(t, 23), half);
+  return f32x4.mul(f32x4.mul(expReduced(r, e6, e5, e4, e3, e2, one), scale), two);
 }
 
-/** e^x with x clamped to [-86.5, 88.72]: ~3e-38 for smaller x and FLT_MAX-ish for larger. */
+/** e^x with x clamped to [lo, hi] = [-86.5, 88.72]: ~3e-38 for smaller x and FLT_MAX-ish for larger. */
 // @ts-ignore: decorator
 @inline
-function expClamped(x: v128): v128 {
-  return expInRange(f32x4.pmin(f32x4.pmax(x, splat(-86.5)), splat(88.72)));
+function expClamped(
+  x: v128, lo: v128, hi: v128, log2e: v128, magic: v128, negLn2Hi: v128, negLn2Lo: v128,
+  e6: v128, e5: v128, e4: v128, e3: v128, e2: v128, one: v128, half: v128, two: v128,
+): v128 {
+  return expInRange(f32x4.pmin(f32x4.pmax(x, lo), hi), log2e, magic, negLn2Hi, negLn2Lo, e6, e5, e4, e3, e2, one, half, two);
 }
 
 /**
@@ -83,27 +133,24 @@ function expClamped(x: v128): v128 {
  */
 // @ts-ignore: decorator
 @inline
-export function expV(x: v128): v128 {
-  let y = expClamped(x);
-  y = v128.bitselect(splat(Infinity), y, f32x4.gt(x, splat(88.72)));
-  return v128.andnot(y, f32x4.lt(x, splat(-86.5)));
-}
-
-/** e^x for x in [-16, 0] without range checks (inside erf). */
-// @ts-ignore: decorator
-@inline
-function expSmallNegative(x: v128): v128 {
-  const t = madd(x, splat(LOG2E), splat(ROUND_MAGIC));
-  const n = f32x4.sub(t, splat(ROUND_MAGIC));
-  const r = madd(n, splat(-LN2_LO), madd(n, splat(-LN2_HI), x));
-  return f32x4.mul(expReduced(r), i32x4.add(i32x4.shl(t, 23), i32x4.splat(127 << 23)));
+export function expV(
+  x: v128, lo: v128, hi: v128, inf: v128, log2e: v128, magic: v128, negLn2Hi: v128, negLn2Lo: v128,
+  e6: v128, e5: v128, e4: v128, e3: v128, e2: v128, one: v128, half: v128, two: v128,
+): v128 {
+  let y = expClamped(x, lo, hi, log2e, magic, negLn2Hi, negLn2Lo, e6, e5, e4, e3, e2, one, half, two);
+  y = v128.bitselect(inf, y, f32x4.gt(x, hi));
+  return v128.andnot(y, f32x4.lt(x, lo));
 }
 
 /** 1 / (1 + e^-x). */
 // @ts-ignore: decorator
 @inline
-export function sigmoidV(x: v128): v128 {
-  return f32x4.div(splat(1), f32x4.add(splat(1), expV(f32x4.neg(x))));
+export function sigmoidV(
+  x: v128, lo: v128, hi: v128, inf: v128, log2e: v128, magic: v128, negLn2Hi: v128, negLn2Lo: v128,
+  e6: v128, e5: v128, e4: v128, e3: v128, e2: v128, one: v128, half: v128, two: v128,
+): v128 {
+  const e = expV(f32x4.neg(x), lo, hi, inf, log2e, magic, negLn2Hi, negLn2Lo, e6, e5, e4, e3, e2, one, half, two);
+  return f32x4.div(one, f32x4.add(one, e));
 }
 
 /**
@@ -113,8 +160,24 @@ export function sigmoidV(x: v128): v128 {
  */
 // @ts-ignore: decorator
 @inline
-export function siluV(x: v128): v128 {
-  return f32x4.div(x, f32x4.add(splat(1), expClamped(f32x4.neg(x))));
+export function siluV(
+  x: v128, lo: v128, hi: v128, log2e: v128, magic: v128, negLn2Hi: v128, negLn2Lo: v128,
+  e6: v128, e5: v128, e4: v128, e3: v128, e2: v128, one: v128, half: v128, two: v128,
+): v128 {
+  const e = expClamped(f32x4.neg(x), lo, hi, log2e, magic, negLn2Hi, negLn2Lo, e6, e5, e4, e3, e2, one, half, two);
+  return f32x4.div(x, f32x4.add(one, e));
+}
+
+/** e^x for x in [-16, 0] without range checks (inside erf). */
+// @ts-ignore: decorator
+@inline
+function expSmallNegative(x: v128): v128 {
+  const t = madd(x, splat(LOG2E), splat(ROUND_MAGIC));
+  const n = f32x4.sub(t, splat(ROUND_MAGIC));
+  const r = madd(n, splat(-LN2_LO), madd(n, splat(-LN2_HI), x));
+  const p = expReduced(r, splat(0.001383683062158525), splat(0.008374815806746483), splat(0.04166822507977486),
+    splat(0.16666419804096222), splat(0.49999991059303284), splat(1.0));
+  return f32x4.mul(p, i32x4.add(i32x4.shl(t, 23), i32x4.splat(127 << 23)));
 }
 
 /**
@@ -134,12 +197,13 @@ export function tanhV(x: v128): v128 {
   p = madd(p, x2, splat(1.0));
   const small = f32x4.mul(x, p);
   const a9 = f32x4.pmin(a, splat(9.5));
-  const e = expInRange(f32x4.add(a9, a9));
+  const e = expInRange(f32x4.add(a9, a9), splat(LOG2E), splat(ROUND_MAGIC), splat(-LN2_HI), splat(-LN2_LO),
+    splat(0.001383683062158525), splat(0.008374815806746483), splat(0.04166822507977486),
+    splat(0.16666419804096222), splat(0.49999991059303284), splat(1.0), splat(0.5), splat(2));
   const big = f32x4.sub(splat(1), f32x4.div(splat(2), f32x4.add(e, splat(1))));
   const signed = v128.or(big, v128.and(x, i32x4.splat(0x80000000)));
   return v128.bitselect(small, signed, f32x4.lt(a, splat(0.625)));
 }
-
 /**
  * erf: x * P(x^2) for |x| < 1 (relative error 1.7e-7); else
  * sign(x) * (1 - e^(-x^2) * Q(1/|x|)) with |x| clamped to 3.92, past which

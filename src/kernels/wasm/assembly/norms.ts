@@ -1,5 +1,8 @@
 import { madd } from './simd';
-import { siluV, sumLanes } from './math';
+import {
+  constant, siluV, sumLanes, K_E2, K_E3, K_E4, K_E5, K_E6, K_EXP_HI, K_EXP_LO, K_HALF, K_LOG2E, K_MAGIC,
+  K_NEG_LN2_HI, K_NEG_LN2_LO, K_ONE, K_TWO,
+} from './math';
 
 // Group norm (channels last, [B, P, C] with P spatial positions) in three
 // jobs, and layer norm over the last axis.
@@ -117,6 +120,11 @@ export function groupNormApply(
   const r0 = <i32>((<i64>thread * rows) / threads), r1 = <i32>((<i64>(thread + 1) * rows) / threads);
   const rowBytes = <usize>c << 2;
   const c4 = c & ~3;
+  // siluV's constants, loaded once (math.ts: V8 13.6 would rebuild literals at every use).
+  const lo = constant(K_EXP_LO), hi = constant(K_EXP_HI), log2e = constant(K_LOG2E), magic = constant(K_MAGIC);
+  const negLn2Hi = constant(K_NEG_LN2_HI), negLn2Lo = constant(K_NEG_LN2_LO);
+  const e6 = constant(K_E6), e5 = constant(K_E5), e4 = constant(K_E4), e3 = constant(K_E3), e2 = constant(K_E2);
+  const one = constant(K_ONE), half = constant(K_HALF), two = constant(K_TWO);
   for (let r = r0; r < r1; r++) {
     const bc = coef + <usize>(r / positions) * 3 * rowBytes;
     const src = x + <usize>r * rowBytes, dst = out + <usize>r * rowBytes;
@@ -125,7 +133,7 @@ export function groupNormApply(
     if (silu) {
       for (; o < end4; o += 16) {
         const y = madd(f32x4.sub(v128.load(src + o), v128.load(bc + o)), v128.load(bc + rowBytes + o), v128.load(bc + 2 * rowBytes + o));
-        v128.store(dst + o, siluV(y));
+        v128.store(dst + o, siluV(y, lo, hi, log2e, magic, negLn2Hi, negLn2Lo, e6, e5, e4, e3, e2, one, half, two));
       }
     } else {
       for (; o < end4; o += 16) {
@@ -135,7 +143,9 @@ export function groupNormApply(
     }
     for (; o < rowBytes; o += 4) {
       const y = (load<f32>(src + o) - load<f32>(bc + o)) * load<f32>(bc + rowBytes + o) + load<f32>(bc + 2 * rowBytes + o);
-      store<f32>(dst + o, silu ? f32x4.extract_lane(siluV(f32x4.splat(y)), 0) : y);
+      store<f32>(dst + o, silu ? f32x4.extract_lane(
+        siluV(f32x4.splat(y), lo, hi, log2e, magic, negLn2Hi, negLn2Lo, e6, e5, e4, e3, e2, one, half, two), 0,
+      ) : y);
     }
   }
 }
