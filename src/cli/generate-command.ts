@@ -30,10 +30,12 @@ that npm run convert writes. The same options and --seed give the same image.
   --tokenizer DIR         folder with vocab.json and merges.txt (default: the CLIP
                           vocabulary bundled with sd-tflite, the same as SD v1.5's)
   --prompt TEXT           what to draw
-  --negative-prompt TEXT  what to steer away from (default: empty)
+  --negative-prompt TEXT  what to steer away from (default: empty; ignored when --cfg <= 1)
   --steps N               denoising steps (default ${DEFAULTS.steps})
-  --sampler NAME          ${SAMPLER_NAMES.join(' | ')} (default ${DEFAULTS.sampler})
-  --cfg X                 classifier-free guidance scale (default ${DEFAULTS.cfg})
+  --sampler NAME          ${SAMPLER_NAMES.join(' | ')} (default ${DEFAULTS.sampler});
+                          lcm: for models converted with LCM-LoRA (--lora), 4-8 steps, --cfg 1-2
+  --cfg X                 classifier-free guidance scale (default ${DEFAULTS.cfg}); <= 1 turns
+                          guidance off (as diffusers): one text encoding, one UNet pass per step
   --seed N                0 to 4294967295; noise as numpy's legacy np.random.seed(N)
                           (default: a random seed, printed)
   --batch-count N         make N images, with seeds seed, seed+1, ... (default 1),

@@ -38,14 +38,24 @@ export interface TextEncoder {
 }
 
 /**
- * diffusion.tflite `diffusion`: latents [2,C,h,w] ([cond, uncond] inputs),
- * context [2,77,contextWidth], time embedding [1,timeEmbeddingWidth] →
- * noise prediction [2,C,h,w].
+ * diffusion.tflite `diffusion`: latents [B,C,h,w], context
+ * [B,77,contextWidth], time embedding [1,timeEmbeddingWidth] → noise
+ * prediction [B,C,h,w]. B is 2 ([cond, uncond] with guidance), or 1 when
+ * guidance is off and `acceptsBatchOfOne`; `run` reads B from the latents'
+ * length.
  */
 export interface Denoiser extends SizedComponent {
   readonly latentChannels: number;
   readonly contextWidth: number;
   readonly timeEmbeddingWidth: number;
+  /**
+   * Whether the graph takes a batch of 1 (its batch dim is dynamic). When
+   * absent or false, the pipeline runs guidance-off steps at batch 2 on
+   * [x, x] and [cond, cond] instead.
+   */
+  readonly acceptsBatchOfOne?: boolean;
+  /** Sets the graph up for `size` at `batch` (2 when not given). */
+  prepare?(size: LatentSize, batch?: number): void;
   run(latents: Float32Array, context: Float32Array, timeEmbedding: Float32Array, size: LatentSize): Float32Array;
 }
 

@@ -16,13 +16,23 @@ export interface StepProgress {
 
 export interface GenerateOptions {
   prompt: string;
-  /** What the image should not look like (the unconditional prompt); default ''. */
+  /** What the image should not look like (the unconditional prompt); default ''. Ignored, with a warning, when cfg <= 1. */
   negativePrompt?: string;
   /** Denoising steps of the full schedule; default 20. */
   steps?: number;
-  /** k_euler (default), k_euler_ancestral, k_lms, ddim, dpmpp_2m. */
+  /**
+   * k_euler (default), k_euler_ancestral, k_lms, ddim, dpmpp_2m, or lcm
+   * (Latent Consistency Model sampling, for models with LCM-LoRA merged:
+   * 4-8 steps, at most 50, with cfg 1-2).
+   */
   sampler?: string;
-  /** Classifier-free guidance scale; default 7.5. */
+  /**
+   * Classifier-free guidance scale; default 7.5. At cfg <= 1 guidance is
+   * off, as in diffusers: the prompt's noise prediction alone is used (cfg
+   * below 1 acts as 1), the negative prompt is ignored, and each step
+   * runs the UNet once on one latent (at batch 1 when diffusion.tflite has
+   * a dynamic batch dim) instead of on [cond, uncond].
+   */
   cfg?: number;
   /** 0 to 2^32 − 1; numpy's legacy RNG seeded with it draws all noise. Default: a random seed (reported in the result). */
   seed?: number;

@@ -12,8 +12,13 @@
  *            setStrength; latents += latent noise · initialScale
  *   per step: UNet on [x, x] (x = latents · inputScale) with the context and
  *             the time embedding; guidance; sampler step (ancestral samplers
- *             draw from the same source)
+ *             and lcm draw from the same source)
  *   decode; rescale to 8-bit.
+ *
+ * Guidance off (cfg <= 1, as diffusers): the negative prompt is neither
+ * tokenized nor encoded, context = cond, and the UNet runs on x alone when
+ * the denoiser takes a batch of 1, else on [x, x] with [cond, cond] (the
+ * first half of its output is used). No draw moves.
  *
  * With `signal`, an abort stops the run at the next step boundary (see
  * abort.ts); the components are left between calls, ready for the next run.
@@ -22,7 +27,7 @@ import { UsageError } from '../errors.js';
 import { checkpoint, throwIfAborted } from './abort.js';
 import { VAE_SCALE, type LatentSize, type PipelineComponents, type SizedComponent } from './components.js';
 import type { ResolvedOptions, StepProgress } from './generation-options.js';
-import { classifierFreeGuidance } from './guidance.js';
+import { classifierFreeGuidance, guidanceEnabled } from './guidance.js';
 import { readImage } from './image/decode.js';
 import { resizeBicubic } from './image/resize.js';
 import { imageFromNchw, nchwFromImage, type RgbImage } from './image/rgb-image.js';
@@ -81,6 +86,14 @@ export interface PipelineHooks {
   signal?: AbortSignal;
 }
 
+/**
+ * The UNet's batch: 2 with guidance ([cond, uncond]); without, 1 when the
+ * denoiser takes it, else 2 ([cond, cond]).
+ */
+export function denoiserBatch(components: PipelineComponents, cfg: number): 1 | 2 {
+  return !guidanceEnabled(cfg) && components.denoiser.acceptsBatchOfOne === true ? 1 : 2;
+}
+
 /** Checks that the graphs take the requested size and sets them up for it. */
 export function prepareComponents(components: PipelineComponents, options: ResolvedOptions): LatentSize {
   const size = { height: options.height / VAE_SCALE, width: options.width / VAE_SCALE };
@@ -95,7 +108,11 @@ export function prepareComponents(components: PipelineComponents, options: Resol
     used.push(['encoder.tflite', encoder]);
   }
   for (const [what, component] of used) checkLatentSize(component.sizeRule, size, what);
-  for (const [, component] of used) component.prepare?.(size);
+  const batch = denoiserBatch(components, options.cfg);
+  for (const [, component] of used) {
+    if (component === components.denoiser) components.denoiser.prepare?.(size, batch);
+    else component.prepare?.(size);
+  }
   return size;
 }
 
@@ -127,7 +144,11 @@ export async function runPipeline(
     hooks.onWarning?.(message);
   };
 
-  const prompts = [['prompt', options.prompt], ['negative prompt', options.negativePrompt]] as const;
+  const guided = guidanceEnabled(options.cfg);
+  if (!guided && options.negativePrompt !== '') {
+    warn(`negative prompt ignored: cfg ${options.cfg} <= 1 turns classifier-free guidance off, so only the prompt conditions the image`);
+  }
+  const prompts = [['prompt', options.prompt], ...(guided ? [['negative prompt', options.negativePrompt]] : [])] as const;
   const encodings = prompts.map(([which, text]) => {
     const encoding = encodePrompt(tokenizer, text, options.tokenizerMode, options.emphasis);
     for (const w of encoding.warnings) warn(`${which}: ${w}`);
@@ -139,7 +160,10 @@ export async function runPipeline(
     const hidden = textEncoder.run(encoded.ids);
     return weights ? weightContext(hidden, weights, textEncoder.hiddenSize) : hidden;
   };
-  const context = concat(conditioning(encodings[0]!), conditioning(encodings[1]!));
+  const cond = conditioning(encodings[0]!);
+  const batch = denoiserBatch(components, options.cfg);
+  // [cond, uncond] with guidance; without, [cond, cond] at batch 2 so that both halves give the prompt's prediction.
+  const context = batch === 1 ? cond : concat(cond, guided ? conditioning(encodings[1]!) : cond);
   lap('textEncoder');
   await checkpoint(signal);
 
@@ -170,9 +194,10 @@ export async function runPipeline(
     const x = sampler.scaleModelInput(latents);
     const temb = timeEmbedding(timestep, denoiser.timeEmbeddingWidth);
     const modelStarted = performance.now();
-    const out = checkLength(denoiser.run(concat(x, x), context, temb, size), 2 * count, 'diffusion output');
+    const out = checkLength(denoiser.run(batch === 1 ? x : concat(x, x), context, temb, size), batch * count, 'diffusion output');
     const model = performance.now() - modelStarted;
-    latents = sampler.step(latents, classifierFreeGuidance(out, options.cfg), noise);
+    const eps = guided ? classifierFreeGuidance(out, options.cfg) : out.subarray(0, count);
+    latents = sampler.step(latents, eps, noise);
     hooks.onProgress?.({ step: i + 1, totalSteps, timestep });
     stepTimings.push({ total: performance.now() - started, model });
     await checkpoint(signal); // also before the decoder, after the last step

@@ -18,3 +18,14 @@ export function classifierFreeGuidance(unetOutput: Float32Array, cfgScale: numbe
   }
   return out;
 }
+
+/**
+ * Whether classifier-free guidance is on: cfg > 1, the test diffusers'
+ * pipelines make (`do_classifier_free_guidance`). At cfg = 1 the formula
+ * above is the prompt's prediction alone (up to rounding), and diffusers
+ * takes the prompt's alone for any cfg <= 1 too; then the negative prompt
+ * has no effect and the pipeline skips the unconditional pass.
+ */
+export function guidanceEnabled(cfgScale: number): boolean {
+  return cfgScale > 1;
+}

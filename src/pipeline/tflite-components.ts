@@ -69,6 +69,19 @@ class Entry {
     return d.shape;
   }
 
+  /**
+   * Whether input i's batch dim (dim 0) is dynamic (shape signature -1);
+   * when fixed, it must be `fixed`.
+   */
+  dynamicBatch(i: number, fixed: number): boolean {
+    const d = this.inputs[i]!;
+    if ((d.shapeSignature ?? d.shape)[0] === -1) return true;
+    if (d.shape[0] !== fixed) {
+      throw new FormatError(this.file, `input ${d.name} is [${d.shape.join(', ')}], expected batch ${fixed} (or a dynamic batch)`);
+    }
+    return false;
+  }
+
   /** Spatial dims 2 and 3 of input i: resizable when stored as -1. */
   sizeRule(i: number, multiple: number, scale: number): LatentSizeRule {
     const d = this.inputs[i]!;
@@ -120,25 +133,43 @@ class TfliteTextEncoder implements TextEncoder {
   }
 }
 
+/**
+ * The UNet. Its latents and context have batch 2 ([cond, uncond]), fixed,
+ * or dynamic (shape signature -1 in both, stored as 1 or 2): then it also
+ * runs batch 1, for steps without guidance.
+ */
 class TfliteDenoiser implements Denoiser {
   readonly latentChannels: number;
   readonly contextWidth: number;
   readonly timeEmbeddingWidth: number;
   readonly sizeRule: LatentSizeRule;
+  readonly acceptsBatchOfOne: boolean;
 
   constructor(private readonly entry: Entry) {
-    this.latentChannels = entry.expect(0, 'float32', [2, undefined, undefined, undefined])[1]!;
-    this.contextWidth = entry.expect(1, 'float32', [2, CONTEXT_LENGTH, undefined])[2]!;
+    this.latentChannels = entry.expect(0, 'float32', [undefined, undefined, undefined, undefined])[1]!;
+    this.contextWidth = entry.expect(1, 'float32', [undefined, CONTEXT_LENGTH, undefined])[2]!;
     this.timeEmbeddingWidth = entry.expect(2, 'float32', [1, undefined])[1]!;
     this.sizeRule = entry.sizeRule(0, DYNAMIC_UNET_MULTIPLE, 1);
+    const dynamic = [0, 1].map((i) => entry.dynamicBatch(i, 2));
+    if (dynamic[0] !== dynamic[1]) {
+      throw new FormatError(entry.file, `inputs args_0 and args_1 must both have a dynamic batch dim or neither (args_0 ${dynamic[0] ? 'dynamic' : 'fixed'}, args_1 ${dynamic[1] ? 'dynamic' : 'fixed'})`);
+    }
+    this.acceptsBatchOfOne = dynamic[0]!;
   }
 
-  prepare(size: LatentSize): void {
-    this.entry.resize({ args_0: [2, this.latentChannels, size.height, size.width] }, sizeText(size));
+  prepare(size: LatentSize, batch = 2): void {
+    if (batch !== 2 && !(batch === 1 && this.acceptsBatchOfOne)) {
+      throw new Error(`${this.entry.file}: cannot run a batch of ${batch}`);
+    }
+    const shapes = {
+      args_0: [batch, this.latentChannels, size.height, size.width],
+      args_1: [batch, CONTEXT_LENGTH, this.contextWidth],
+    };
+    this.entry.resize(shapes, batch === 2 ? sizeText(size) : `${sizeText(size)} at batch ${batch}`);
   }
 
   run(latents: Float32Array, context: Float32Array, timeEmbedding: Float32Array, size: LatentSize): Float32Array {
-    this.prepare(size);
+    this.prepare(size, latents.length / (this.latentChannels * size.height * size.width));
     return this.entry.invoke({ args_0: latents, args_1: context, args_2: timeEmbedding });
   }
 }
