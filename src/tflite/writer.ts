@@ -13,6 +13,8 @@ export type ConstantData = Uint8Array | { byteLength: number; produce: (emit: (c
 export interface TensorExtras {
   quantization?: Partial<Quantization> & Pick<Quantization, 'scale'>;
   isVariable?: boolean;
+  /** The sizes written to `shape` for the -1 dimensions (default 1 each): what a runtime that does not resize uses. */
+  defaultShape?: readonly number[];
 }
 
 /** Options argument of addOperator for `op`: a partial options object (schema defaults fill the rest). */
@@ -23,6 +25,8 @@ export interface PlannedTensor {
   type: TensorTypeName;
   /** Shape as given, with -1 for dynamic dimensions. */
   shape: number[];
+  /** `shape` with the default size of each -1 dimension (1 unless given). */
+  defaultShape: number[];
   buffer: number;
   quantization?: Quantization;
   isVariable: boolean;
@@ -72,8 +76,21 @@ export class SubgraphBuilder {
       }
       quantization = { scale: [...q.scale], zeroPoint: [...zeroPoint], quantizedDimension, min: q.min, max: q.max };
     }
-    this.tensors.push({ name, type, shape: [...shape], buffer: 0, quantization, isVariable: extras.isVariable ?? false });
+    const defaultShape = shape.map((d) => (d === -1 ? 1 : d));
+    this.tensors.push({ name, type, shape: [...shape], defaultShape, buffer: 0, quantization, isVariable: extras.isVariable ?? false });
+    if (extras.defaultShape) this.setDefaultShape(this.tensors.length - 1, extras.defaultShape);
     return this.tensors.length - 1;
+  }
+
+  /** Sizes written to `shape` for the tensor's -1 dimensions (shape_signature keeps -1); the others must match. */
+  setDefaultShape(t: number, defaultShape: readonly number[]): void {
+    this.checkTensor(t, 'tensor');
+    const planned = this.tensors[t]!;
+    const { shape } = planned;
+    if (defaultShape.length !== shape.length || defaultShape.some((d, i) => !Number.isInteger(d) || d < 1 || (shape[i] !== -1 && d !== shape[i]))) {
+      throw new UsageError(`tensor ${planned.name}: default shape [${defaultShape.join(', ')}] does not fit [${shape.join(', ')}]`);
+    }
+    planned.defaultShape = [...defaultShape];
   }
 
   /** A tensor that is also an input of this subgraph (in call order). */
