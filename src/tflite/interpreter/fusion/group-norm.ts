@@ -30,7 +30,7 @@ export interface GroupNormState {
   /** Grouped form: the shapes the two RESHAPEs ask for (may hold -1); checked against x at each prepare. */
   grouped?: number[];
   back?: number[];
-  /** Channel-statistics form: the [N, G, C/G] reshape of the per-channel statistics. */
+  /** Channel-statistics form: the [N, G, C/G] reshape of the per-channel statistics (N may be -1). */
   statsShape?: number[];
 }
 
@@ -44,7 +44,9 @@ const kernel: FusedKernel<GroupNormState> = {
     const c = x.shape[x.shape.length - 1]!;
     if (x.type !== 'FLOAT32' || x.shape.length < 2 || n === 0 || c % s.groups !== 0) return false;
     if (s.statsShape) {
-      if (x.shape.length !== 4 || !same(s.statsShape, [n, s.groups, c / s.groups])) return false;
+      // A -1 batch (a converter's dynamic batch) is x's.
+      const stats = s.statsShape.map((d, i) => (i === 0 && d === -1 ? n : d));
+      if (x.shape.length !== 4 || !same(stats, [n, s.groups, c / s.groups])) return false;
     } else {
       let grouped: number[];
       let back: number[];
