@@ -70,11 +70,13 @@ export class Graph {
     return { id: this.sg.addTensor(this.uniqueName(what), type, shape), shape: [...shape], type };
   }
 
-  input(name: string, type: TensorTypeName, shape: readonly number[]): Tensor {
-    return { id: this.sg.addInput(name, type, shape), shape: [...shape], type };
+  /** `defaultShape`: the sizes a runtime that does not resize sees for the -1 dimensions (default 1). */
+  input(name: string, type: TensorTypeName, shape: readonly number[], defaultShape?: readonly number[]): Tensor {
+    return { id: this.sg.addInput(name, type, shape, { defaultShape }), shape: [...shape], type };
   }
 
-  markOutput(t: Tensor): void {
+  markOutput(t: Tensor, defaultShape?: readonly number[]): void {
+    if (defaultShape) this.sg.setDefaultShape(t.id, defaultShape);
     this.sg.markOutput(t.id);
   }
 
@@ -217,11 +219,30 @@ export class Graph {
   }
 
   /**
+   * RESHAPE `x` to [its batch, ...rest] (`rest` with at most one -1). When
+   * both the batch and a dimension of `rest` are unknown at build time, the
+   * batch comes from SHAPE at run time (RESHAPE takes one -1 only).
+   */
+  reshapeKeepingBatch(x: Tensor, rest: readonly number[]): Tensor {
+    const n = x.shape[0]!;
+    if (n !== -1) return this.reshape(x, [n, ...rest]);
+    if (!rest.includes(-1)) return this.reshape(x, [-1, ...rest]);
+    const batch = this.tensor('batch', [1], 'INT32');
+    this.sg.addOperator('STRIDED_SLICE', [this.shapeOf(x).id, this.int32([0]).id, this.int32([1]).id, this.int32([1]).id], [batch.id]);
+    const shape = this.tensor('new_shape', [1 + rest.length], 'INT32');
+    this.sg.addOperator('CONCATENATION', [batch.id, this.int32(rest).id], [shape.id], { axis: 0 });
+    const y = this.tensor('reshape', [-1, ...rest], x.type);
+    this.sg.addOperator('RESHAPE', [x.id, shape.id], [y.id]);
+    return y;
+  }
+
+  /**
    * RESHAPE `x` to the run-time shape of `like` (which has the same number
-   * of elements): for dimensions only known at run time, through SHAPE.
+   * of elements): through SHAPE when more than one dimension is only known
+   * at run time.
    */
   reshapeLike(x: Tensor, like: Tensor): Tensor {
-    if (!like.shape.includes(-1)) return this.reshape(x, like.shape);
+    if (like.shape.filter((d) => d === -1).length <= 1) return this.reshape(x, like.shape);
     const y = this.tensor('reshape', like.shape, x.type);
     this.sg.addOperator('RESHAPE', [x.id, this.shapeOf(like).id], [y.id]);
     return y;

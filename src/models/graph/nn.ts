@@ -123,16 +123,15 @@ export class Nn {
     options: { qkvBias: boolean; mask?: Tensor },
   ): Tensor {
     const g = this.g;
-    const [b] = x.shape as [number];
     const bias = options.qkvBias;
     const q = this.linear(x, names.q, { bias }); // [B, T, C]
     const k = this.linear(context, names.k, { bias }); // [B, S, C]
     const v = this.linear(context, names.v, { bias }); // [B, S, C]
     const c = q.shape[2]!;
     const d = c / heads;
-    const perHead = (t: Tensor) => g.reshape(t, [b, -1, heads, d]); // [B, T, N, D]
+    const perHead = (t: Tensor) => g.reshapeKeepingBatch(t, [t.shape[1]!, heads, d]); // [B, T, N, D]
     const o = this.attention(perHead(q), perHead(k), perHead(v), options.mask); // [B, T, N, D]
-    return this.linear(g.reshape(o, [b, -1, c]), names.out); // [B, T, C]
+    return this.linear(g.reshapeKeepingBatch(o, [o.shape[1]!, c]), names.out); // [B, T, C]
   }
 
   /** Causal mask [1, 1, T, T]: 0 on and below the diagonal, the most negative float above. */
