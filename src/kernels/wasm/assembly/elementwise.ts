@@ -1,7 +1,9 @@
 import {
-  constant, erfV, exp2NonPositive, expV, geluTanhV, geluV, sigmoidV, siluV, tanhV, K_E2, K_E3, K_E4, K_E5, K_E6,
-  K_EXP_HI, K_EXP_LO, K_HALF, K_INF, K_LOG2E, K_MAGIC, K_MINUS_126, K_NEG_LN2_HI, K_NEG_LN2_LO, K_ONE, K_P0, K_P1,
-  K_P2, K_P3, K_P4, K_P5, K_TWO,
+  constant, erfV, exp2NonPositive, expV, geluTanhV, geluV, sigmoidV, siluV, tanhV,
+  K_E2, K_E3, K_E4, K_E5, K_E6, K_ERF_MAX, K_EXP_HI, K_EXP_LO, K_GELU_CUBE, K_HALF, K_INF, K_LOG2E, K_MAGIC,
+  K_MINUS_126, K_NEG_LN2_HI, K_NEG_LN2_LO, K_ONE, K_P0, K_P1, K_P2, K_P3, K_P4, K_P5, K_Q0, K_Q1, K_Q2, K_Q3, K_Q4,
+  K_Q5, K_Q6, K_Q7, K_R0, K_R1, K_R2, K_R3, K_R4, K_R5, K_SIGN, K_SQRT1_2, K_SQRT_2_PI, K_T1, K_T2, K_T3, K_T4, K_T5,
+  K_TANH_MAX, K_TANH_SMALL, K_TWO,
 } from './math';
 
 // Elementwise kernels: broadcasting binary ops with TFLite's fused
@@ -15,7 +17,7 @@ import {
 // Binary op codes (../elementwise.ts mirrors them).
 const ADD = 0, SUB = 1, MUL = 2, DIV = 3;
 // Fused activation codes.
-const ACT_NONE = 0, ACT_RELU = 1, ACT_RELU_N1_TO_1 = 2, ACT_RELU6 = 3;
+const ACT_NONE = 0, ACT_RELU = 1, ACT_RELU_N1_TO_1 = 2, ACT_RELU6 = 3, ACT_TANH = 4;
 // Unary op codes.
 const EXP = 0, LOGISTIC = 1, TANH = 2, SILU = 3, GELU = 4, GELU_TANH = 5, ERF = 6;
 
@@ -44,21 +46,13 @@ function binaryOp<Op>(a: v128, b: v128): v128 {
   return f32x4.mul(d, d);
 }
 
-/** TFLite's fused activation `act` (a run-time code; ACT_NONE loops never call this). */
+/** TFLite's fused clamps: RELU, RELU_N1_TO_1 or RELU6 (`act`, a run-time code). */
 // @ts-ignore: decorator
 @inline
-function activate(act: i32, y: v128): v128 {
+function clamp(act: i32, y: v128): v128 {
   if (act == ACT_RELU) return f32x4.pmax(y, f32x4.splat(0));
   if (act == ACT_RELU_N1_TO_1) return f32x4.pmin(f32x4.pmax(y, f32x4.splat(-1)), f32x4.splat(1));
-  if (act == ACT_RELU6) return f32x4.pmin(f32x4.pmax(y, f32x4.splat(0)), f32x4.splat(6));
-  return tanhV(y);
-}
-
-// @ts-ignore: decorator
-@inline
-function binaryActivated<Op>(act: i32, a: v128, b: v128): v128 {
-  const y = binaryOp<Op>(a, b);
-  return act == ACT_NONE ? y : activate(act, y);
+  return f32x4.pmin(f32x4.pmax(y, f32x4.splat(0)), f32x4.splat(6));
 }
 
 /** out[i] = act(a[i*sa] op b[i*sb]) for i in [i0, i1); sa, sb are 1 or 0 (a broadcast scalar). */
@@ -83,18 +77,44 @@ function binarySpan<Op>(act: i32, a: usize, sa: i32, b: usize, sb: i32, out: usi
         v128.store(out + o, binaryOp<Op>(av, v128.load(b + o)));
       }
     }
-  } else {
+    for (; i < i1; i++) {
+      const av = v128.load32_splat(a + (<usize>(i * sa) << 2));
+      const bv = v128.load32_splat(b + (<usize>(i * sb) << 2));
+      store<f32>(out + (<usize>i << 2), f32x4.extract_lane(binaryOp<Op>(av, bv), 0));
+    }
+    return;
+  }
+  if (act != ACT_TANH) {
     for (; i + 4 <= i1; i += 4) {
       const o = <usize>i << 2;
       const av = sa ? v128.load(a + o) : v128.load32_splat(a);
       const bv = sb ? v128.load(b + o) : v128.load32_splat(b);
-      v128.store(out + o, binaryActivated<Op>(act, av, bv));
+      v128.store(out + o, clamp(act, binaryOp<Op>(av, bv)));
     }
+    for (; i < i1; i++) {
+      const av = v128.load32_splat(a + (<usize>(i * sa) << 2));
+      const bv = v128.load32_splat(b + (<usize>(i * sb) << 2));
+      store<f32>(out + (<usize>i << 2), f32x4.extract_lane(clamp(act, binaryOp<Op>(av, bv)), 0));
+    }
+    return;
+  }
+  // tanhV's constants (math.ts: loaded before the loop).
+  const t5 = constant(K_T5), t4 = constant(K_T4), t3 = constant(K_T3), t2 = constant(K_T2), t1 = constant(K_T1);
+  const tanhMax = constant(K_TANH_MAX), tanhSmall = constant(K_TANH_SMALL), sign = constant(K_SIGN);
+  const log2e = constant(K_LOG2E), magic = constant(K_MAGIC), negLn2Hi = constant(K_NEG_LN2_HI), negLn2Lo = constant(K_NEG_LN2_LO);
+  const e6 = constant(K_E6), e5 = constant(K_E5), e4 = constant(K_E4), e3 = constant(K_E3), e2 = constant(K_E2);
+  const one = constant(K_ONE), half = constant(K_HALF), two = constant(K_TWO);
+  for (; i + 4 <= i1; i += 4) {
+    const o = <usize>i << 2;
+    const av = sa ? v128.load(a + o) : v128.load32_splat(a);
+    const bv = sb ? v128.load(b + o) : v128.load32_splat(b);
+    v128.store(out + o, tanhV(binaryOp<Op>(av, bv), t5, t4, t3, t2, t1, tanhMax, tanhSmall, sign, log2e, magic, negLn2Hi, negLn2Lo, e6, e5, e4, e3, e2, one, half, two));
   }
   for (; i < i1; i++) {
     const av = v128.load32_splat(a + (<usize>(i * sa) << 2));
     const bv = v128.load32_splat(b + (<usize>(i * sb) << 2));
-    store<f32>(out + (<usize>i << 2), f32x4.extract_lane(binaryActivated<Op>(act, av, bv), 0));
+    const y = tanhV(binaryOp<Op>(av, bv), t5, t4, t3, t2, t1, tanhMax, tanhSmall, sign, log2e, magic, negLn2Hi, negLn2Lo, e6, e5, e4, e3, e2, one, half, two);
+    store<f32>(out + (<usize>i << 2), f32x4.extract_lane(y, 0));
   }
 }
 
@@ -135,25 +155,28 @@ export function binary(
 }
 
 /**
- * The constants that exp, sigmoid, SiLU and exp2 take, loaded from static
- * data (math.ts: V8 13.6 would rebuild literals at every use); declared by
- * the loops below, before their loop, and passed to unaryOp. Ops that use
- * none leave the locals unused.
+ * op(x); the other parameters are the constants of math.ts (named after its
+ * K_ indices), which the loops below load before their loop (loadAll) so
+ * that no V8 rebuilds them per use (math.ts). Ops leave the ones they do not
+ * use alone.
  */
 // @ts-ignore: decorator
 @inline
 function unaryOp<Op>(
-  x: v128, lo: v128, hi: v128, inf: v128, log2e: v128, magic: v128, negLn2Hi: v128, negLn2Lo: v128,
-  e6: v128, e5: v128, e4: v128, e3: v128, e2: v128, one: v128, half: v128, two: v128,
-  minus126: v128, p5: v128, p4: v128, p3: v128, p2: v128, p1: v128, p0: v128,
+  x: v128,
+  lo: v128, hi: v128, inf: v128, log2e: v128, magic: v128, negLn2Hi: v128, negLn2Lo: v128, e6: v128, e5: v128,
+  e4: v128, e3: v128, e2: v128, one: v128, half: v128, two: v128, minus126: v128, p5: v128, p4: v128, p3: v128,
+  p2: v128, p1: v128, p0: v128, t5: v128, t4: v128, t3: v128, t2: v128, t1: v128, tanhMax: v128, tanhSmall: v128,
+  sign: v128, r5: v128, r4: v128, r3: v128, r2: v128, r1: v128, r0: v128, erfMax: v128, q7: v128, q6: v128, q5: v128,
+  q4: v128, q3: v128, q2: v128, q1: v128, q0: v128, sqrt1_2: v128, sqrt2Pi: v128, cube: v128,
 ): v128 {
   if (idof<Op>() == idof<Exp>()) return expV(x, lo, hi, inf, log2e, magic, negLn2Hi, negLn2Lo, e6, e5, e4, e3, e2, one, half, two);
   if (idof<Op>() == idof<Logistic>()) return sigmoidV(x, lo, hi, inf, log2e, magic, negLn2Hi, negLn2Lo, e6, e5, e4, e3, e2, one, half, two);
-  if (idof<Op>() == idof<Tanh>()) return tanhV(x);
+  if (idof<Op>() == idof<Tanh>()) return tanhV(x, t5, t4, t3, t2, t1, tanhMax, tanhSmall, sign, log2e, magic, negLn2Hi, negLn2Lo, e6, e5, e4, e3, e2, one, half, two);
   if (idof<Op>() == idof<Silu>()) return siluV(x, lo, hi, log2e, magic, negLn2Hi, negLn2Lo, e6, e5, e4, e3, e2, one, half, two);
-  if (idof<Op>() == idof<Gelu>()) return geluV(x);
-  if (idof<Op>() == idof<GeluTanh>()) return geluTanhV(x);
-  if (idof<Op>() == idof<Erf>()) return erfV(x);
+  if (idof<Op>() == idof<Gelu>()) return geluV(x, sqrt1_2, half, r5, r4, r3, r2, r1, r0, erfMax, q7, q6, q5, q4, q3, q2, q1, q0, sign, log2e, magic, negLn2Hi, negLn2Lo, e6, e5, e4, e3, e2, one);
+  if (idof<Op>() == idof<GeluTanh>()) return geluTanhV(x, sqrt2Pi, cube, t5, t4, t3, t2, t1, tanhMax, tanhSmall, sign, log2e, magic, negLn2Hi, negLn2Lo, e6, e5, e4, e3, e2, one, half, two);
+  if (idof<Op>() == idof<Erf>()) return erfV(x, r5, r4, r3, r2, r1, r0, erfMax, q7, q6, q5, q4, q3, q2, q1, q0, sign, log2e, magic, negLn2Hi, negLn2Lo, e6, e5, e4, e3, e2, one);
   return exp2NonPositive(x, minus126, magic, p5, p4, p3, p2, p1, p0);
 }
 
@@ -161,17 +184,23 @@ function unarySpan<Op>(x: usize, out: usize, i0: i32, i1: i32): void {
   const lo = constant(K_EXP_LO), hi = constant(K_EXP_HI), inf = constant(K_INF), log2e = constant(K_LOG2E);
   const magic = constant(K_MAGIC), negLn2Hi = constant(K_NEG_LN2_HI), negLn2Lo = constant(K_NEG_LN2_LO);
   const e6 = constant(K_E6), e5 = constant(K_E5), e4 = constant(K_E4), e3 = constant(K_E3), e2 = constant(K_E2);
-  const one = constant(K_ONE), half = constant(K_HALF), two = constant(K_TWO);
-  const minus126 = constant(K_MINUS_126), p5 = constant(K_P5), p4 = constant(K_P4), p3 = constant(K_P3);
-  const p2 = constant(K_P2), p1 = constant(K_P1), p0 = constant(K_P0);
+  const one = constant(K_ONE), half = constant(K_HALF), two = constant(K_TWO), minus126 = constant(K_MINUS_126);
+  const p5 = constant(K_P5), p4 = constant(K_P4), p3 = constant(K_P3), p2 = constant(K_P2), p1 = constant(K_P1);
+  const p0 = constant(K_P0), t5 = constant(K_T5), t4 = constant(K_T4), t3 = constant(K_T3), t2 = constant(K_T2);
+  const t1 = constant(K_T1), tanhMax = constant(K_TANH_MAX), tanhSmall = constant(K_TANH_SMALL);
+  const sign = constant(K_SIGN), r5 = constant(K_R5), r4 = constant(K_R4), r3 = constant(K_R3), r2 = constant(K_R2);
+  const r1 = constant(K_R1), r0 = constant(K_R0), erfMax = constant(K_ERF_MAX), q7 = constant(K_Q7);
+  const q6 = constant(K_Q6), q5 = constant(K_Q5), q4 = constant(K_Q4), q3 = constant(K_Q3), q2 = constant(K_Q2);
+  const q1 = constant(K_Q1), q0 = constant(K_Q0), sqrt1_2 = constant(K_SQRT1_2), sqrt2Pi = constant(K_SQRT_2_PI);
+  const cube = constant(K_GELU_CUBE);
   let i = i0;
   for (; i + 4 <= i1; i += 4) {
     const o = <usize>i << 2;
-    v128.store(out + o, unaryOp<Op>(v128.load(x + o), lo, hi, inf, log2e, magic, negLn2Hi, negLn2Lo, e6, e5, e4, e3, e2, one, half, two, minus126, p5, p4, p3, p2, p1, p0));
+    v128.store(out + o, unaryOp<Op>(v128.load(x + o), lo, hi, inf, log2e, magic, negLn2Hi, negLn2Lo, e6, e5, e4, e3, e2, one, half, two, minus126, p5, p4, p3, p2, p1, p0, t5, t4, t3, t2, t1, tanhMax, tanhSmall, sign, r5, r4, r3, r2, r1, r0, erfMax, q7, q6, q5, q4, q3, q2, q1, q0, sqrt1_2, sqrt2Pi, cube));
   }
   for (; i < i1; i++) {
     const o = <usize>i << 2;
-    const y = unaryOp<Op>(v128.load32_splat(x + o), lo, hi, inf, log2e, magic, negLn2Hi, negLn2Lo, e6, e5, e4, e3, e2, one, half, two, minus126, p5, p4, p3, p2, p1, p0);
+    const y = unaryOp<Op>(v128.load32_splat(x + o), lo, hi, inf, log2e, magic, negLn2Hi, negLn2Lo, e6, e5, e4, e3, e2, one, half, two, minus126, p5, p4, p3, p2, p1, p0, t5, t4, t3, t2, t1, tanhMax, tanhSmall, sign, r5, r4, r3, r2, r1, r0, erfMax, q7, q6, q5, q4, q3, q2, q1, q0, sqrt1_2, sqrt2Pi, cube);
     store<f32>(out + o, f32x4.extract_lane(y, 0));
   }
 }
@@ -191,29 +220,35 @@ export function unary(op: i32, x: usize, out: usize, n: i32, thread: i32, thread
   else unarySpan<Exp2NonPositive>(x, out, i0, i1);
 }
 
-/** Rows [r0, r1) of GEGLU with the GELU `Op` (Gelu or GeluTanh). */
-function gegluRows<Op>(x: usize, out: usize, r0: i32, r1: i32, half: i32): void {
+/** Rows [row0, row1) of GEGLU with the GELU `Op` (Gelu or GeluTanh). */
+function gegluRows<Op>(x: usize, out: usize, row0: i32, row1: i32, half: i32): void {
   const inRow = <usize>half << 3, outRow = <usize>half << 2;
   const end4 = <usize>(half & ~3) << 2;
   const lo = constant(K_EXP_LO), hi = constant(K_EXP_HI), inf = constant(K_INF), log2e = constant(K_LOG2E);
   const magic = constant(K_MAGIC), negLn2Hi = constant(K_NEG_LN2_HI), negLn2Lo = constant(K_NEG_LN2_LO);
   const e6 = constant(K_E6), e5 = constant(K_E5), e4 = constant(K_E4), e3 = constant(K_E3), e2 = constant(K_E2);
-  const one = constant(K_ONE), halfC = constant(K_HALF), two = constant(K_TWO);
-  const minus126 = constant(K_MINUS_126), p5 = constant(K_P5), p4 = constant(K_P4), p3 = constant(K_P3);
-  const p2 = constant(K_P2), p1 = constant(K_P1), p0 = constant(K_P0);
-  for (let r = r0; r < r1; r++) {
+  const one = constant(K_ONE), halfC = constant(K_HALF), two = constant(K_TWO), minus126 = constant(K_MINUS_126);
+  const p5 = constant(K_P5), p4 = constant(K_P4), p3 = constant(K_P3), p2 = constant(K_P2), p1 = constant(K_P1);
+  const p0 = constant(K_P0), t5 = constant(K_T5), t4 = constant(K_T4), t3 = constant(K_T3), t2 = constant(K_T2);
+  const t1 = constant(K_T1), tanhMax = constant(K_TANH_MAX), tanhSmall = constant(K_TANH_SMALL);
+  const sign = constant(K_SIGN), r5 = constant(K_R5), r4 = constant(K_R4), r3 = constant(K_R3), r2 = constant(K_R2);
+  const r1 = constant(K_R1), r0 = constant(K_R0), erfMax = constant(K_ERF_MAX), q7 = constant(K_Q7);
+  const q6 = constant(K_Q6), q5 = constant(K_Q5), q4 = constant(K_Q4), q3 = constant(K_Q3), q2 = constant(K_Q2);
+  const q1 = constant(K_Q1), q0 = constant(K_Q0), sqrt1_2 = constant(K_SQRT1_2), sqrt2Pi = constant(K_SQRT_2_PI);
+  const cube = constant(K_GELU_CUBE);
+  for (let r = row0; r < row1; r++) {
     const src = x + <usize>r * inRow, dst = out + <usize>r * outRow;
     let o: usize = 0;
     for (; o < end4; o += 16) {
       v128.store(dst + o, f32x4.mul(v128.load(src + o), unaryOp<Op>(
         v128.load(src + outRow + o),
-        lo, hi, inf, log2e, magic, negLn2Hi, negLn2Lo, e6, e5, e4, e3, e2, one, halfC, two, minus126, p5, p4, p3, p2, p1, p0,
+        lo, hi, inf, log2e, magic, negLn2Hi, negLn2Lo, e6, e5, e4, e3, e2, one, halfC, two, minus126, p5, p4, p3, p2, p1, p0, t5, t4, t3, t2, t1, tanhMax, tanhSmall, sign, r5, r4, r3, r2, r1, r0, erfMax, q7, q6, q5, q4, q3, q2, q1, q0, sqrt1_2, sqrt2Pi, cube,
       )));
     }
     for (; o < outRow; o += 4) {
       const g = unaryOp<Op>(
         v128.load32_splat(src + outRow + o),
-        lo, hi, inf, log2e, magic, negLn2Hi, negLn2Lo, e6, e5, e4, e3, e2, one, halfC, two, minus126, p5, p4, p3, p2, p1, p0,
+        lo, hi, inf, log2e, magic, negLn2Hi, negLn2Lo, e6, e5, e4, e3, e2, one, halfC, two, minus126, p5, p4, p3, p2, p1, p0, t5, t4, t3, t2, t1, tanhMax, tanhSmall, sign, r5, r4, r3, r2, r1, r0, erfMax, q7, q6, q5, q4, q3, q2, q1, q0, sqrt1_2, sqrt2Pi, cube,
       );
       store<f32>(dst + o, load<f32>(src + o) * f32x4.extract_lane(g, 0));
     }
