@@ -32,8 +32,9 @@ that npm run convert writes. The same options and --seed give the same image.
   --prompt TEXT           what to draw
   --negative-prompt TEXT  what to steer away from (default: empty; ignored when --cfg <= 1)
   --steps N               denoising steps (default ${DEFAULTS.steps})
-  --sampler NAME          ${SAMPLER_NAMES.join(' | ')} (default ${DEFAULTS.sampler});
-                          lcm: for models converted with LCM-LoRA (--lora), 4-8 steps, --cfg 1-2
+  --sampler NAME          ${SAMPLER_NAMES.join(' | ')}
+                          (default ${DEFAULTS.sampler}); lcm: for models converted with LCM-LoRA
+                          (convert --lora), 4-8 steps (at most 50), --cfg 1-2
   --cfg X                 classifier-free guidance scale (default ${DEFAULTS.cfg}); <= 1 turns
                           guidance off (as diffusers): one text encoding, one UNet pass per step
   --seed N                0 to 4294967295; noise as numpy's legacy np.random.seed(N)

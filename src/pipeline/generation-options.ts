@@ -1,6 +1,7 @@
 import { UsageError } from '../errors.js';
 import type { RgbImage } from './image/rgb-image.js';
 import { isSamplerName, SAMPLER_NAMES, type SamplerName } from './samplers/index.js';
+import { LCM_ORIGINAL_STEPS } from './samplers/lcm.js';
 import { TOKENIZER_MODES, type TokenizerMode } from './tokenizer/clip-tokenizer.js';
 import { EMPHASIS_MODES, type EmphasisMode } from './tokenizer/prompt-weights.js';
 
@@ -126,6 +127,10 @@ export function resolveOptions(options: GenerateOptions, name: OptionNamer = lib
 
   const sampler = options.sampler ?? DEFAULTS.sampler;
   if (!isSamplerName(sampler)) throw new UsageError(`${name('sampler')} must be one of ${SAMPLER_NAMES.join(', ')}, got ${JSON.stringify(sampler)}`);
+  // LCM's timesteps are a subset of its 50-entry distillation grid.
+  if (sampler === 'lcm' && steps > LCM_ORIGINAL_STEPS) {
+    throw new UsageError(`${name('steps')} must be at most ${LCM_ORIGINAL_STEPS} with ${name('sampler')} lcm, got ${steps}`);
+  }
 
   const cfg = options.cfg ?? DEFAULTS.cfg;
   if (typeof cfg !== 'number' || !Number.isFinite(cfg)) throw new UsageError(`${name('cfg')} must be a finite number, got ${cfg}`);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
+import { cliFlagName, resolveOptions } from '../../src/pipeline/generation-options.js';
 import { createSampler } from '../../src/pipeline/samplers/create-sampler.js';
 import { alphasCumprod } from '../../src/pipeline/samplers/noise-schedule.js';
 import type { NoiseSource } from '../../src/pipeline/samplers/sampler.js';
@@ -95,5 +96,13 @@ describe("lcm (diffusers' LCMScheduler, SD v1.5, original_inference_steps 50)", 
     expect(() => createSampler('lcm', 51)).toThrow(UsageError);
     expect(() => createSampler('lcm', 51)).toThrow(/at most 50 steps/);
     expect(() => createSampler('lcm', 4).step(new Float32Array(4), new Float32Array(4))).toThrow(/noise source/);
+  });
+
+  it('generate options refuse lcm past 50 steps before any work, naming the option or the flag', () => {
+    const options = { prompt: 'x', sampler: 'lcm', steps: 51 };
+    expect(() => resolveOptions(options)).toThrow(new UsageError('steps must be at most 50 with sampler lcm, got 51'));
+    expect(() => resolveOptions(options, cliFlagName)).toThrow(new UsageError('--steps must be at most 50 with --sampler lcm, got 51'));
+    expect(resolveOptions({ ...options, steps: 50 }).steps).toBe(50);
+    expect(resolveOptions({ ...options, sampler: 'ddim' }).steps).toBe(51);
   });
 });
