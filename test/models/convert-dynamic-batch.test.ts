@@ -10,6 +10,7 @@ import { createKernelRuntime, type KernelRuntime } from '../../src/kernels/wasm/
 import { buildComponent, checkComponents, type ConvertOptions } from '../../src/models/convert.js';
 import type { Target } from '../../src/models/graph/nn.js';
 import type { Precision } from '../../src/models/graph/weights.js';
+import { fusedState } from '../../src/tflite/interpreter/fusion/fused-op.js';
 import { Interpreter, type InterpreterOptions } from '../../src/tflite/interpreter/interpreter.js';
 import type { SignatureRunner } from '../../src/tflite/interpreter/signature-runner.js';
 import { wasmInterpreterOptions } from '../../src/tflite/ops/wasm/index.js';
@@ -69,6 +70,17 @@ function runItems(r: SignatureRunner, items: readonly number[], temb: Float32Arr
   return out.data as Float32Array;
 }
 
+/** Fused nodes (group norm, layer norm, attention) by name, and how many of them fell back to the plain ops at the current shapes. */
+function fused(r: SignatureRunner): { counts: Record<string, number>; fallbacks: number } {
+  const counts: Record<string, number> = {};
+  let fallbacks = 0;
+  for (const s of r.executor.steps.filter((s) => s.node.op.startsWith('FUSED_'))) {
+    counts[s.node.op] = (counts[s.node.op] ?? 0) + 1;
+    if (fusedState(s.node).fallback) fallbacks++;
+  }
+  return { counts, fallbacks };
+}
+
 /** Largest |a - b| between row `i` of a and row `j` of b (rows of one latent). */
 function rowDiff(a: Float32Array, i: number, b: Float32Array, j: number): number {
   let d = 0;
@@ -84,7 +96,7 @@ describe('the signature', () => {
     return { shape: t.shape, signature: t.shapeSignature };
   };
 
-  it('batch -1 in shape_signature, 2 in shape; static 2 for --target gpu', () => {
+  it('batch -1 in shape_signature, 2 in shape, for both targets', () => {
     const dynamic = TfliteFile.fromBytes(unet('fp32').toBuffer(), 'diffusion');
     expect(io(dynamic, 'args_0')).toEqual({ shape: [2, 4, 1, 1], signature: [-1, 4, -1, -1] });
     expect(io(dynamic, 'args_1')).toEqual({ shape: [2, 77, 32], signature: [-1, 77, 32] });
@@ -96,8 +108,8 @@ describe('the signature', () => {
     // With the spatial sizes known, the batch alone is dynamic: every RESHAPE has one -1, no SHAPE is needed.
     expect(pinned.model.subgraphs[0]!.operators.some((o) => o.opName === 'SHAPE')).toBe(false);
     const gpu = TfliteFile.fromBytes(unet('fp32', 'gpu', 64).toBuffer(), 'diffusion');
-    expect(io(gpu, 'args_0')).toEqual({ shape: [2, 4, 8, 8], signature: undefined });
-    expect(io(gpu, 'args_1')).toEqual({ shape: [2, 77, 32], signature: undefined });
+    expect(io(gpu, 'args_0')).toEqual({ shape: [2, 4, 8, 8], signature: [-1, 4, 8, 8] });
+    expect(io(gpu, 'args_1')).toEqual({ shape: [2, 77, 32], signature: [-1, 77, 32] });
   });
 });
 
@@ -115,6 +127,8 @@ describe.each(['fp32', 'fp16', 'int8'] as const)('%s, dynamic sizes, in our inte
 
   it('batch 1 and batch 3 give each item exactly its batch-2 row', () => {
     for (const item of [0, 1]) expect(rowDiff(runItems(r, [item], temb), 0, batch2, item), `batch 1, item ${item}`).toBe(0);
+    // tiny-a's 61 group norms, 48 layer norms and 32 attentions stay fused at batch 1.
+    expect(fused(r)).toEqual({ counts: { FUSED_GROUP_NORM: 61, FUSED_LAYER_NORM: 48, FUSED_ATTENTION: 32 }, fallbacks: 0 });
     const three = runItems(r, [1, 0, 1], temb);
     [1, 0, 1].forEach((item, i) => expect(rowDiff(three, i, batch2, item), `batch 3, row ${i}`).toBe(0));
     // And back to 2 after the resizes.
@@ -144,13 +158,28 @@ describe('fp32, one timestep per item, in our interpreter', () => {
   });
 });
 
+describe('--target gpu (pinned to 64 x 64), in our interpreter', () => {
+  it.each([true, false])('composite fast paths %s: batch 2 gives the golden output, batch 1 each item', (compositeFastPaths) => {
+    const r = load(unet('fp32', 'gpu', 64), { compositeFastPaths });
+    const temb = golden('unet_in_temb');
+    const two = runItems(r, [0, 1], temb);
+    expect(relativeError(two, golden('unet_out'))).toBeLessThan(1e-4);
+    for (const item of [0, 1]) expect(rowDiff(runItems(r, [item], temb), 0, two, item), `item ${item}`).toBe(0);
+  });
+});
+
 describe('WebAssembly kernels', () => {
   beforeAll(async () => {
     wasm = await createKernelRuntime({ threads: 1, variant: 'simd' });
   });
 
-  it.each(['fp32', 'int8'] as const)('%s: batch 1 matches the reference kernels and the batch-2 rows', (precision) => {
-    const model = unet(precision);
+  it.each([
+    ['fp32', 'cpu'],
+    ['fp16', 'cpu'],
+    ['int8', 'cpu'],
+    ['fp32', 'gpu'],
+  ] as const)('%s %s: batch 1 matches the reference kernels and the batch-2 rows', (precision, target) => {
+    const model = unet(precision, target, target === 'gpu' ? 64 : undefined); // gpu: composites, static sizes
     const fast = load(model, wasmInterpreterOptions(wasm!));
     const reference = load(model);
     const temb = golden('unet_in_temb');
@@ -170,8 +199,13 @@ describe('LiteRT.js (static shapes only: the file is pinned to 64 x 64)', () => 
     rt = await loadLiteRt({ threads: 1 });
   });
 
-  it.each(['fp32', 'fp16', 'int8'] as const)('%s: batch 2 as before, and batch 1 with the default batch set to 1', async (precision) => {
-    const model = unet(precision, 'cpu', 64);
+  it.each([
+    ['fp32', 'cpu'],
+    ['fp16', 'cpu'],
+    ['int8', 'cpu'],
+    ['fp32', 'gpu'],
+  ] as const)('%s %s: batch 2 as before, and batch 1 with the default batch set to 1', async (precision, target) => {
+    const model = unet(precision, target, 64);
     const { args_0, args_1, args_2 } = stack([0, 1], golden('unet_in_temb'));
     const two = (await (await rt!.loadModel(model.toBuffer())).run([args_0, args_1, args_2])).outputs[0]!;
     expect(two.shape).toEqual([2, 4, 8, 8]);

@@ -6,8 +6,8 @@
  * constructor does; time_embed (Linear-SiLU-Linear) runs inside the graph.
  *
  * The batch B of latents, context and the output is dynamic (shape 2, shape
- * signature -1; static 2 for --target gpu): resized to 1, one UNet call
- * serves sampling without guidance (cfg 1). Batch items are independent.
+ * signature -1, for every target): resized to 1, one UNet call serves
+ * sampling without guidance (cfg 1). Batch items are independent.
  *
  * The time embedding's batch dimension is dynamic (shape [1, 320], shape
  * signature [-1, 320]): [2, 320] gives each latent its own timestep.
@@ -25,11 +25,10 @@ const LAYER_NORM_EPS = 1e-5;
 export function buildUnet(nn: Nn, u: UNetConfig, contextTokens: number, latentH: number, latentW: number): void {
   const g = nn.g;
   const P = UNET_PREFIX;
-  // Batch: dynamic, 2 ([cond, uncond]) by default; static 2 for --target gpu, whose delegates need static shapes.
-  const batch = nn.target === 'gpu' ? 2 : -1;
+  // Batch: dynamic, 2 ([cond, uncond]) by default.
   const latentsDefault = [2, u.in_channels, Math.max(latentH, 1), Math.max(latentW, 1)]; // what `shape` holds
-  const latents = g.input('args_0', 'FLOAT32', [batch, u.in_channels, latentH, latentW], latentsDefault); // [B, 4, h, w]
-  const context = g.input('args_1', 'FLOAT32', [batch, contextTokens, u.context_dim], [2, contextTokens, u.context_dim]); // [B, 77, D]
+  const latents = g.input('args_0', 'FLOAT32', [-1, u.in_channels, latentH, latentW], latentsDefault); // [B, 4, h, w]
+  const context = g.input('args_1', 'FLOAT32', [-1, contextTokens, u.context_dim], [2, contextTokens, u.context_dim]); // [B, 77, D]
   const time = g.input('args_2', 'FLOAT32', [-1, u.model_channels]); // [1, mc]
 
   let emb = nn.linear(time, `${P}time_embed.0`); // [1, 4mc]
