@@ -107,6 +107,11 @@ describe('the signature', () => {
     expect(io(pinned, 'output_0')).toEqual({ shape: [2, 4, 8, 8], signature: [-1, 4, 8, 8] });
     // With the spatial sizes known, the batch alone is dynamic: every RESHAPE has one -1, no SHAPE is needed.
     expect(pinned.model.subgraphs[0]!.operators.some((o) => o.opName === 'SHAPE')).toBe(false);
+    // The default fills only -1 dimensions, with sizes of at least 1.
+    const model = unet('fp32');
+    const latents = model.signatures[0]!.inputs[0]![1];
+    expect(() => model.main.setDefaultShape(latents, [2, 3, 1, 1])).toThrow(/default shape \[2, 3, 1, 1\] does not fit \[-1, 4, -1, -1\]/);
+    expect(() => model.main.setDefaultShape(latents, [0, 4, 1, 1])).toThrow(/does not fit/);
     const gpu = TfliteFile.fromBytes(unet('fp32', 'gpu', 64).toBuffer(), 'diffusion');
     expect(io(gpu, 'args_0')).toEqual({ shape: [2, 4, 8, 8], signature: [-1, 4, 8, 8] });
     expect(io(gpu, 'args_1')).toEqual({ shape: [2, 77, 32], signature: [-1, 77, 32] });
