@@ -10,6 +10,7 @@ import { loadTfliteComponents } from '../../src/pipeline/tflite-components.js';
 import { ClipTokenizer } from '../../src/pipeline/tokenizer/clip-tokenizer.js';
 import { TfliteModelBuilder } from '../../src/tflite/writer.js';
 import { TOY, writeToyModels } from './pipeline-toy-models.js';
+import { writeTinyATflite } from '../support/tiny-a-tflite.js';
 
 // cfg <= 1 (guidance off, as diffusers decides): one text encoding, and the
 // UNet at batch 1 when the denoiser takes it, else [x, x] / [cond, cond] at
@@ -155,20 +156,21 @@ describe('guidance off on .tflite files run by the interpreter', () => {
   let work: string;
   beforeAll(() => {
     work = mkdtempSync(join(tmpdir(), 'sd-guidance-off-'));
-    for (const d of ['static', 'dynamic']) mkdirSync(join(work, d));
+    for (const d of ['static', 'dynamic', 'tiny-a']) mkdirSync(join(work, d));
     writeToyModels(join(work, 'static'), false);
     writeToyModels(join(work, 'dynamic'), false);
     writeDynamicBatchDiffusion(join(work, 'dynamic', 'diffusion.tflite'));
+    writeTinyATflite(join(work, 'tiny-a'), ['clip', 'diffusion', 'decoder']);
   });
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   /** Loads a models folder; records the batch of every UNet call. */
-  async function load(dir: string) {
-    const components = await loadTfliteComponents(join(work, dir), 1, 'reference');
+  async function load(dir: string, kernels: 'reference' | 'wasm' = 'reference') {
+    const components = await loadTfliteComponents(join(work, dir), 1, kernels);
     const batches: number[] = [];
     const run = components.denoiser.run.bind(components.denoiser);
     components.denoiser.run = (latents, context, temb, size) => {
-      batches.push(latents.length / (TOY.channels * TOY.latent * TOY.latent));
+      batches.push(latents.length / (components.denoiser.latentChannels * size.height * size.width));
       return run(latents, context, temb, size);
     };
     return { sd: new StableDiffusion(components, tokenizer, () => components.close()), components, batches };
@@ -196,6 +198,25 @@ describe('guidance off on .tflite files run by the interpreter', () => {
     } finally {
       await fixed.sd.close();
       await dynamic.sd.close();
+    }
+  });
+
+  it('tiny-a from our converter (dynamic batch): lcm at cfg 1 on batch 1 gives the latents of batch 2 with [x, x], bit for bit', async () => {
+    const one = await load('tiny-a', 'wasm');
+    const two = await load('tiny-a', 'wasm');
+    // The same file, its batch-1 ability hidden: the pipeline falls back to [x, x] / [cond, cond].
+    Object.defineProperty(two.components.denoiser, 'acceptsBatchOfOne', { value: false });
+    try {
+      expect(one.components.denoiser.acceptsBatchOfOne).toBe(true);
+      const options = { prompt: 'a red cube', sampler: 'lcm', steps: 4, cfg: 1, seed: 5, width: 64, height: 64 } as const;
+      const a = await one.sd.generate(options);
+      const b = await two.sd.generate(options);
+      expect(one.batches).toEqual([1, 1, 1, 1]);
+      expect(two.batches).toEqual([2, 2, 2, 2]);
+      expect(a.latents).toEqual(b.latents);
+    } finally {
+      await one.sd.close();
+      await two.sd.close();
     }
   });
 });
