@@ -208,7 +208,7 @@ function buildSubgraph(b: Builder, sg: SubgraphBuilder): number {
 function buildTensor(b: Builder, t: PlannedTensor): number {
   const dynamic = t.shape.some((d) => d === -1);
   // As upstream: `shape` holds 1 (or the size asked for) for a dynamic dimension, shape_signature -1.
-  const shape = Tensor.createShapeVector(b, t.defaultShape);
+  const shape = Tensor.createShapeVector(b, t.shape.map((d, i) => (d === -1 ? (t.defaultShape?.[i] ?? 1) : d)));
   const signature = dynamic ? Tensor.createShapeSignatureVector(b, t.shape) : 0;
   const name = b.createString(t.name);
   let quantization = 0;

@@ -25,8 +25,8 @@ export interface PlannedTensor {
   type: TensorTypeName;
   /** Shape as given, with -1 for dynamic dimensions. */
   shape: number[];
-  /** `shape` with the default size of each -1 dimension (1 unless given). */
-  defaultShape: number[];
+  /** Sizes written to `shape` for the -1 dimensions of `shape` (1 where absent). */
+  defaultShape?: number[];
   buffer: number;
   quantization?: Quantization;
   isVariable: boolean;
@@ -76,8 +76,7 @@ export class SubgraphBuilder {
       }
       quantization = { scale: [...q.scale], zeroPoint: [...zeroPoint], quantizedDimension, min: q.min, max: q.max };
     }
-    const defaultShape = shape.map((d) => (d === -1 ? 1 : d));
-    this.tensors.push({ name, type, shape: [...shape], defaultShape, buffer: 0, quantization, isVariable: extras.isVariable ?? false });
+    this.tensors.push({ name, type, shape: [...shape], buffer: 0, quantization, isVariable: extras.isVariable ?? false });
     if (extras.defaultShape) this.setDefaultShape(this.tensors.length - 1, extras.defaultShape);
     return this.tensors.length - 1;
   }
