@@ -175,7 +175,7 @@ describe('--target gpu (pinned to 64 x 64), in our interpreter', () => {
 
 describe('WebAssembly kernels', () => {
   beforeAll(async () => {
-    wasm = await createKernelRuntime({ threads: 1, variant: 'simd' });
+    wasm = await createKernelRuntime({ threads: 2, variant: 'simd' }); // 2: work split across threads too
   });
 
   it.each([
@@ -196,6 +196,31 @@ describe('WebAssembly kernels', () => {
       expect(relativeError(one, rows(two, LATENT, item) as Float32Array), `item ${item} vs batch 2`).toBeLessThan(1e-6);
     }
     if (precision === 'fp32') expect(relativeError(two, golden('unet_out'))).toBeLessThan(1e-4);
+  });
+
+  it.each([false, true])('16 x 24 latents, int8 compute %s: batch 1 matches the batch-2 rows (and fp32 the reference kernels)', (int8Compute) => {
+    const [h, w] = [16, 24];
+    const model = unet(int8Compute ? 'int8' : 'fp32');
+    const fast = load(model, wasmInterpreterOptions(wasm!, { int8Compute }));
+    const latent = 4 * h * w;
+    const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.731 + seed) * 1.3);
+    const feeds = { args_0: values(2 * latent, 1), args_1: values(2 * CONTEXT, 2), args_2: golden('unet_in_temb') };
+    const run = (r: SignatureRunner, items: readonly number[]) => {
+      r.resizeInput('args_0', [items.length, 4, h, w]);
+      r.resizeInput('args_1', [items.length, 77, 32]);
+      const pick = (all: Float32Array, size: number) => {
+        const out = new Float32Array(items.length * size);
+        items.forEach((item, i) => out.set(rows(all, size, item), i * size));
+        return out;
+      };
+      return r.invoke({ args_0: pick(feeds.args_0, latent), args_1: pick(feeds.args_1, CONTEXT), args_2: feeds.args_2 }).output_0!.data as Float32Array;
+    };
+    const two = run(fast, [0, 1]);
+    for (const item of [0, 1]) {
+      const one = run(fast, [item]);
+      expect(relativeError(one, rows(two, latent, item) as Float32Array), `item ${item} vs batch 2`).toBeLessThan(1e-6);
+      if (!int8Compute) expect(relativeError(one, run(load(model), [item])), `item ${item} vs reference kernels`).toBeLessThan(1e-5);
+    }
   });
 });
 
