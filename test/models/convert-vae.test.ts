@@ -53,12 +53,12 @@ function vaeFile(name: string, edit: (t: VaeTensor) => VaeTensor | null): string
 const unprefixed = (t: VaeTensor): VaeTensor => ({ ...t, name: t.name.slice(VAE_PREFIX.length) });
 
 /** Each component converted (fp32) from tiny-a with the given VAE file. */
-function converted(vae?: string): Map<ComponentName, Buffer> {
+function converted(vae?: string): Map<ComponentName, Uint8Array> {
   const base = openCheckpoint(TINY_A_CKPT, config);
   const ckpt = vae ? withVae(base, vae, config) : base;
   try {
     const sources = checkComponents(ckpt, COMPONENTS, config);
-    const out = new Map<ComponentName, Buffer>();
+    const out = new Map<ComponentName, Uint8Array>();
     for (const c of COMPONENTS) out.set(c, buildComponent(c, sources.get(c)!, { config, precision: 'fp32', target: 'cpu' }).model.toBuffer());
     return out;
   } finally {

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Decoder, Denoiser, PipelineComponents, TextEncoder } from '../../src/pipeline/components.js';
+import type { Denoiser, PipelineComponents, TextEncoder } from '../../src/pipeline/components.js';
 import { createSampler } from '../../src/pipeline/samplers/create-sampler.js';
 import { NumpyLegacyRandom } from '../../src/pipeline/rng/numpy-legacy-random.js';
 import { StableDiffusion } from '../../src/pipeline/stable-diffusion.js';
@@ -10,6 +10,7 @@ import { loadTfliteComponents } from '../../src/pipeline/tflite-components.js';
 import { ClipTokenizer } from '../../src/pipeline/tokenizer/clip-tokenizer.js';
 import { TfliteModelBuilder } from '../../src/tflite/writer.js';
 import { TOY, writeToyModels } from './pipeline-toy-models.js';
+import { standInDecoder, standInDenoiser } from './stand-in-components.js';
 import { writeTinyATflite } from '../support/tiny-a-tflite.js';
 
 // cfg <= 1 (guidance off, as diffusers decides): one text encoding, and the
@@ -36,31 +37,22 @@ function standIns(batchOfOne: boolean) {
       return Float32Array.from({ length: 77 * HIDDEN }, (_, i) => (tokens[i % 77]! % 1000) / 1000 - 0.3);
     },
   };
-  const denoiser: Denoiser = {
-    latentChannels: 4,
-    contextWidth: HIDDEN,
-    timeEmbeddingWidth: 16,
-    sizeRule: { kind: 'multiple', multiple: 8 },
+  const run: Denoiser['run'] = (latents, context) => {
+    const batch = latents.length / COUNT;
+    calls.batches.push(batch);
+    expect(context.length).toBe(batch * 77 * HIDDEN);
+    const out = new Float32Array(latents.length);
+    for (let b = 0; b < batch; b++) {
+      const ctx = context.subarray(b * 77 * HIDDEN, (b + 1) * 77 * HIDDEN);
+      out.set(predict(latents.subarray(b * COUNT, (b + 1) * COUNT), ctx), b * COUNT);
+    }
+    return out;
+  };
+  const denoiser = standInDenoiser(HIDDEN, run, {
     acceptsBatchOfOne: batchOfOne,
     prepare: (_size, batch) => void calls.prepared.push(batch ?? 2),
-    run(latents, context) {
-      const batch = latents.length / COUNT;
-      calls.batches.push(batch);
-      expect(context.length).toBe(batch * 77 * HIDDEN);
-      const out = new Float32Array(latents.length);
-      for (let b = 0; b < batch; b++) {
-        const ctx = context.subarray(b * 77 * HIDDEN, (b + 1) * 77 * HIDDEN);
-        out.set(predict(latents.subarray(b * COUNT, (b + 1) * COUNT), ctx), b * COUNT);
-      }
-      return out;
-    },
-  };
-  const decoder: Decoder = {
-    latentChannels: 4,
-    sizeRule: { kind: 'multiple', multiple: 1 },
-    run: (latents, size) => Float32Array.from({ length: 3 * 64 * size.height * size.width }, (_, i) => Math.tanh(latents[i % latents.length]!)),
-  };
-  const components: PipelineComponents = { textEncoder, denoiser, decoder };
+  });
+  const components: PipelineComponents = { textEncoder, denoiser, decoder: standInDecoder() };
   return { components, calls };
 }
 

@@ -2,10 +2,11 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Decoder, Denoiser, PipelineComponents, TextEncoder } from '../../src/pipeline/components.js';
+import type { PipelineComponents, TextEncoder } from '../../src/pipeline/components.js';
 import { StableDiffusion } from '../../src/pipeline/stable-diffusion.js';
 import { ClipTokenizer } from '../../src/pipeline/tokenizer/clip-tokenizer.js';
 import { writeToyModels } from './pipeline-toy-models.js';
+import { standInDecoder, standInDenoiser } from './stand-in-components.js';
 
 // generate({ signal }): an abort stops the run at the next step boundary,
 // rejects with an AbortError, and leaves the models ready for the next call.
@@ -20,23 +21,14 @@ function countingComponents(busyMs = 0) {
     hiddenSize: HIDDEN,
     run: (tokens) => (calls.text++, Float32Array.from({ length: 77 * HIDDEN }, (_, i) => tokens[i % 77]! / 1e5)),
   };
-  const denoiser: Denoiser = {
-    latentChannels: 4,
-    contextWidth: HIDDEN,
-    timeEmbeddingWidth: 16,
-    sizeRule: { kind: 'multiple', multiple: 8 },
-    run(latents, context) {
-      calls.unet++;
-      const until = performance.now() + busyMs;
-      while (performance.now() < until);
-      return Float32Array.from(latents, (v, i) => Math.fround(0.1 * v + context[i % context.length]!));
-    },
-  };
-  const decoder: Decoder = {
-    latentChannels: 4,
-    sizeRule: { kind: 'multiple', multiple: 1 },
-    run: (latents, size) => (calls.decoder++, Float32Array.from({ length: 3 * 64 * size.height * size.width }, (_, i) => Math.tanh(latents[i % latents.length]!))),
-  };
+  const denoiser = standInDenoiser(HIDDEN, (latents, context) => {
+    calls.unet++;
+    const until = performance.now() + busyMs;
+    while (performance.now() < until);
+    return Float32Array.from(latents, (v, i) => Math.fround(0.1 * v + context[i % context.length]!));
+  });
+  const decoded = standInDecoder();
+  const decoder = standInDecoder((latents, size) => (calls.decoder++, decoded.run(latents, size)));
   const components: PipelineComponents = { textEncoder, denoiser, decoder };
   return { components, calls };
 }

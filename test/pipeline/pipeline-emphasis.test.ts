@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Decoder, Denoiser, PipelineComponents, TextEncoder } from '../../src/pipeline/components.js';
+import type { PipelineComponents, TextEncoder } from '../../src/pipeline/components.js';
 import { StableDiffusion } from '../../src/pipeline/stable-diffusion.js';
 import { ClipTokenizer } from '../../src/pipeline/tokenizer/clip-tokenizer.js';
+import { standInDecoder, standInDenoiser } from './stand-in-components.js';
 
 // generate({ emphasis: 'a1111' }): the UNet's context is the text encoder's
 // output for the prompt without brackets, each token row scaled by its
@@ -16,22 +17,11 @@ function recordingComponents() {
     hiddenSize: HIDDEN,
     run: (tokens) => Float32Array.from({ length: 77 * HIDDEN }, (_, i) => Math.fround(Math.sin(tokens[Math.floor(i / HIDDEN)]! * 0.01 + i) + 0.3)),
   };
-  const denoiser: Denoiser = {
-    latentChannels: 4,
-    contextWidth: HIDDEN,
-    timeEmbeddingWidth: 16,
-    sizeRule: { kind: 'multiple', multiple: 8 },
-    run(latents, context) {
-      contexts.push(context.slice());
-      return latents.map((v) => 0.1 * v);
-    },
-  };
-  const decoder: Decoder = {
-    latentChannels: 4,
-    sizeRule: { kind: 'multiple', multiple: 1 },
-    run: (latents, size) => Float32Array.from({ length: 3 * 64 * size.height * size.width }, (_, i) => Math.tanh(latents[i % latents.length]!)),
-  };
-  const components: PipelineComponents = { textEncoder, denoiser, decoder };
+  const denoiser = standInDenoiser(HIDDEN, (latents, context) => {
+    contexts.push(context.slice());
+    return latents.map((v) => 0.1 * v);
+  });
+  const components: PipelineComponents = { textEncoder, denoiser, decoder: standInDecoder() };
   return { components, contexts, textEncoder };
 }
 

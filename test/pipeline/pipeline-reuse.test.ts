@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { Decoder, Denoiser, PipelineComponents, TextEncoder } from '../../src/pipeline/components.js';
+import type { PipelineComponents, TextEncoder } from '../../src/pipeline/components.js';
 import { StableDiffusion } from '../../src/pipeline/stable-diffusion.js';
 import { CachingTextEncoder } from '../../src/pipeline/text-encoder-cache.js';
 import { ClipTokenizer } from '../../src/pipeline/tokenizer/clip-tokenizer.js';
+import { standInDecoder, standInDenoiser } from './stand-in-components.js';
 
 const tokenizer = ClipTokenizer.load(new URL('../../assets/clip-tokenizer/', import.meta.url).pathname);
 const HIDDEN = 8;
@@ -24,18 +25,12 @@ function countingEncoder() {
 
 /** A UNet whose prediction depends on the context (so a wrong cached context changes the latents), taking at least `busyMs`. */
 function components(encoder: TextEncoder, busyMs = 0): PipelineComponents {
-  const denoiser: Denoiser = {
-    latentChannels: 4,
-    contextWidth: HIDDEN,
-    timeEmbeddingWidth: 16,
-    sizeRule: { kind: 'multiple', multiple: 8 },
-    run(latents, context) {
-      const until = performance.now() + busyMs;
-      while (performance.now() < until);
-      return Float32Array.from(latents, (v, i) => Math.fround(0.1 * v + context[i % context.length]!));
-    },
-  };
-  const decoder: Decoder = { latentChannels: 4, sizeRule: { kind: 'multiple', multiple: 1 }, run: (latents, size) => new Float32Array(3 * 64 * size.height * size.width) };
+  const denoiser = standInDenoiser(HIDDEN, (latents, context) => {
+    const until = performance.now() + busyMs;
+    while (performance.now() < until);
+    return Float32Array.from(latents, (v, i) => Math.fround(0.1 * v + context[i % context.length]!));
+  });
+  const decoder = standInDecoder((latents, size) => new Float32Array(3 * 64 * size.height * size.width));
   return { textEncoder: encoder, denoiser, decoder };
 }
 
