@@ -46,7 +46,7 @@ function binaryOp<Op>(a: v128, b: v128): v128 {
   return f32x4.mul(d, d);
 }
 
-/** TFLite's fused clamps: RELU, RELU_N1_TO_1 or RELU6 (`act`, a run-time code). */
+/** TFLite's fused clamps (`act`, a run-time code): ACT_RELU, ACT_RELU_N1_TO_1, else ACT_RELU6. */
 // @ts-ignore: decorator
 @inline
 function clamp(act: i32, y: v128): v128 {
@@ -156,9 +156,8 @@ export function binary(
 
 /**
  * op(x); the other parameters are the constants of math.ts (named after its
- * K_ indices), which the loops below load before their loop (loadAll) so
- * that no V8 rebuilds them per use (math.ts). Ops leave the ones they do not
- * use alone.
+ * K_ indices), which the loops below load before their loop so that no V8
+ * rebuilds them per use (math.ts). Each op uses only its own.
  */
 // @ts-ignore: decorator
 @inline
