@@ -11,25 +11,11 @@
 import { Worker } from 'node:worker_threads';
 import type { KernelVariant } from '../../src/kernels/wasm/loader.js';
 import { time } from './measure.js';
+import { section, uleb } from './wasm-bytes.js';
 
 const CHAINS = 12;
 /** Loop iterations per call: 12 chains x 8 flops each. */
 const ITERATIONS = 2_000_000;
-
-function uleb(value: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = value & 0x7f;
-    value >>>= 7;
-    if (value) byte |= 0x80;
-    out.push(byte);
-  } while (value);
-  return out;
-}
-
-function section(id: number, body: number[]): number[] {
-  return [id, ...uleb(body.length), ...body];
-}
 
 function f32x4Splat(value: number): number[] {
   const bytes = new Uint8Array(new Float32Array([value, value, value, value]).buffer);

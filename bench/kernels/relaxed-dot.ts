@@ -28,6 +28,7 @@ import { parseFlags, positiveNumber } from '../../src/cli/parse-flags.js';
 import { runCli } from '../../src/cli/run-cli.js';
 import { SdError } from '../../src/errors.js';
 import { enableRelaxedSimd } from '../../src/kernels/wasm/loader.js';
+import { section, sleb, uleb } from './wasm-bytes.js';
 import { time } from './measure.js';
 import { measureChainPeak } from './peak-chains.js';
 
@@ -39,31 +40,6 @@ const CHAINS = 8;
 const ITERATIONS = 1_000_000;
 /** Every byte of the 7-bit operand in the loops. */
 export const LOOP_A = 53;
-
-function uleb(value: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = value & 0x7f;
-    value >>>= 7;
-    if (value) byte |= 0x80;
-    out.push(byte);
-  } while (value);
-  return out;
-}
-
-function sleb(value: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = value & 0x7f;
-    value >>= 7;
-    if ((value === 0 && !(byte & 0x40)) || (value === -1 && byte & 0x40)) return [...out, byte];
-    out.push(byte | 0x80);
-  }
-}
-
-function section(id: number, body: number[]): number[] {
-  return [id, ...uleb(body.length), ...body];
-}
 
 const simd = (op: number): number[] => [0xfd, ...uleb(op)];
 const OP = {
