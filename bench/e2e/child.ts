@@ -25,7 +25,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { existingFolder, oneOf, outputFile, parseFlags, wholeNumber } from '../../src/cli/parse-flags.js';
 import { runCli } from '../../src/cli/run-cli.js';
-import { UsageError } from '../../src/errors.js';
+import { SdError, UsageError } from '../../src/errors.js';
 import { enableRelaxedSimd, type KernelVariant } from '../../src/kernels/wasm/loader.js';
 import { createKernelRuntime, type KernelRuntime } from '../../src/kernels/wasm/runtime.js';
 import type { StageTimings, StepTiming } from '../../src/pipeline/generation.js';
@@ -40,6 +40,8 @@ export interface E2eResult {
   threads: number;
   width: number;
   height: number;
+  /** UNet batch per step: 2 with guidance ([cond, uncond]), 1 without (cfg 1, LCM). */
+  batch: 1 | 2;
   /** Opening the three files (structure, constants, fusion), s. */
   loadSeconds: number;
   /** Text encoder, batch 1: first call (includes preparing and packing) and a warm call, ms. */
@@ -131,7 +133,7 @@ function pseudoRandom(n: number, seed: number, scale = 1): Float32Array {
 
 const USAGE = `usage: node dist/bench/e2e/child.js --models DIR --out FILE [--label TEXT] [--threads N]
          [--variant simd|relaxed] [--steps-to-time N] [--skip-decoder] [--width W --height H]
-         [--full TOKENIZER_DIR [--full-steps N]] [--profile] [--resident-mib N] [--int8-compute]
+         [--full TOKENIZER_DIR [--full-steps N]] [--profile] [--resident-mib N] [--int8-compute] [--batch 1|2]
 
   --models DIR          folder with clip.tflite, diffusion.tflite, decoder.tflite
   --out FILE            JSON result (E2eResult)
@@ -145,7 +147,10 @@ const USAGE = `usage: node dist/bench/e2e/child.js --models DIR --out FILE [--la
   --full-steps N        denoising steps of that image (default 20)
   --profile             profile the last timed step
   --resident-mib N      resident-weight budget in MiB (default: the pipeline's)
-  --int8-compute        int8 files with hybrid int8 kernels`;
+  --int8-compute        int8 files with hybrid int8 kernels
+  --batch N             UNet batch per step: 2 (default: with guidance) or 1 (no guidance,
+                        as --cfg 1 / LCM; needs a diffusion.tflite with a dynamic batch);
+                        --full then generates with --cfg 1`;
 
 /** A full garbage collection now (V8's gc(), exposed at run time). */
 function collectGarbage(): void {
@@ -185,6 +190,7 @@ async function main(argv: string[]): Promise<void> {
     threads: { type: 'string', default: '2' },
     variant: { type: 'string', default: 'relaxed' },
     'steps-to-time': { type: 'string', default: '2' },
+    batch: { type: 'string', default: '2' },
     'skip-decoder': { type: 'boolean', default: false },
     width: { type: 'string', default: '512' },
     height: { type: 'string', default: '512' },
@@ -206,6 +212,7 @@ async function main(argv: string[]): Promise<void> {
   const label = values.label;
   const threads = wholeNumber('--threads', values.threads);
   const steps = wholeNumber('--steps-to-time', values['steps-to-time'], 0);
+  const batch = wholeNumber('--batch', values.batch, 1, 2) as 1 | 2;
   const fullSteps = wholeNumber('--full-steps', values['full-steps'], 1);
   const [width, height] = [imageSize('--width', values.width), imageSize('--height', values.height)];
   const residentMib = values['resident-mib'] === undefined ? undefined : wholeNumber('--resident-mib', values['resident-mib'], 0);
@@ -245,7 +252,12 @@ async function main(argv: string[]): Promise<void> {
     // Shapes first, as the pipeline does (prepareComponents): every model is planned before any runs.
     const enc = clip.getSignatureRunner('encode');
     const diffusion = unet.getSignatureRunner('diffusion');
-    diffusion.resizeInput('args_0', [2, 4, lh, lw]);
+    const [latentsIn, contextIn] = diffusion.inputDetails();
+    if (batch === 1 && latentsIn!.shapeSignature?.[0] !== -1) {
+      throw new SdError(`--batch 1: ${join(models, 'diffusion.tflite')} has a fixed batch of ${latentsIn!.shape[0]} (files converted before the dynamic batch; convert it again)`);
+    }
+    diffusion.resizeInput('args_0', [batch, 4, lh, lw]);
+    diffusion.resizeInput('args_1', [batch, ...contextIn!.shape.slice(1)]);
     const dec = decoder?.getSignatureRunner('decode');
     dec?.resizeInput('args_0', [1, 4, lh, lw]);
     const activationBytes: Record<string, number> = {};
@@ -268,10 +280,9 @@ async function main(argv: string[]): Promise<void> {
     log(label, `text encoder ${textEncoderFirstMs.toFixed(0)} ms first, ${textEncoderMs.toFixed(0)} ms warm`);
     snapshot('text encoder', runtime);
 
-    const context = new Float32Array(context1.length * 2);
-    context.set(context1);
-    context.set(context1, context1.length);
-    const latents = pseudoRandom(2 * 4 * lh * lw, 1);
+    const context = new Float32Array(context1.length * batch);
+    for (let b = 0; b < batch; b++) context.set(context1, b * context1.length);
+    const latents = pseudoRandom(batch * 4 * lh * lw, 1);
     const half = 160;
     const timeEmbedding = Float32Array.from({ length: 320 }, (_, i) => (i < half ? Math.cos(500 * 10000 ** (-i / half)) : Math.sin(500 * 10000 ** (-(i - half) / half))));
     const stepSeconds: number[] = [];
@@ -286,7 +297,7 @@ async function main(argv: string[]): Promise<void> {
         process.stderr.write(stepProfile);
       }
       stepSeconds.push(seconds(t));
-      log(label, `denoising step ${s + 1}/${steps}: ${stepSeconds.at(-1)!.toFixed(1)} s (batch 2, ${lw}x${lh} latent)`);
+      log(label, `denoising step ${s + 1}/${steps}: ${stepSeconds.at(-1)!.toFixed(1)} s (batch ${batch}, ${lw}x${lh} latent)`);
       snapshot(`step ${s + 1}`, runtime);
     }
     const stepSecondsTypical = stepSeconds.length > 1 ? median(stepSeconds.slice(1)) : (stepSeconds[0] ?? 0);
@@ -322,20 +333,20 @@ async function main(argv: string[]): Promise<void> {
     const sd = await StableDiffusion.load({ models: values.models, tokenizer: values.full, threads, int8Compute });
     const t = performance.now();
     const r = await sd.generate({
-      prompt: 'a photograph of an astronaut riding a horse', steps: fullSteps, seed: 1, width, height,
+      prompt: 'a photograph of an astronaut riding a horse', steps: fullSteps, seed: 1, width, height, cfg: batch === 1 ? 1 : undefined,
       onProgress: ({ step, totalSteps }) => log(label, `full image: step ${step}/${totalSteps}`),
     });
     fullImageSeconds = seconds(t);
     snapshot('whole image');
     await sd.close();
-    const estimate = (2 * textEncoderMs) / 1000 + fullSteps * stepSecondsTypical + (decoderSeconds ?? 0);
+    const estimate = (batch * textEncoderMs) / 1000 + fullSteps * stepSecondsTypical + (decoderSeconds ?? 0); // one text encoding per batch item
     fullImage = breakdown(r.timings, r.stepTimings, fullImageSeconds, estimate);
     log(label, `whole ${width}x${height} image, ${fullSteps} steps: ${fullImageSeconds.toFixed(1)} s`);
     log(label, describeBreakdown(fullImage, steps > 0 && decoderSeconds !== null));
   }
 
   const result: E2eResult = {
-    models: values.models, variant, threads, width, height, loadSeconds, textEncoderFirstMs, textEncoderMs, stepSeconds, stepSecondsTypical,
+    models: values.models, variant, threads, width, height, batch, loadSeconds, textEncoderFirstMs, textEncoderMs, stepSeconds, stepSecondsTypical,
     decoderSeconds, wasmMemoryBytes, residentWeightBytes, fullImageSeconds, fullImage, peakRssBytes: process.resourceUsage().maxRSS * 1024, stepProfile,
     memory, activationBytes, sharedActivationBytes,
   };

@@ -9,11 +9,12 @@
  * and its clip/diffusion/decoder conversions per precision; a `.done` file
  * marks a finished conversion. Then each precision runs in a fresh child
  * process (child.ts), so its peak RSS is its own: load time, text encoder,
- * --steps-to-time denoising steps (batch 2, i.e. with guidance; the first
- * includes preparing), the decoder. A whole 20-step image is estimated as
- * 2 text encodings + 20 steps + the decoder unless --full measures it
+ * --steps-to-time denoising steps (batch 2, i.e. with guidance, or with
+ * --batch 1 the guidance-free step of --cfg 1 / LCM; the first includes
+ * preparing), the decoder. A whole 20-step image is estimated as
+ * 2 text encodings (1 at --batch 1) + 20 steps + the decoder unless --full measures it
  * through the pipeline. --profile prints (and keeps in the JSON) the last
- * timed step's time per op type and slowest operators. GFLOP/s of the step (2 x 803 GFLOP at 64x64) and
+ * timed step's time per op type and slowest operators. GFLOP/s of the step (batch x 803 GFLOP at 64x64) and
  * the decoder (2.5 TFLOP at 512x512) are set against the WebAssembly SIMD
  * peak measured in the same run. Prints a table; writes JSON (default
  * build/bench/e2e.json).
@@ -84,7 +85,7 @@ interface Row extends E2eResult {
 function gflopsOfStep(r: E2eResult): number | null {
   if (r.stepSeconds.length === 0) return null;
   const scale = (r.width * r.height) / (512 * 512);
-  return (2 * UNET_GFLOP_64 * scale) / r.stepSecondsTypical;
+  return (r.batch * UNET_GFLOP_64 * scale) / r.stepSecondsTypical;
 }
 
 /** fp32's step time over each other precision's, from the same run (empty without a timed fp32 step). */
@@ -94,7 +95,7 @@ function stepSpeedupsOverFp32(rows: Row[]): Record<string, number> {
   return Object.fromEntries(rows.filter((r) => r !== fp32 && r.stepSeconds.length > 0).map((r) => [r.precision, fp32.stepSecondsTypical / r.stepSecondsTypical]));
 }
 
-function printTable(rows: Row[], peaks: Record<string, Peak>, variant: KernelVariant): void {
+function printTable(rows: Row[], peaks: Record<string, Peak>, variant: KernelVariant, batch: number): void {
   const peak = peaks[variant]!.gflops;
   const header = ['precision', 'load s', 'text enc ms', 'step s', 'step GFLOP/s', '% peak', 'decoder s', 'dec GFLOP/s', 'image s (20 steps)', 'peak RSS GB', 'wasm mem GB'];
   const cells = rows.map((r) => [
@@ -115,18 +116,21 @@ function printTable(rows: Row[], peaks: Record<string, Peak>, variant: KernelVar
   console.log(`\n${line(header)}`);
   for (const c of cells) console.log(line(c));
   console.log(`WebAssembly SIMD peak in this run: ${Object.entries(peaks).map(([v, p]) => `${v} ${p.gflops.toFixed(1)} GFLOP/s`).join(', ')}; % peak is of ${variant} (the variant the models ran on).`);
-  console.log('step: median of the timed steps after the first (* = only one step timed, includes preparing and weight packing); batch 2 at the latent size.');
-  console.log(`image estimated = 2 text encodings + ${STEPS} steps + decoder (load time not included).`);
+  const guidance = batch === 2 ? 'with guidance' : 'without guidance (--cfg 1, LCM)';
+  console.log(`step: median of the timed steps after the first (* = only one step timed, includes preparing and weight packing); batch ${batch} at the latent size, ${guidance}.`);
+  console.log(`image estimated = ${batch} text encoding${batch === 1 ? '' : 's'} + ${STEPS} steps + decoder (load time not included).`);
 }
 
 const USAGE = `usage: npm run bench -- e2e [--work DIR] [--precisions ${PRECISIONS.join(',')}] [--steps-to-time N]
                             [--skip-decoder] [--full] [--threads N] [--variant simd|relaxed]
-                            [--width W --height H] [--profile] [--out FILE]
+                            [--width W --height H] [--batch 1|2] [--profile] [--out FILE]
 
   --work DIR          checkpoint and converted files, made once and reused
                       (default /tmp/sd-tflite-bench)
   --precisions LIST   some of ${PRECISIONS.join(', ')} (default: all)
   --steps-to-time N   denoising steps to time, 0 for none (default 2)
+  --batch N           UNet batch per step: 2 (default: with guidance) or 1 (without,
+                      as --cfg 1 / LCM run it; needs files converted with a dynamic batch)
   --skip-decoder      do not time the decoder
   --full              also time a whole 20-step image through the pipeline
   --threads N         kernel threads (default 2)
@@ -140,6 +144,7 @@ export async function run(args: string[]): Promise<void> {
     work: { type: 'string', default: '/tmp/sd-tflite-bench' },
     precisions: { type: 'string' },
     'steps-to-time': { type: 'string', default: '2' },
+    batch: { type: 'string', default: '2' },
     'skip-decoder': { type: 'boolean', default: false },
     full: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
@@ -159,6 +164,7 @@ export async function run(args: string[]): Promise<void> {
   const threads = wholeNumber('--threads', values.threads);
   // Checked here, not only in the child, so a bad value fails before the checkpoint and conversions are made.
   wholeNumber('--steps-to-time', values['steps-to-time'], 0);
+  wholeNumber('--batch', values.batch, 1, 2);
   imageSize('--width', values.width);
   imageSize('--height', values.height);
   outputFolder('--work', values.work);
@@ -181,7 +187,7 @@ export async function run(args: string[]): Promise<void> {
     const out = join(values.work, `result-${precision}.json`);
     const childArgs = [
       '--models', models, '--out', out, '--label', precision, '--threads', String(threads), '--variant', variant,
-      '--steps-to-time', values['steps-to-time'], '--width', values.width, '--height', values.height,
+      '--steps-to-time', values['steps-to-time'], '--batch', values.batch, '--width', values.width, '--height', values.height,
       ...(values['skip-decoder'] ? ['--skip-decoder'] : []), ...(values.full ? ['--full', TOKENIZER] : []),
       ...(values.profile ? ['--profile'] : []), ...(precision === 'int8-compute' ? ['--int8-compute'] : []),
     ];
@@ -189,14 +195,14 @@ export async function run(args: string[]): Promise<void> {
     runNode(join(here, 'child.js'), childArgs, `${precision} run`);
     const r = JSON.parse(readFileSync(out, 'utf8')) as E2eResult;
     const pixels = (r.width * r.height) / (512 * 512);
-    const estimate = (2 * r.textEncoderMs) / 1000 + STEPS * r.stepSecondsTypical + (r.decoderSeconds ?? 0);
+    const estimate = (r.batch * r.textEncoderMs) / 1000 + STEPS * r.stepSecondsTypical + (r.decoderSeconds ?? 0); // one text encoding per batch item
     rows.push({
       ...r, precision,
       imageSeconds: r.fullImageSeconds ?? estimate, imageMeasured: r.fullImageSeconds !== null,
       stepGflops: gflopsOfStep(r), decoderGflops: r.decoderSeconds === null ? null : (DECODER_GFLOP_512 * pixels) / r.decoderSeconds,
     });
   }
-  printTable(rows, peaks, variant);
+  printTable(rows, peaks, variant, Number(values.batch));
   const speedups = stepSpeedupsOverFp32(rows);
   for (const [precision, x] of Object.entries(speedups)) console.log(`${precision} step: ${x.toFixed(2)}x the fp32 step's speed in this run${precision === 'int8-compute' ? ' (issue 7 asks >= 1.6x)' : ''}`);
   const json = { loadAverage: load, threads, variant, peaks, unetGflop64: UNET_GFLOP_64, decoderGflop512: DECODER_GFLOP_512, rows, stepSpeedupOverFp32: speedups };

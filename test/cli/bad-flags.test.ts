@@ -18,6 +18,7 @@ const cases: { script: string; args: string[]; error: RegExp }[] = [
   { script: 'bench/main.ts', args: ['e2e', '--bogus'], error: /^error: Unknown option '--bogus'\nusage: npm run bench -- e2e/ },
   { script: 'bench/main.ts', args: ['e2e', '--threads', 'abc'], error: /^error: --threads must be a whole number >= 1, got "abc"\n$/ },
   { script: 'bench/main.ts', args: ['e2e', '--steps-to-time', '-1'], error: /^error: --steps-to-time must be a whole number >= 0, got "-1"\n$/ },
+  { script: 'bench/main.ts', args: ['e2e', '--batch', '3'], error: /^error: --batch must be a whole number from 1 to 2, got "3"\n$/ },
   { script: 'bench/main.ts', args: ['conv', '--batch', '1.5'], error: /^error: --batch must be a whole number >= 1, got "1.5"\n$/ },
   { script: 'bench/main.ts', args: ['no-such-suite'], error: /^error: unknown benchmark suite no-such-suite\n/ },
   { script: 'bench/e2e/child.ts', args: ['--models', work, '--out', join(work, 'r.json'), '--width', '100'], error: /^error: --width must be a multiple of 8, got 100\n$/ },
